@@ -1,0 +1,202 @@
+"""TaskQuery: the operator's filters, and their translation to wire parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Iterable
+
+from tasktui.domain.statuses import PENDING_SPLIT, AuditStatus, OperatorStatus
+from tasktui.domain.task import Task
+from tasktui.domain.timezones import to_wire_time
+
+#: Response header by which the bundled server names the extensions it offers,
+#: comma-separated (see EXT_*). A server that does not send it offers none.
+EXTENSIONS_HEADER = "x-tasktui-extensions"
+EXT_OPERATOR_STATUS = "operator-status"  # status=queued,in_progress,redo (and lists)
+EXT_ORDER = "order"  # order=asc
+EXT_SEARCH = "search"  # search=<task id or unique id prefix>
+EXT_MULTI = "multi-value"  # repeated project / batch / type keys mean "any of"
+EXT_FIX = "fix"  # POST /task/{id}/audit with a "response" object
+EXT_IDEMPOTENCY = "idempotency"  # Idempotency-Key replays the first answer
+
+PAGE_LIMIT_MAX = 100
+
+
+class DateField(StrEnum):
+    CREATED = "created"
+    COMPLETED = "completed"
+
+    @property
+    def label(self) -> str:
+        return "Created" if self is DateField.CREATED else "Completed"
+
+
+class SortOrder(StrEnum):
+    NEWEST = "desc"
+    OLDEST = "asc"
+
+    @property
+    def label(self) -> str:
+        return "newest first" if self is SortOrder.NEWEST else "oldest first"
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    date_field: DateField = DateField.CREATED
+    start: datetime | None = None  # inclusive, UTC
+    end: datetime | None = None  # exclusive, UTC
+    statuses: frozenset[OperatorStatus] = field(default_factory=frozenset)
+    audit_statuses: frozenset[AuditStatus] = field(default_factory=frozenset)
+    projects: tuple[str, ...] = ()
+    batches: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    search: str = ""
+    order: SortOrder = SortOrder.NEWEST
+
+    def replace(self, **changes) -> "TaskQuery":
+        return replace(self, **changes)
+
+    @property
+    def is_unfiltered(self) -> bool:
+        return not self.active_filters()
+
+    def cleared(self) -> "TaskQuery":
+        """The same view with every filter off (order and date field kept)."""
+        return TaskQuery(date_field=self.date_field, order=self.order)
+
+    def active_filters(self) -> list[str]:
+        """Human descriptions of the filters that are on."""
+        out: list[str] = []
+        if self.start or self.end:
+            a = to_wire_time(self.start)[:16].replace("T", " ") if self.start else "…"
+            b = to_wire_time(self.end)[:16].replace("T", " ") if self.end else "…"
+            out.append(f"{self.date_field.label} {a} → {b} UTC")
+        if self.statuses:
+            out.append("Status: " + ", ".join(s.label for s in OperatorStatus if s in self.statuses))
+        if self.audit_statuses:
+            out.append("Audit: " + ", ".join(a.label for a in AuditStatus if a in self.audit_statuses))
+        if self.projects:
+            out.append("Project: " + ", ".join(self.projects))
+        if self.batches:
+            out.append("Batch: " + ", ".join(self.batches))
+        if self.types:
+            out.append("Type: " + ", ".join(self.types))
+        if self.tags:
+            out.append("Tags: " + ", ".join(self.tags))
+        if self.search:
+            out.append(f"Search: {self.search}")
+        return out
+
+    # wire ----------------------------------------------------------------------
+    def wire_statuses(self, extensions: Iterable[str] = ()) -> str | None:
+        """Value of the ``status`` parameter, or None to send none."""
+        if not self.statuses or len(self.statuses) == len(OperatorStatus):
+            return None
+        if EXT_OPERATOR_STATUS in extensions:
+            return ",".join(s.value for s in OperatorStatus if s in self.statuses)
+        wire = {s.wire for s in self.statuses}
+        if len(wire) == 1:
+            return wire.pop()
+        return None  # several wire statuses: the real API takes one, so filter locally
+
+    def needs_local_filter(self, extensions: Iterable[str] = ()) -> bool:
+        """Whether rows from the server must be filtered again on our side, because
+        the server cannot express the whole query."""
+        ext = set(extensions)
+        if self.statuses and len(self.statuses) < len(OperatorStatus) and EXT_OPERATOR_STATUS not in ext:
+            wire = {s.wire for s in self.statuses}
+            if len(wire) > 1:
+                return True
+            if "pending" in wire and not PENDING_SPLIT <= self.statuses:
+                return True
+        if EXT_MULTI not in ext and (len(self.projects) > 1 or len(self.batches) > 1 or len(self.types) > 1):
+            return True
+        if self.search and EXT_SEARCH not in ext:
+            return True
+        return False
+
+    def wire_params(
+        self,
+        extensions: Iterable[str] = (),
+        *,
+        limit: int = PAGE_LIMIT_MAX,
+        next_token: str | None = None,
+        updated_after: datetime | None = None,
+    ) -> list[tuple[str, str]]:
+        """Query parameters for ``GET /v1/tasks`` as (key, value) pairs in the form
+        the official SDK sends them (lists as repeated keys, review statuses comma-joined)."""
+        ext = set(extensions)
+        p: list[tuple[str, str]] = []
+        if self.date_field is DateField.CREATED:
+            if self.start:
+                p.append(("start_time", to_wire_time(self.start)))
+            if self.end:
+                p.append(("end_time", to_wire_time(self.end)))
+        else:
+            if self.start:
+                p.append(("completed_after", to_wire_time(self.start)))
+            if self.end:
+                p.append(("completed_before", to_wire_time(self.end)))
+        if updated_after:
+            p.append(("updated_after", to_wire_time(updated_after)))
+        st = self.wire_statuses(ext)
+        if st:
+            p.append(("status", st))
+        if self.audit_statuses and len(self.audit_statuses) < len(AuditStatus):
+            p.append(("customer_review_status",
+                      ",".join(a.value for a in AuditStatus if a in self.audit_statuses)))
+        for key, values in (("project", self.projects), ("batch", self.batches), ("type", self.types)):
+            if len(values) == 1 or (values and EXT_MULTI in ext):
+                p.extend((key, v) for v in values)
+        for t in self.tags:
+            p.append(("tags", t))
+        if self.search:
+            if EXT_SEARCH in ext:
+                p.append(("search", self.search))
+            else:
+                p.append(("unique_id", self.search))
+        if self.order is SortOrder.OLDEST and EXT_ORDER in ext:
+            p.append(("order", "asc"))
+        p.append(("limit", str(max(1, min(PAGE_LIMIT_MAX, limit)))))
+        if next_token:
+            p.append(("next_token", next_token))
+        return p
+
+    # local predicate -----------------------------------------------------------
+    def matches(self, task: Task) -> bool:
+        """Whether a task satisfies the whole query (the reference semantics; used
+        for local filtering and in tests)."""
+        d = task.created_at if self.date_field is DateField.CREATED else task.completed_at
+        if self.start or self.end:
+            if d is None:
+                return False
+            if self.start and d < self.start:
+                return False
+            if self.end and d >= self.end:
+                return False
+        if self.statuses and task.operator_status not in self.statuses:
+            return False
+        if self.audit_statuses and task.audit_status not in self.audit_statuses:
+            return False
+        if self.projects and task.project not in self.projects:
+            return False
+        if self.batches and task.batch not in self.batches:
+            return False
+        if self.types and task.type not in self.types:
+            return False
+        if self.tags and not set(self.tags) <= set(task.tags):
+            return False
+        if self.search and not matches_search(task, self.search):
+            return False
+        return True
+
+
+def matches_search(task: Task, text: str) -> bool:
+    """Search semantics: the task id or unique id starts with the text (case-insensitive)."""
+    t = text.strip().lower()
+    if not t:
+        return True
+    return task.task_id.lower().startswith(t) or (task.unique_id or "").lower().startswith(t)
