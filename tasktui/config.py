@@ -1,0 +1,539 @@
+"""Settings: where they live, how they are read, validated and saved. No Textual.
+
+One TOML file in the platform's config directory (``tasktui config path``), overridable
+with ``$TASKTUI_CONFIG``; environment variables override it (``SCALE_API_KEY``,
+``TASKTUI_API_URL``) and command-line flags override both (see :mod:`tasktui.connect`).
+
+Every bad value raises :class:`ConfigError` with a sentence naming the file and the key.
+The API key is never printed: :func:`mask_key` shows at most its prefix and last 4
+characters.
+
+Example file::
+
+    api_url = "https://api.scale.com/v1"
+    api_key = "live_0123456789abcdef"   # or set SCALE_API_KEY
+    zone = "pacific"                    # utc | pacific | local
+    refresh_interval = 15               # seconds between live refreshes, 0 = off
+    read_only = false
+    downloads_dir = "~/Downloads"
+
+    [keymap]                            # binding id -> keys (comma-separated)
+    "tasks.refresh" = "ctrl+r,r"
+
+    [views."Ready to audit, this week"] # saved filter views (command palette)
+    status = ["completed"]
+    audit = ["ready_to_audit"]
+    from = "-7d"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping
+
+import platformdirs
+
+from tasktui.domain import (
+    AuditStatus,
+    DateField,
+    DateInputError,
+    OperatorStatus,
+    SortOrder,
+    TaskQuery,
+    Zone,
+    parse_audit_status,
+    parse_operator_status,
+    parse_range,
+    parse_zone,
+)
+
+APP_NAME = "tasktui"
+DEFAULT_API_URL = "https://api.scale.com/v1"
+DEFAULT_REFRESH_INTERVAL = 15.0
+DEFAULT_SANDBOX_SEED = 20_000
+
+ENV_CONFIG = "TASKTUI_CONFIG"
+ENV_DATA_DIR = "TASKTUI_DATA_DIR"
+ENV_API_KEY = "SCALE_API_KEY"
+ENV_API_URL = "TASKTUI_API_URL"
+
+
+class ConfigError(Exception):
+    """The config file (or an environment variable or flag) holds a value we cannot use.
+    ``str()`` is a sentence naming the file and the key."""
+
+
+# --------------------------------------------------------------------------- places
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    """The config file: ``$TASKTUI_CONFIG`` or ``<user config dir>/tasktui/config.toml``."""
+    env = os.environ if env is None else env
+    override = env.get(ENV_CONFIG)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the sandbox database lives: ``$TASKTUI_DATA_DIR`` or the user data dir."""
+    env = os.environ if env is None else env
+    override = env.get(ENV_DATA_DIR)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def default_downloads_dir() -> Path:
+    return Path(platformdirs.user_downloads_dir())
+
+
+# --------------------------------------------------------------------------- key masking
+_KEY_PREFIX = re.compile(r"^(live|test)_", re.IGNORECASE)
+
+
+def mask_key(key: str | None) -> str:
+    """A key as it may be shown: ``live_…abcd`` (prefix and at most the last 4 characters;
+    only the prefix for short keys)."""
+    if not key:
+        return "(none)"
+    m = _KEY_PREFIX.match(key)
+    prefix = m.group(0) if m else ""
+    rest = key[len(prefix):]
+    tail = rest[-4:] if len(rest) >= 12 else ""
+    return f"{prefix}…{tail}"
+
+
+# --------------------------------------------------------------------------- saved views
+@dataclass(frozen=True)
+class SavedView:
+    """A named set of filters from the ``[views]`` table. Dates stay as typed (``-7d``)
+    and are interpreted when the view is applied."""
+
+    name: str
+    date_field: DateField = DateField.CREATED
+    from_text: str = ""
+    to_text: str = ""
+    statuses: frozenset[OperatorStatus] = frozenset()
+    audit_statuses: frozenset[AuditStatus] = frozenset()
+    projects: tuple[str, ...] = ()
+    batches: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    search: str = ""
+    order: SortOrder = SortOrder.NEWEST
+
+    def to_query(self, zone: Zone, *, now: datetime | None = None) -> TaskQuery:
+        """The query this view means now, in ``zone``. Raises DateInputError."""
+        rng = parse_range(self.from_text, self.to_text, zone, now=now)
+        return TaskQuery(
+            date_field=self.date_field, start=rng.start, end=rng.end,
+            statuses=self.statuses, audit_statuses=self.audit_statuses,
+            projects=self.projects, batches=self.batches, types=self.types,
+            search=self.search, order=self.order,
+        )
+
+    def to_toml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.date_field is not DateField.CREATED:
+            out["date_field"] = self.date_field.value
+        if self.from_text:
+            out["from"] = self.from_text
+        if self.to_text:
+            out["to"] = self.to_text
+        if self.statuses:
+            out["status"] = [s.value for s in OperatorStatus if s in self.statuses]
+        if self.audit_statuses:
+            out["audit"] = [a.name.lower() for a in AuditStatus if a in self.audit_statuses]
+        if self.projects:
+            out["project"] = list(self.projects)
+        if self.batches:
+            out["batch"] = list(self.batches)
+        if self.types:
+            out["type"] = list(self.types)
+        if self.search:
+            out["search"] = self.search
+        if self.order is not SortOrder.NEWEST:
+            out["order"] = "oldest"
+        return out
+
+    @classmethod
+    def from_query(cls, name: str, query: TaskQuery, from_text: str = "", to_text: str = "") -> "SavedView":
+        return cls(
+            name=name, date_field=query.date_field, from_text=from_text, to_text=to_text,
+            statuses=query.statuses, audit_statuses=query.audit_statuses,
+            projects=query.projects, batches=query.batches, types=query.types,
+            search=query.search, order=query.order,
+        )
+
+
+_VIEW_KEYS = ("date_field", "from", "to", "status", "audit", "project", "batch", "type", "search", "order")
+
+
+def _str_list(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(v for v in value if v)
+    raise ConfigError(f"{where} must be a string or a list of strings, not {value!r}")
+
+
+def parse_view(name: str, table: Any, where: str) -> SavedView:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table of filters, not {table!r}")
+    unknown = sorted(set(table) - set(_VIEW_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{where} has unknown key(s) {', '.join(unknown)}; known keys: {', '.join(_VIEW_KEYS)}"
+        )
+    try:
+        date_field = DateField(str(table.get("date_field", "created")).strip().lower())
+    except ValueError:
+        raise ConfigError(f"{where}.date_field must be \"created\" or \"completed\"") from None
+    statuses = set()
+    for s in _str_list(table.get("status", []), f"{where}.status"):
+        try:
+            statuses.add(parse_operator_status(s))
+        except ValueError as e:
+            raise ConfigError(f"{where}.status: {e}") from None
+    audits = set()
+    for s in _str_list(table.get("audit", []), f"{where}.audit"):
+        try:
+            audits.add(parse_audit_status(s))
+        except ValueError as e:
+            raise ConfigError(f"{where}.audit: {e}") from None
+    from_text = table.get("from", "")
+    to_text = table.get("to", "")
+    for k, v in (("from", from_text), ("to", to_text)):
+        if not isinstance(v, str):
+            raise ConfigError(f"{where}.{k} must be a string such as \"2024-05-01\" or \"-7d\"")
+    try:
+        parse_range(from_text, to_text, Zone.UTC)
+    except DateInputError as e:
+        raise ConfigError(f"{where}: {e}") from None
+    search = table.get("search", "")
+    if not isinstance(search, str):
+        raise ConfigError(f"{where}.search must be a string")
+    order_text = str(table.get("order", "newest")).strip().lower()
+    if order_text in ("newest", "desc", "newest first"):
+        order = SortOrder.NEWEST
+    elif order_text in ("oldest", "asc", "oldest first"):
+        order = SortOrder.OLDEST
+    else:
+        raise ConfigError(f"{where}.order must be \"newest\" or \"oldest\"")
+    return SavedView(
+        name=name, date_field=date_field, from_text=from_text.strip(), to_text=to_text.strip(),
+        statuses=frozenset(statuses), audit_statuses=frozenset(audits),
+        projects=_str_list(table.get("project", []), f"{where}.project"),
+        batches=_str_list(table.get("batch", []), f"{where}.batch"),
+        types=_str_list(table.get("type", []), f"{where}.type"),
+        search=search.strip(), order=order,
+    )
+
+
+# --------------------------------------------------------------------------- settings
+@dataclass
+class Settings:
+    api_url: str = DEFAULT_API_URL
+    api_key: str | None = None
+    zone: Zone = Zone.UTC
+    refresh_interval: float = DEFAULT_REFRESH_INTERVAL  # seconds; 0 = off
+    read_only: bool = False
+    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> "key1,key2"
+    views: dict[str, SavedView] = field(default_factory=dict)
+    downloads_dir: Path = field(default_factory=default_downloads_dir)
+    sandbox_db: Path = field(default_factory=lambda: data_dir() / "sandbox.db")
+    sandbox_seed: int = DEFAULT_SANDBOX_SEED  # demo tasks created on the sandbox's first run
+    simulate: bool = True  # the sandbox moves tasks along (queued -> in progress -> completed)
+    force_sandbox: bool = False  # use the sandbox even if an API key is configured
+    #: where the settings were read from (None: no file)
+    config_file: Path | None = None
+    #: where each non-default value came from: key -> "file" | "env SCALE_API_KEY" | "flag --api-key"
+    sources: dict[str, str] = field(default_factory=dict)
+    #: things worth telling the operator that are not errors (loose file permissions, ...)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return self.force_sandbox or not self.api_key
+
+    def masked_key(self) -> str:
+        return mask_key(self.api_key)
+
+    def __repr__(self) -> str:  # never let the key reach a log or a traceback
+        return (f"Settings(api_url={self.api_url!r}, api_key={self.masked_key()!r}, zone={self.zone!r}, "
+                f"refresh_interval={self.refresh_interval!r}, read_only={self.read_only!r})")
+
+
+_TOP_KEYS = (
+    "api_url", "api_key", "zone", "refresh_interval", "read_only", "keymap", "views",
+    "downloads_dir", "sandbox_db", "sandbox_seed", "simulate",
+)
+
+
+def _check_url(url: str, where: str) -> str:
+    u = url.strip().rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", u):
+        raise ConfigError(f"{where} must be an http:// or https:// URL such as {DEFAULT_API_URL}, not {url!r}")
+    return u
+
+
+def _bool(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ConfigError(f"{where} must be true or false, not {value!r}")
+
+
+def _interval(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where} must be a number of seconds (0 turns live refresh off), not {value!r}")
+    if value < 0:
+        raise ConfigError(f"{where} must not be negative (0 turns live refresh off)")
+    if 0 < value < 1:
+        raise ConfigError(f"{where} must be at least 1 second (or 0 for off), not {value!r}")
+    return float(value)
+
+
+def _path(value: Any, where: str) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} must be a path (a string), not {value!r}")
+    return Path(value.strip()).expanduser()
+
+
+def _keymap(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table of binding id = \"keys\", e.g. \"tasks.refresh\" = \"ctrl+r\"")
+    out: dict[str, str] = {}
+    for bid, keys in value.items():
+        if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
+            keys = ",".join(keys)
+        if not isinstance(keys, str) or not keys.strip():
+            raise ConfigError(f"{where}.{bid} must be a key such as \"ctrl+r\" (or several, comma-separated)")
+        out[str(bid)] = ",".join(k.strip() for k in keys.split(",") if k.strip())
+    return out
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The raw TOML table of ``path`` ({} when the file does not exist)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except IsADirectoryError:
+        raise ConfigError(f"the config file {path} is a directory") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read the config file {path}: {e.strerror or e}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"the config file {path} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"the config file {path} is not valid TOML: {e}") from None
+
+
+def permission_warning(path: Path) -> str | None:
+    """A warning when ``path`` holds an API key and other users may read it."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if os.name != "posix" or not (mode & (stat.S_IRGRP | stat.S_IROTH)):
+        return None
+    try:
+        has_key = "api_key" in read_config_file(path)
+    except ConfigError:
+        return None
+    if not has_key:
+        return None
+    return (f"the config file {path} holds an API key and other users can read it "
+            f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}")
+
+
+def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then the config file, then the environment. Raises ConfigError."""
+    env = os.environ if env is None else env
+    p = Path(path).expanduser() if path is not None else config_path(env)
+    raw = read_config_file(p)
+    s = Settings(sandbox_db=data_dir(env) / "sandbox.db")
+    if p.exists():
+        s.config_file = p
+    where = str(p)
+
+    unknown = sorted(set(raw) - set(_TOP_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(repr(k) for k in unknown)}; "
+            f"known keys: {', '.join(_TOP_KEYS)}"
+        )
+
+    def key(k: str) -> str:
+        return f"{where}: {k}"
+
+    if "api_url" in raw:
+        if not isinstance(raw["api_url"], str):
+            raise ConfigError(f"{key('api_url')} must be a string such as \"{DEFAULT_API_URL}\"")
+        s.api_url = _check_url(raw["api_url"], key("api_url"))
+        s.sources["api_url"] = "file"
+    if "api_key" in raw:
+        v = raw["api_key"]
+        if not isinstance(v, str):
+            raise ConfigError(f"{key('api_key')} must be a string (your Scale API key)")
+        s.api_key = v.strip() or None
+        s.sources["api_key"] = "file"
+    if "zone" in raw:
+        try:
+            s.zone = parse_zone(str(raw["zone"]))
+        except ValueError as e:
+            raise ConfigError(f"{key('zone')}: {e}") from None
+        s.sources["zone"] = "file"
+    if "refresh_interval" in raw:
+        s.refresh_interval = _interval(raw["refresh_interval"], key("refresh_interval"))
+        s.sources["refresh_interval"] = "file"
+    if "read_only" in raw:
+        s.read_only = _bool(raw["read_only"], key("read_only"))
+        s.sources["read_only"] = "file"
+    if "simulate" in raw:
+        s.simulate = _bool(raw["simulate"], key("simulate"))
+        s.sources["simulate"] = "file"
+    if "downloads_dir" in raw:
+        s.downloads_dir = _path(raw["downloads_dir"], key("downloads_dir"))
+        s.sources["downloads_dir"] = "file"
+    if "sandbox_db" in raw:
+        s.sandbox_db = _path(raw["sandbox_db"], key("sandbox_db"))
+        s.sources["sandbox_db"] = "file"
+    if "sandbox_seed" in raw:
+        v = raw["sandbox_seed"]
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 10_000_000:
+            raise ConfigError(f"{key('sandbox_seed')} must be a whole number of demo tasks (0 to 10,000,000)")
+        s.sandbox_seed = v
+        s.sources["sandbox_seed"] = "file"
+    if "keymap" in raw:
+        s.keymap = _keymap(raw["keymap"], key("keymap"))
+        s.sources["keymap"] = "file"
+    if "views" in raw:
+        views = raw["views"]
+        if not isinstance(views, dict):
+            raise ConfigError(f"{key('views')} must be a table of named views, e.g. [views.\"Ready to audit\"]")
+        for name, table in views.items():
+            s.views[str(name)] = parse_view(str(name), table, f"{where}: views.{name}")
+        s.sources["views"] = "file"
+
+    # environment ---------------------------------------------------------------
+    if env.get(ENV_API_URL):
+        s.api_url = _check_url(env[ENV_API_URL], f"the environment variable {ENV_API_URL}")
+        s.sources["api_url"] = f"env {ENV_API_URL}"
+    if env.get(ENV_API_KEY):
+        s.api_key = env[ENV_API_KEY].strip() or None
+        s.sources["api_key"] = f"env {ENV_API_KEY}"
+
+    if s.config_file is not None:
+        w = permission_warning(s.config_file)
+        if w:
+            s.warnings.append(w)
+    return s
+
+
+# --------------------------------------------------------------------------- saving
+def atomic_write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, the file readable by its owner only (0600)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def settings_to_toml(s: Settings) -> dict[str, Any]:
+    """The file form of settings (only values that differ from the defaults, plus the key
+    when it came from the file)."""
+    d = Settings(sandbox_db=s.sandbox_db)
+    out: dict[str, Any] = {}
+    if s.api_url != DEFAULT_API_URL:
+        out["api_url"] = s.api_url
+    if s.api_key and s.sources.get("api_key", "file") == "file":
+        out["api_key"] = s.api_key
+    if s.zone is not Zone.UTC:
+        out["zone"] = s.zone.value
+    if s.refresh_interval != DEFAULT_REFRESH_INTERVAL:
+        out["refresh_interval"] = int(s.refresh_interval) if s.refresh_interval.is_integer() else s.refresh_interval
+    if s.read_only:
+        out["read_only"] = True
+    if not s.simulate:
+        out["simulate"] = False
+    if s.downloads_dir != d.downloads_dir:
+        out["downloads_dir"] = str(s.downloads_dir)
+    if s.sandbox_db != data_dir() / "sandbox.db":
+        out["sandbox_db"] = str(s.sandbox_db)
+    if s.sandbox_seed != DEFAULT_SANDBOX_SEED:
+        out["sandbox_seed"] = s.sandbox_seed
+    if s.keymap:
+        out["keymap"] = dict(s.keymap)
+    if s.views:
+        out["views"] = {name: v.to_toml() for name, v in s.views.items()}
+    return out
+
+
+def save_settings(s: Settings, path: Path | str | None = None) -> Path:
+    """Write settings to the config file (0600, atomically). Returns the path."""
+    import tomli_w
+
+    p = Path(path).expanduser() if path is not None else (s.config_file or config_path())
+    atomic_write_private(p, tomli_w.dumps(settings_to_toml(s)).encode("utf-8"))
+    return p
+
+
+def update_config(updates: Mapping[str, Any], path: Path | str | None = None,
+                  *, remove: tuple[str, ...] = ()) -> Path:
+    """Merge top-level ``updates`` into the file's raw TOML (keeping every other key as it
+    is), drop the keys in ``remove``, and write it back (0600, atomically)."""
+    import tomli_w
+
+    p = Path(path).expanduser() if path is not None else config_path()
+    raw = read_config_file(p)
+    for k in remove:
+        raw.pop(k, None)
+    for k, v in updates.items():
+        if isinstance(v, dict) and isinstance(raw.get(k), dict):
+            merged = dict(raw[k])
+            merged.update(v)
+            raw[k] = merged
+        else:
+            raw[k] = v
+    atomic_write_private(p, tomli_w.dumps(raw).encode("utf-8"))
+    return p
+
+
+def save_view(view: SavedView, path: Path | str | None = None) -> Path:
+    """Add (or replace) one saved view in the config file."""
+    return update_config({"views": {view.name: view.to_toml()}}, path)
+
+
+def delete_view(name: str, path: Path | str | None = None) -> Path:
+    p = Path(path).expanduser() if path is not None else config_path()
+    raw = read_config_file(p)
+    views = dict(raw.get("views") or {})
+    views.pop(name, None)
+    if views:
+        return update_config({"views": views}, p, remove=("views",))
+    return update_config({}, p, remove=("views",))
+
+
+def warn(message: str) -> None:
+    """Print a warning for the operator on standard error."""
+    print(f"tasktui: warning: {message}", file=sys.stderr)
