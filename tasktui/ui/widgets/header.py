@@ -1,0 +1,115 @@
+"""The header line: which backend (local sandbox or remote host), time zone, how many
+tasks are shown of how many match, sort order, loading, live / paused, read-only.
+
+No clock: the screen stays still (and snapshot tests stay deterministic)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rich.text import Text
+from textual.widget import Widget
+
+from tasktui.domain import SortOrder, Zone
+from tasktui.ui.safe import one_line
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+@dataclass(frozen=True)
+class HeaderState:
+    backend_kind: str = "sandbox"  # "sandbox" | "remote"
+    backend_label: str = ""
+    zone: Zone = Zone.UTC
+    shown: int = 0
+    total: int | None = None
+    total_exact: bool = True
+    order: SortOrder = SortOrder.NEWEST
+    loading: bool = False
+    live_interval: float = 0.0  # 0: live refresh off
+    paused: bool = False  # live refresh paused (a dialog is open)
+    read_only: bool = False
+    marked: int = 0
+    error: bool = False
+
+
+def counts_text(shown: int, total: int | None, exact: bool = True) -> str:
+    if total is None:
+        return f"Showing {shown:,}" if shown else "No tasks loaded"
+    approx = "" if exact else "about "
+    return f"Showing {shown:,} of {approx}{total:,}"
+
+
+class AppHeader(Widget):
+    """One line at the top of the Tasks screen."""
+
+    DEFAULT_CSS = """
+    AppHeader { dock: top; height: 1; width: 100%; background: $primary-background; color: $text; }
+    """
+
+    def __init__(self, state: HeaderState | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state = state or HeaderState()
+        self._spin = 0
+        self._timer = None
+
+    def on_mount(self) -> None:
+        self._timer = self.set_interval(0.12, self._tick, pause=not self.state.loading)
+
+    def _tick(self) -> None:
+        self._spin = (self._spin + 1) % len(SPINNER)
+        self.refresh()
+
+    def update_state(self, **changes) -> None:
+        new = replace(self.state, **changes)
+        if new == self.state:
+            return
+        self.state = new
+        if self._timer is not None:
+            if new.loading:
+                self._timer.resume()
+            else:
+                self._timer.pause()
+        self.refresh()
+
+    def text(self) -> Text:
+        s = self.state
+        narrow = self.size.width and self.size.width < 100
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(" tasktui ", style="bold reverse")
+        t.append(" ")
+        if s.backend_kind == "sandbox":
+            t.append("⌂ local sandbox", style="bold green")
+        else:
+            t.append("⇄ " + one_line(s.backend_label or "remote", 40), style="bold cyan")
+        sep = " │ "
+        t.append(sep, style="dim")
+        t.append(s.zone.label, style="bold")
+        t.append(sep, style="dim")
+        t.append(counts_text(s.shown, s.total, s.total_exact))
+        if s.marked:
+            t.append(f" · {s.marked:,} marked", style="bold magenta")
+        if not narrow:
+            t.append(sep, style="dim")
+            t.append(s.order.label)
+        t.append(sep, style="dim")
+        if s.loading:
+            t.append(f"{SPINNER[self._spin]} loading", style="bold yellow")
+            t.append(sep, style="dim")
+        if s.error:
+            t.append("⚠ error", style="bold red")
+            t.append(sep, style="dim")
+        if s.live_interval <= 0:
+            t.append("○ live off", style="dim")
+        elif s.paused:
+            t.append("⏸ paused", style="yellow")
+        else:
+            secs = int(s.live_interval) if float(s.live_interval).is_integer() else s.live_interval
+            t.append(f"● live {secs}s", style="green")
+        if s.read_only:
+            t.append(sep, style="dim")
+            t.append("READ-ONLY", style="bold reverse red")
+        return t
+
+    def render(self) -> Text:
+        return self.text()
