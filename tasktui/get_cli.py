@@ -1,0 +1,166 @@
+"""``tasktui get TASK_ID``: print one task's JSON (exactly the document the server sent),
+or write it to a file atomically with ``-o FILE``. No Textual here."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tasktui.export_cli import (
+    EXIT_AUTH,
+    EXIT_BROKEN_PIPE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    one_line_errors,
+)
+
+PROG = "tasktui get"
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0    the task was printed (or written)
+  1    API, network or disk error
+  2    bad flag or value
+  3    the server refused the API key
+  4    there is no task with that id
+  130  interrupted (Ctrl-C)
+
+examples:
+  tasktui get 6430a6f1c0a1b2c3d4e5f607
+  tasktui get 6430a6f1c0a1b2c3d4e5f607 | jq .response
+  tasktui get 6430a6f1c0a1b2c3d4e5f607 -o task.json
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from tasktui.connect import add_connection_arguments
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXIT_CODES_HELP
+    one_line_errors(parser, PROG)
+    parser.add_argument("task_id", metavar="TASK_ID", help="the task's id")
+    parser.add_argument("-o", "--output", metavar="FILE", default=None,
+                        help="write the JSON to FILE (atomically) instead of standard output")
+    parser.add_argument("--compact", action="store_true",
+                        help="one line instead of indented JSON")
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    add_connection_arguments(parser)
+
+
+def fail(message: str, code: int) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def _encode(doc: Any, compact: bool) -> bytes:
+    import json
+
+    import orjson
+
+    try:
+        return orjson.dumps(doc, option=0 if compact else orjson.OPT_INDENT_2) + b"\n"
+    except (orjson.JSONEncodeError, TypeError):
+        return (json.dumps(doc, ensure_ascii=False, indent=None if compact else 2) + "\n").encode()
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def run(args: argparse.Namespace) -> int:
+    from tasktui.config import ConfigError
+    from tasktui.connect import BackendError, open_backend, settings_from_args, stderr_progress
+    from tasktui.export import ExportUsageError, validate_output_path
+
+    task_id = (args.task_id or "").strip()
+    if not task_id:
+        return fail("the task id is empty", EXIT_USAGE)
+    if any(c.isspace() or ord(c) < 32 or c == "/" for c in task_id):
+        return fail(f"{task_id!r} is not a task id (no spaces, slashes or control characters)",
+                    EXIT_USAGE)
+    target: Path | None = None
+    if args.output and args.output != "-":
+        try:
+            target = validate_output_path(args.output)
+        except ExportUsageError as e:
+            return fail(str(e), EXIT_USAGE)
+        if target.exists() and not args.force:
+            return fail(f"{target} already exists; add --force to replace it", EXIT_USAGE)
+    try:
+        settings = settings_from_args(args)
+    except ConfigError as e:
+        return fail(str(e), EXIT_USAGE)
+    try:
+        backend = open_backend(settings, progress=stderr_progress)
+    except BackendError as e:
+        return fail(str(e), EXIT_FAILED)
+
+    from tasktui.api import ApiError, AuthError, InvalidRequestError, NotFoundError
+
+    try:
+        with backend:
+            task = asyncio.run(_fetch(backend, task_id))
+    except KeyboardInterrupt:
+        return fail("interrupted", EXIT_INTERRUPTED)
+    except NotFoundError:
+        return fail(f"no task with id {task_id!r}", EXIT_NOT_FOUND)
+    except AuthError as e:
+        return fail(str(e), EXIT_AUTH)
+    except InvalidRequestError as e:
+        return fail(str(e), EXIT_USAGE)
+    except ApiError as e:
+        return fail(str(e), EXIT_FAILED)
+
+    data = _encode(task.raw, args.compact)
+    if target is not None:
+        try:
+            _write_file(target, data)
+        except OSError as e:
+            return fail(f"cannot write {target}: {e.strerror or e}", EXIT_FAILED)
+        print(f"{PROG}: wrote {target}", file=sys.stderr)
+        return EXIT_OK
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return EXIT_BROKEN_PIPE
+    return EXIT_OK
+
+
+async def _fetch(backend: Any, task_id: str) -> Any:
+    from tasktui.api import TaskClient
+
+    async with TaskClient(backend.url, backend.api_key) as client:
+        return await client.get_task(task_id)
