@@ -87,6 +87,8 @@ class TaskPage:
     token: str | None = None
     total_exact: bool = True
     scanned: int = 0
+    #: The server's clock when it answered (its ``Date`` header), if it sent one.
+    server_time: datetime | None = None
 
     def __len__(self) -> int:
         return len(self.tasks)
@@ -216,12 +218,9 @@ class TaskClient:
         if header is not None:
             self._extensions = frozenset(x.strip().lower() for x in header.split(",") if x.strip())
         self._extensions_known = True
-        date = response.headers.get("date")
-        if date:
-            try:
-                self.server_time = parsedate_to_datetime(date).astimezone(timezone.utc)
-            except (TypeError, ValueError, IndexError):
-                pass
+        when = _date_of(response)
+        if when is not None:
+            self.server_time = when
 
     async def discover(self) -> frozenset[str]:
         """Learn which extensions the server offers, with a cheap ``GET /tasks?limit=1``
@@ -473,18 +472,22 @@ class TaskClient:
         what = "list tasks"
         token = next_token
         scanned = 0
+        when: datetime | None = None
         for _ in range(self.max_scan_pages if local else 1):
             params = query.wire_params(ext, limit=limit, next_token=token, updated_after=updated_after)
-            data = await self._call("GET", "tasks", params=params, what=what)
+            response, data = await self._send("GET", "tasks", params=params, what=what)
+            if when is None:
+                when = _date_of(response)
             tasks, total, has_more, nxt = self._parse_page(data, what, token)
             scanned += len(tasks)
             if local:
                 tasks = [t for t in tasks if query.matches(t)]
             if not local or tasks or not has_more:
                 return TaskPage(tasks, total, nxt, has_more, token=next_token, total_exact=not local,
-                                scanned=scanned)
+                                scanned=scanned, server_time=when)
             token = nxt
-        return TaskPage([], total, token, True, token=next_token, total_exact=False, scanned=scanned)
+        return TaskPage([], total, token, True, token=next_token, total_exact=False, scanned=scanned,
+                        server_time=when)
 
     async def count(self, query: TaskQuery | None = None) -> tuple[int, bool]:
         """The server's count of tasks for ``query`` and whether it is exact (it counts a
@@ -700,6 +703,16 @@ def _named(doc: Any, what: str, client: TaskClient) -> dict[str, Any]:
     if not isinstance(doc, dict) or not isinstance(doc.get("name"), str):
         raise client._malformed(what, "an entry has no name")
     return doc
+
+
+def _date_of(response: httpx.Response) -> datetime | None:
+    date = response.headers.get("date")
+    if not date:
+        return None
+    try:
+        return parsedate_to_datetime(date).astimezone(timezone.utc)
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _consume_result(task: asyncio.Task) -> None:

@@ -1,0 +1,442 @@
+"""A fault-injecting HTTP/1.1 proxy for tests and benchmarks.
+
+It listens on 127.0.0.1, forwards each request to a real upstream server (the bundled
+server) over keep-alive connections, and on a script ("the next 3 requests matching
+``POST /v1/task/`` get a 500 after being applied") or at a chosen rate (seeded RNG)
+answers with a fault instead:
+
+- ``status``: an error status with a JSON error body (500, 502, 503, ...);
+- ``rate_limit``: 429 with ``Retry-After``;
+- ``html``: a 502 HTML error page, as a failing gateway sends;
+- ``delay``: the real answer, late;
+- ``drop_before``: the connection closed without an answer;
+- ``drop_after_headers``: the real status line and headers, then the connection closed;
+- ``drop_mid_body``: the real headers and half the body, then closed;
+- ``truncate``: a well-formed HTTP answer whose JSON body is cut in half;
+- ``garbage``: 200 with a body that is not JSON.
+
+With ``forward=True`` (always so for the kinds that need the real answer) the request
+reaches the server first: the action is applied, and only the answer is lost — the case
+idempotency keys exist for.
+
+Use it in the running loop (``await proxy.start()`` / ``await proxy.stop()``, or
+``async with``), or in a thread of its own (``proxy.start_in_thread()`` /
+``proxy.stop_in_thread()``, or ``with proxy.running():``) when the caller is synchronous.
+``proxy.stats`` counts requests seen, passed and injected per kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Iterator
+from urllib.parse import urlsplit
+
+KINDS = ("status", "rate_limit", "html", "delay", "drop_before", "drop_after_headers",
+         "drop_mid_body", "truncate", "garbage")
+_NEEDS_UPSTREAM = {"delay", "drop_after_headers", "drop_mid_body", "truncate"}
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 408: "Request Timeout",
+            429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+            503: "Service Unavailable", 504: "Gateway Timeout"}
+_MAX_HEAD = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault to inject. ``match``: a substring of the request line
+    (``"POST /v1/task/"``, ``"status=completed"``) the request must contain."""
+
+    kind: str
+    status: int = 500
+    retry_after: float | None = None
+    delay: float = 0.0
+    forward: bool = False
+    match: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(KINDS)}")
+        if self.kind in _NEEDS_UPSTREAM and not self.forward:
+            object.__setattr__(self, "forward", True)
+
+    # constructors
+    @classmethod
+    def error(cls, status: int = 500, *, forward: bool = False, match: str | None = None) -> "Fault":
+        return cls("status", status=status, forward=forward, match=match)
+
+    @classmethod
+    def rate_limit(cls, retry_after: float = 1, *, forward: bool = False, match: str | None = None) -> "Fault":
+        return cls("rate_limit", status=429, retry_after=retry_after, forward=forward, match=match)
+
+    @classmethod
+    def html(cls, *, status: int = 502, forward: bool = False, match: str | None = None) -> "Fault":
+        return cls("html", status=status, forward=forward, match=match)
+
+    @classmethod
+    def slow(cls, seconds: float, *, match: str | None = None) -> "Fault":
+        return cls("delay", delay=seconds, match=match)
+
+    @classmethod
+    def drop(cls, when: str = "before", *, forward: bool = False, match: str | None = None) -> "Fault":
+        kind = {"before": "drop_before", "headers": "drop_after_headers", "body": "drop_mid_body"}[when]
+        return cls(kind, forward=forward, match=match)
+
+    @classmethod
+    def truncate(cls, *, match: str | None = None) -> "Fault":
+        return cls("truncate", match=match)
+
+    @classmethod
+    def garbage(cls, *, forward: bool = False, match: str | None = None) -> "Fault":
+        return cls("garbage", forward=forward, match=match)
+
+
+#: The mix used by ``rate`` when no kinds are given: every fault a client must survive
+#: (no delays, which only slow things down).
+DEFAULT_MIX = (
+    Fault.error(500), Fault.error(503), Fault.rate_limit(0), Fault.html(),
+    Fault.drop("before"), Fault.drop("headers"), Fault.drop("body"), Fault.truncate(), Fault.garbage(),
+)
+
+
+@dataclass
+class ProxyStats:
+    requests: int = 0  # requests read from clients
+    forwarded: int = 0  # requests sent to the upstream server
+    passed: int = 0  # answered with the upstream's answer, untouched
+    injected: Counter = field(default_factory=Counter)  # fault kind -> count
+
+    @property
+    def faults(self) -> int:
+        return sum(self.injected.values())
+
+
+class _Closed(Exception):
+    pass
+
+
+@dataclass
+class _Message:
+    head: bytes  # start line + headers, ending with the blank line
+    body: bytes  # decoded body
+    first_line: str
+    headers: list[tuple[str, str]]
+    chunked: bool
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+
+async def _read_message(reader: asyncio.StreamReader, *, is_response: bool, method: str = "") -> _Message:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as e:
+        raise _Closed from e
+    except asyncio.LimitOverrunError as e:
+        raise _Closed from e
+    lines = head.decode("latin-1").split("\r\n")
+    first = lines[0]
+    headers = []
+    for line in lines[1:]:
+        if ":" in line:
+            k, v = line.split(":", 1)
+            headers.append((k.strip(), v.strip()))
+    msg = _Message(head, b"", first, headers, False)
+    te = (msg.header("transfer-encoding") or "").lower()
+    cl = msg.header("content-length")
+    status = 0
+    if is_response:
+        try:
+            status = int(first.split(" ", 2)[1])
+        except (IndexError, ValueError):
+            raise _Closed from None
+    try:
+        if is_response and (method == "HEAD" or status in (204, 304) or 100 <= status < 200):
+            body = b""
+        elif "chunked" in te:
+            msg.chunked = True
+            parts = []
+            while True:
+                size_line = await reader.readuntil(b"\r\n")
+                size = int(size_line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    # trailers up to the blank line
+                    while (await reader.readuntil(b"\r\n")) != b"\r\n":
+                        pass
+                    break
+                parts.append(await reader.readexactly(size))
+                await reader.readexactly(2)
+            body = b"".join(parts)
+        elif cl is not None:
+            body = await reader.readexactly(int(cl))
+        elif is_response:
+            body = await reader.read()  # until the server closes
+        else:
+            body = b""
+    except (asyncio.IncompleteReadError, ValueError) as e:
+        raise _Closed from e
+    msg.body = body
+    return msg
+
+
+def _rebuild(first_line: str, headers: list[tuple[str, str]], body: bytes, *,
+             content_length: int | None = None, extra: list[tuple[str, str]] = ()) -> bytes:
+    out = [first_line]
+    for k, v in headers:
+        if k.lower() in ("content-length", "transfer-encoding"):
+            continue
+        out.append(f"{k}: {v}")
+    for k, v in extra:
+        out.append(f"{k}: {v}")
+    out.append(f"content-length: {len(body) if content_length is None else content_length}")
+    return ("\r\n".join(out) + "\r\n\r\n").encode("latin-1")
+
+
+def _response(status: int, body: bytes, content_type: str, extra: list[tuple[str, str]] = ()) -> bytes:
+    first = f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}"
+    return _rebuild(first, [("content-type", content_type)], body, extra=list(extra)) + body
+
+
+class FaultProxy:
+    """See the module docstring. ``upstream``: the server's URL (``http://127.0.0.1:PORT/v1``
+    or just its origin); ``url`` is the same URL through the proxy."""
+
+    def __init__(self, upstream: str, *, seed: int = 0, rate: float = 0.0,
+                 kinds: tuple[Fault, ...] = DEFAULT_MIX, rate_match: str | None = None,
+                 host: str = "127.0.0.1", port: int = 0):
+        parts = urlsplit(upstream)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError("the fault proxy forwards to plain http:// upstreams only")
+        self.upstream_host = parts.hostname
+        self.upstream_port = parts.port or 80
+        self.path = parts.path.rstrip("/")
+        self.host = host
+        self.port = port
+        self._rng = random.Random(seed)
+        self.rate = rate
+        self.kinds = tuple(kinds)
+        self.rate_match = rate_match
+        self._script: deque[Fault] = deque()
+        self._lock = threading.Lock()
+        self.stats = ProxyStats()
+        self._server: asyncio.base_events.Server | None = None
+        self._conns: set[asyncio.Task] = set()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # addresses ---------------------------------------------------------------------
+    @property
+    def origin(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return self.origin + self.path
+
+    # control -----------------------------------------------------------------------
+    def script(self, *faults: Fault, times: int = 1) -> "FaultProxy":
+        """Queue faults for the next requests (each applies to the next request that
+        matches it), in order; ``times`` repeats the list."""
+        with self._lock:
+            for _ in range(times):
+                self._script.extend(faults)
+        return self
+
+    def set_rate(self, rate: float, kinds: tuple[Fault, ...] | None = None, *, match: str | None = None) -> None:
+        with self._lock:
+            self.rate = rate
+            if kinds is not None:
+                self.kinds = tuple(kinds)
+            self.rate_match = match
+
+    def clear(self) -> None:
+        """No more faults: empty the script, rate 0."""
+        with self._lock:
+            self._script.clear()
+            self.rate = 0.0
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self.stats = ProxyStats()
+
+    @property
+    def scripted_left(self) -> int:
+        with self._lock:
+            return len(self._script)
+
+    def _choose(self, request_line: str) -> Fault | None:
+        with self._lock:
+            self.stats.requests += 1
+            for i, f in enumerate(self._script):
+                if f.match is None or f.match in request_line:
+                    del self._script[i]
+                    return f
+            if self.rate > 0 and self.kinds and (self.rate_match is None or self.rate_match in request_line):
+                if self._rng.random() < self.rate:
+                    return self._rng.choice(self.kinds)
+        return None
+
+    def _count(self, fault: Fault | None) -> None:
+        with self._lock:
+            if fault is None:
+                self.stats.passed += 1
+            else:
+                self.stats.injected[fault.kind] += 1
+
+    # lifecycle in the running loop -------------------------------------------------
+    async def start(self) -> "FaultProxy":
+        self._server = await asyncio.start_server(self._handle, self.host, self.port, limit=_MAX_HEAD)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for t in list(self._conns):
+                t.cancel()
+            if self._conns:
+                await asyncio.gather(*self._conns, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> "FaultProxy":
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    # lifecycle in a thread of its own ----------------------------------------------
+    def start_in_thread(self) -> "FaultProxy":
+        ready = threading.Event()
+        error: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as e:  # noqa: BLE001 - reported to the starting thread
+                error.append(e)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="fault-proxy", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        if error:
+            raise error[0]
+        return self
+
+    def stop_in_thread(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._thread = None
+            self._loop = None
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator["FaultProxy"]:
+        self.start_in_thread()
+        try:
+            yield self
+        finally:
+            self.stop_in_thread()
+
+    # the proxying ------------------------------------------------------------------
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._conns.add(task)
+        up: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        try:
+            while True:
+                try:
+                    req = await _read_message(reader, is_response=False)
+                except _Closed:
+                    return
+                method = req.first_line.split(" ", 1)[0].upper()
+                fault = self._choose(req.first_line)
+                resp: _Message | None = None
+                if fault is None or fault.forward:
+                    if up is None:
+                        up = await asyncio.open_connection(self.upstream_host, self.upstream_port, limit=_MAX_HEAD)
+                    up[1].write(req.head + (_encode_chunked(req.body) if req.chunked else req.body))
+                    await up[1].drain()
+                    with self._lock:
+                        self.stats.forwarded += 1
+                    try:
+                        resp = await _read_message(up[0], is_response=True, method=method)
+                    except _Closed:
+                        return  # upstream went away: so do we
+                    if (resp.header("connection") or "").lower() == "close":
+                        up[1].close()
+                        up = None
+                self._count(fault)
+                keep = await self._answer(writer, fault, resp)
+                if not keep or (req.header("connection") or "").lower() == "close":
+                    return
+        except (ConnectionError, OSError, asyncio.CancelledError):
+            return
+        finally:
+            self._conns.discard(task)
+            for w in (writer, up[1] if up else None):
+                if w is not None:
+                    with contextlib.suppress(Exception):
+                        w.close()
+
+    async def _answer(self, writer: asyncio.StreamWriter, fault: Fault | None, resp: _Message | None) -> bool:
+        """Write the answer (or the fault); False when the connection must close."""
+        if fault is None:
+            assert resp is not None
+            writer.write(_rebuild(resp.first_line, resp.headers, resp.body) + resp.body)
+            await writer.drain()
+            return True
+        k = fault.kind
+        if k == "status":
+            body = b'{"status_code": %d, "error": "injected fault: server error"}' % fault.status
+            writer.write(_response(fault.status, body, "application/json"))
+        elif k == "rate_limit":
+            body = b'{"status_code": 429, "error": "injected fault: too many requests"}'
+            extra = [("retry-after", f"{fault.retry_after:g}")] if fault.retry_after is not None else []
+            writer.write(_response(429, body, "application/json", extra))
+        elif k == "html":
+            body = (b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+                    b"<body><h1>Bad Gateway</h1><p>injected fault</p></body></html>")
+            writer.write(_response(fault.status, body, "text/html; charset=utf-8"))
+        elif k == "garbage":
+            writer.write(_response(200, b"\x00<<this is not json>> {\"docs\": [", "application/json"))
+        elif k == "delay":
+            await asyncio.sleep(fault.delay)
+            writer.write(_rebuild(resp.first_line, resp.headers, resp.body) + resp.body)
+        elif k == "drop_before":
+            return False
+        elif k == "drop_after_headers":
+            writer.write(_rebuild(resp.first_line, resp.headers, resp.body))
+            await writer.drain()
+            return False
+        elif k == "drop_mid_body":
+            writer.write(_rebuild(resp.first_line, resp.headers, resp.body) + resp.body[: len(resp.body) // 2])
+            await writer.drain()
+            return False
+        elif k == "truncate":
+            cut = resp.body[: max(1, len(resp.body) // 2)]
+            writer.write(_rebuild(resp.first_line, resp.headers, cut) + cut)
+        await writer.drain()
+        return True
+
+
+def _encode_chunked(body: bytes) -> bytes:
+    if not body:
+        return b"0\r\n\r\n"
+    return b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
