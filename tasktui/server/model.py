@@ -1,0 +1,100 @@
+"""Stored task documents: the index columns derived from them and the wire form
+served to clients.
+
+A stored document is the wire document plus internal keys starting with ``_``
+(``_seed``: the demo content seed; ``_lazy``: the response is generated from the seed
+when served, so that seeding a million tasks does not store a million responses).
+Attachments of media this server generates are stored as paths (``/v1/media/...``)
+and served as absolute URLs built from the request's own origin.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from tasktui.domain.statuses import audit_status_of, operator_status_of
+from tasktui.server.content import PROJECT_BY_NAME, fixed_response, response_for
+
+UTC = timezone.utc
+
+
+def ms_to_wire(ms: int) -> str:
+    s, rem = divmod(int(ms), 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) + f".{rem:03d}Z"
+
+
+def wire_to_ms(value: str | None) -> int | None:
+    if not value:
+        return None
+    dt = datetime.fromisoformat(value)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000 + (0.5 if dt.timestamp() >= 0 else -0.5))
+
+
+def dt_to_ms(dt: datetime) -> int:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return round(dt.timestamp() * 1000)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def index_row(doc: dict[str, Any]) -> tuple:
+    """(task_id, created_at, updated_at, completed_at, ostatus, review, project, batch, type, unique_id)."""
+    ostatus = operator_status_of(doc)
+    audit = audit_status_of(doc)
+    return (
+        doc["task_id"],
+        wire_to_ms(doc["created_at"]),
+        wire_to_ms(doc.get("updated_at") or doc["created_at"]),
+        wire_to_ms(doc.get("completed_at")),
+        ostatus.value if ostatus else str(doc.get("status")),
+        audit.value if audit else "",
+        doc.get("project") or "",
+        doc.get("batch") or "",
+        doc.get("type") or "",
+        doc.get("unique_id"),
+    )
+
+
+def materialize(doc: dict[str, Any]) -> dict[str, Any]:
+    """Replace lazily generated parts with their values (before a write stores the doc)."""
+    lazy = doc.pop("_lazy", None)
+    if not lazy:
+        return doc
+    project = PROJECT_BY_NAME.get(doc.get("project") or "")
+    seed = doc.get("_seed")
+    if project is None or seed is None:
+        return doc
+    if "response" in lazy and "response" not in doc:
+        doc["response"] = response_for(project, seed) if "fixed" not in lazy else fixed_response(project, seed)
+    if "prior" in lazy and "prior_responses" not in doc:
+        doc["prior_responses"] = [response_for(project, seed)]
+    return doc
+
+
+def present(doc: dict[str, Any], origin: str, instructions: dict[str, str]) -> dict[str, Any]:
+    """The wire form of a stored document, for a client reaching us at ``origin``."""
+    out = materialize(dict(doc))
+    for k in [k for k in out if k.startswith("_")]:
+        del out[k]
+    if "instruction" not in out:
+        instr = instructions.get(out.get("project") or "")
+        if instr:
+            out["instruction"] = instr
+    params = out.get("params")
+    if isinstance(params, dict):
+        att = params.get("attachment")
+        if isinstance(att, str) and att.startswith("/"):
+            out["params"] = {**params, "attachment": origin + att}
+    return out
+
+
+def limited(doc: dict[str, Any]) -> dict[str, Any]:
+    """``limited_response=true``: the fields the real API keeps."""
+    return {k: doc[k] for k in ("task_id", "status", "metadata", "project") if k in doc}

@@ -1,0 +1,381 @@
+"""``GET /v1/tasks``: parsing the query string, and the SQL for a page and its total.
+
+Pages use keyset pagination on ``(created_at, task_id)`` (newest first by default), so
+the cost of a page does not depend on its depth. ``next_token`` is an opaque encoding of
+the last row's position and the order. ``total`` is exact: for filters on status, audit
+status, project, batch, type and creation date it is a sum over the ``counts`` table plus
+an exact count of the partial UTC days at the edges of the range; otherwise a COUNT.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import sqlite3
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from tasktui.domain.statuses import OperatorStatus
+
+UTC = timezone.utc
+DAY_MS = 86_400_000
+LIMIT_MAX = 100
+
+
+class BadRequest(Exception):
+    """A 4xx with a message naming the parameter at fault."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+WIRE_STATUS_MAP: dict[str, tuple[str, ...]] = {
+    "pending": ("queued", "in_progress", "redo"),
+    "completed": ("completed",),
+    "error": ("error",),
+    "canceled": ("canceled",),
+    "cancelled": ("canceled",),
+    "queued": ("queued",),
+    "in_progress": ("in_progress",),
+    "in-progress": ("in_progress",),
+    "inprogress": ("in_progress",),
+    "redo": ("redo",),
+}
+ALL_OSTATUS = tuple(s.value for s in OperatorStatus)
+# Wire review statuses; "commented" and "skipped" are valid on the real API and match
+# nothing here (no demo task has them).
+REVIEW_VALUES = ("pending", "accepted", "fixed", "rejected", "commented", "skipped")
+
+KNOWN_PARAMS = {
+    "start_time", "end_time", "completed_after", "completed_before", "updated_after", "updated_before",
+    "status", "type", "project", "batch", "customer_review_status", "tags", "unique_id", "limit",
+    "next_token", "include_attachment_url", "limited_response", "order", "search", "offset",
+}
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_time(name: str, value: str) -> int:
+    """Loose ISO-8601 (``2020-09-08``, ``2020-09-08T10:00:00``, with ``Z`` or an offset;
+    naive means UTC) to epoch milliseconds."""
+    v = value.strip()
+    if not v:
+        raise BadRequest(f"{name} is empty; give an ISO-8601 date such as 2026-03-08 or 2026-03-08T10:00:00Z")
+    try:
+        if _DATE_ONLY.match(v):
+            dt = datetime.fromisoformat(v).replace(tzinfo=UTC)
+        else:
+            dt = datetime.fromisoformat(v.replace(" ", "T", 1) if "T" not in v else v)
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=UTC)
+        return round(dt.timestamp() * 1000)
+    except (ValueError, OverflowError, OSError):
+        raise BadRequest(
+            f"{name}={value!r} is not a date; give an ISO-8601 date such as 2026-03-08 or 2026-03-08T10:00:00Z"
+        ) from None
+
+
+def parse_bool(name: str, value: str) -> bool:
+    v = value.strip().lower()
+    if v in ("true", "1", "yes"):
+        return True
+    if v in ("false", "0", "no", ""):
+        return False
+    raise BadRequest(f"{name}={value!r} is not a boolean; use true or false")
+
+
+def _split(values: list[str]) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+@dataclass
+class ListQuery:
+    statuses: tuple[str, ...] = ()  # operator status values
+    reviews: tuple[str, ...] = ()  # audit column values
+    projects: tuple[str, ...] = ()
+    batches: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    unique_ids: tuple[str, ...] = ()
+    search: str = ""
+    created_from: int | None = None
+    created_to: int | None = None
+    completed_from: int | None = None
+    completed_to: int | None = None
+    updated_from: int | None = None
+    updated_to: int | None = None
+    limit: int = LIMIT_MAX
+    order: str = "desc"
+    after: tuple[int, str] | None = None
+    limited_response: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_list_query(params: list[tuple[str, str]]) -> ListQuery:
+    multi: dict[str, list[str]] = {}
+    for k, v in params:
+        multi.setdefault(k, []).append(v)
+    q = ListQuery()
+
+    def one(name: str) -> str | None:
+        vals = multi.get(name)
+        if not vals:
+            return None
+        if len(vals) > 1:
+            raise BadRequest(f"{name} was given {len(vals)} times; give it once")
+        return vals[0]
+
+    for name, attr in (("start_time", "created_from"), ("end_time", "created_to"),
+                       ("completed_after", "completed_from"), ("completed_before", "completed_to"),
+                       ("updated_after", "updated_from"), ("updated_before", "updated_to")):
+        v = one(name)
+        if v is not None:
+            setattr(q, attr, parse_time(name, v))
+    for lo, hi, a, b in (("start_time", "end_time", "created_from", "created_to"),
+                         ("completed_after", "completed_before", "completed_from", "completed_to"),
+                         ("updated_after", "updated_before", "updated_from", "updated_to")):
+        if getattr(q, a) is not None and getattr(q, b) is not None and getattr(q, b) < getattr(q, a):
+            raise BadRequest(f"{hi} is before {lo}; the range would be empty")
+
+    if "status" in multi:
+        sts: list[str] = []
+        for s in _split(multi["status"]):
+            key = s.lower()
+            if key not in WIRE_STATUS_MAP:
+                raise BadRequest(
+                    f"status={s!r} is not a task status; use pending, completed, error, canceled "
+                    "or (extension) queued, in_progress, redo — comma-separated for several")
+            for x in WIRE_STATUS_MAP[key]:
+                if x not in sts:
+                    sts.append(x)
+        if not sts:
+            raise BadRequest("status is empty; give a task status such as completed")
+        q.statuses = tuple(sts)
+    if "customer_review_status" in multi:
+        rv: list[str] = []
+        for s in _split(multi["customer_review_status"]):
+            key = s.lower()
+            if key in ("ready_to_audit", "ready"):
+                key = "pending"
+            if key not in REVIEW_VALUES:
+                raise BadRequest(
+                    f"customer_review_status={s!r} is not a review status; use pending, accepted, "
+                    "fixed or rejected (comma-separated for several)")
+            if key not in rv:
+                rv.append(key)
+        if not rv:
+            raise BadRequest("customer_review_status is empty; give a review status such as accepted")
+        q.reviews = tuple(rv)
+    for name, attr in (("project", "projects"), ("batch", "batches"), ("type", "types"),
+                       ("tags", "tags"), ("unique_id", "unique_ids")):
+        vals = multi.get(name)
+        if vals:
+            if any(v == "" for v in vals):
+                raise BadRequest(f"{name} is empty; give a value or leave the parameter out")
+            setattr(q, attr, tuple(dict.fromkeys(vals)))
+    s = one("search")
+    if s is not None:
+        q.search = s.strip()
+    lim = one("limit")
+    if lim is not None:
+        try:
+            q.limit = int(lim)
+        except ValueError:
+            raise BadRequest(f"limit={lim!r} is not a whole number; give 1 to {LIMIT_MAX}") from None
+        if not 1 <= q.limit <= LIMIT_MAX:
+            raise BadRequest(f"limit={lim} is out of range; give 1 to {LIMIT_MAX}")
+    o = one("order")
+    if o is not None:
+        if o.lower() not in ("asc", "desc"):
+            raise BadRequest(f"order={o!r} is not an order; use asc (oldest first) or desc (newest first)")
+        q.order = o.lower()
+    tok = one("next_token")
+    if tok:
+        q.after = decode_token(tok, q.order)
+    for name in ("include_attachment_url", "limited_response"):
+        v = one(name)
+        if v is not None:
+            b = parse_bool(name, v)
+            if name == "limited_response":
+                q.limited_response = b
+    off = one("offset")
+    if off is not None and off.strip() not in ("0", ""):
+        raise BadRequest("offset is not supported on tasks; follow next_token instead")
+    return q
+
+
+# -- tokens ---------------------------------------------------------------------
+
+def encode_token(created: int, task_id: str, order: str) -> str:
+    raw = f"t1|{order}|{created}|{task_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+_TOKEN_RE = re.compile(r"^t1\|(asc|desc)\|(-?\d{1,16})\|([0-9A-Za-z_-]{1,64})$")
+
+
+def decode_token(token: str, order: str) -> tuple[int, str]:
+    bad = BadRequest(f"next_token={token[:40]!r} is not a token this server gave out; "
+                     "start again from the first page")
+    if len(token) > 200:
+        raise bad
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise bad from None
+    m = _TOKEN_RE.match(raw)
+    if not m:
+        raise bad
+    if m.group(1) != order:
+        raise BadRequest(f"next_token was made for order={m.group(1)}, but this request asks for "
+                         f"order={order}; start again from the first page")
+    return int(m.group(2)), m.group(3)
+
+
+# -- SQL ------------------------------------------------------------------------
+
+def _in(col: str, values: tuple[str, ...], where: list[str], args: list[Any]) -> None:
+    if len(values) == 1:
+        where.append(f"{col} = ?")
+    else:
+        where.append(f"{col} IN ({','.join('?' * len(values))})")
+    args.extend(values)
+
+
+def base_where(q: ListQuery, *, with_created: bool = True, statuses: tuple[str, ...] | None = None
+               ) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    sts = q.statuses if statuses is None else statuses
+    if sts and len(sts) < len(ALL_OSTATUS):
+        _in("ostatus", sts, where, args)
+    if q.reviews:
+        _in("review", q.reviews, where, args)
+    if q.projects:
+        _in("project", q.projects, where, args)
+    if q.batches:
+        _in("batch", q.batches, where, args)
+    if q.types:
+        _in("type", q.types, where, args)
+    if with_created:
+        if q.created_from is not None:
+            where.append("created_at >= ?")
+            args.append(q.created_from)
+        if q.created_to is not None:
+            where.append("created_at < ?")
+            args.append(q.created_to)
+    if q.completed_from is not None:
+        where.append("completed_at >= ?")
+        args.append(q.completed_from)
+    if q.completed_to is not None:
+        where.append("completed_at < ?")
+        args.append(q.completed_to)
+    if q.updated_from is not None:
+        where.append("updated_at >= ?")
+        args.append(q.updated_from)
+    if q.updated_to is not None:
+        where.append("updated_at < ?")
+        args.append(q.updated_to)
+    for t in q.tags:
+        where.append("id IN (SELECT id FROM task_tags WHERE tag = ?)")
+        args.append(t)
+    if q.unique_ids:
+        _in("unique_id", q.unique_ids, where, args)
+    if q.search:
+        s = q.search.lower()
+        like = s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # task ids are lower-case hex: a range on the unique index; unique ids via lower()
+        where.append("(task_id >= ? AND task_id < ? OR (unique_id IS NOT NULL AND lower(unique_id) LIKE ? ESCAPE '\\'))")
+        args.extend([s, s + "\U0010ffff", like])
+    return where, args
+
+
+def _page_sql(q: ListQuery, statuses: tuple[str, ...] | None, fetch: int) -> tuple[str, list[Any]]:
+    where, args = base_where(q, statuses=statuses)
+    if q.after is not None:
+        op = "<" if q.order == "desc" else ">"
+        where.append(f"(created_at, task_id) {op} (?, ?)")
+        args.extend(q.after)
+    d = "DESC" if q.order == "desc" else "ASC"
+    sql = (f"SELECT id, created_at, task_id FROM tasks {'WHERE ' + ' AND '.join(where) if where else ''} "
+           f"ORDER BY created_at {d}, task_id {d} LIMIT {fetch}")
+    return sql, args
+
+
+def fetch_page(conn: sqlite3.Connection, q: ListQuery) -> tuple[list[tuple[int, int, str]], bool]:
+    """Rows (id, created_at, task_id) of the page, and whether more follow."""
+    fetch = q.limit + 1
+    sts = q.statuses if q.statuses and len(q.statuses) < len(ALL_OSTATUS) else ()
+    if len(sts) > 1:
+        # One index range per status, merged: SQLite would otherwise read and sort every
+        # matching row to honour ORDER BY ... LIMIT.
+        rows: list[tuple[int, int, str]] = []
+        for s in sts:
+            sql, args = _page_sql(q, (s,), fetch)
+            rows.extend(conn.execute(sql, args).fetchall())
+        rows.sort(key=lambda r: (r[1], r[2]), reverse=q.order == "desc")
+        rows = rows[:fetch]
+    else:
+        sql, args = _page_sql(q, None, fetch)
+        rows = conn.execute(sql, args).fetchall()
+    more = len(rows) > q.limit
+    return rows[: q.limit], more
+
+
+def needs_exact_count(q: ListQuery) -> bool:
+    """Filters the counts table cannot answer."""
+    return bool(q.tags or q.unique_ids or q.search) or any(
+        v is not None for v in (q.completed_from, q.completed_to, q.updated_from, q.updated_to))
+
+
+def _count_where(conn: sqlite3.Connection, q: ListQuery) -> int:
+    sts = q.statuses if q.statuses and len(q.statuses) < len(ALL_OSTATUS) else ()
+    if len(sts) > 1:
+        # one indexed range per status instead of an IN that defeats the index order
+        return sum(_count_where(conn, replace(q, statuses=(s,))) for s in sts)
+    where, args = base_where(q)
+    sql = f"SELECT COUNT(*) FROM tasks {'WHERE ' + ' AND '.join(where) if where else ''}"
+    return conn.execute(sql, args).fetchone()[0]
+
+
+def count_total(conn: sqlite3.Connection, q: ListQuery) -> int:
+    """Exact number of tasks matching ``q`` (ignores the page position)."""
+    if needs_exact_count(q):
+        return _count_where(conn, q)
+    lo, hi = q.created_from, q.created_to
+    cwhere: list[str] = []
+    cargs: list[Any] = []
+    sts = q.statuses if q.statuses and len(q.statuses) < len(ALL_OSTATUS) else ()
+    if sts:
+        _in("ostatus", sts, cwhere, cargs)
+    for col, vals in (("review", q.reviews), ("project", q.projects), ("batch", q.batches), ("type", q.types)):
+        if vals:
+            _in(col, vals, cwhere, cargs)
+    day_lo = None if lo is None else -(-lo // DAY_MS)  # first whole day inside the range
+    day_hi = None if hi is None else hi // DAY_MS  # first day not wholly inside
+    if day_lo is not None and day_hi is not None and day_lo >= day_hi:
+        return _count_where(conn, q)  # within a day or two partial days: count exactly
+    total = 0
+    edges: list[tuple[int | None, int | None]] = []
+    if day_lo is not None:
+        cwhere.append("day >= ?")
+        cargs.append(day_lo)
+        if lo < day_lo * DAY_MS:
+            edges.append((lo, day_lo * DAY_MS))
+    if day_hi is not None:
+        cwhere.append("day < ?")
+        cargs.append(day_hi)
+        if hi > day_hi * DAY_MS:
+            edges.append((day_hi * DAY_MS, hi))
+    sql = f"SELECT COALESCE(SUM(n), 0) FROM counts {'WHERE ' + ' AND '.join(cwhere) if cwhere else ''}"
+    total += conn.execute(sql, cargs).fetchone()[0]
+    for a, b in edges:
+        total += _count_where(conn, replace(q, created_from=a, created_to=b))
+    return total

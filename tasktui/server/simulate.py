@@ -1,0 +1,143 @@
+"""``--simulate``: a background workforce that moves tasks along, so that a live list
+changes under the operator's eyes.
+
+Every ``simulate_interval`` seconds it takes up to ``simulate_batch`` tasks for each step:
+
+- Queued -> In Progress (``work_started`` true),
+- In Progress -> Completed with a response (review status pending), or Error with a
+  message saying what failed (about one in ten),
+- Completed and Rejected -> Redo (pending, ``redo`` true, review status rejected; the
+  rejected response goes to ``prior_responses``),
+- Redo -> Completed with a new response, review status back to pending.
+
+Each change bumps ``updated_at``; completions and errors fire callbacks. Tasks are taken
+newest first, so the top of the default list is where things move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from tasktui.server import db as dbm
+from tasktui.server.content import PROJECT_BY_NAME, response_for
+from tasktui.server.model import materialize, ms_to_wire, now_ms, present
+
+if TYPE_CHECKING:
+    from tasktui.server.app import State
+
+log = logging.getLogger("tasktui.server.simulate")
+
+SIM_ERRORS = [
+    "Attachment could not be fetched: HTTP 404 Not Found",
+    "The labeler flagged the attachment as unreadable (too dark)",
+    "Attachment could not be decoded: truncated PNG data",
+]
+
+
+def synthetic_response(doc: dict[str, Any]) -> dict[str, Any]:
+    project = PROJECT_BY_NAME.get(doc.get("project") or "")
+    seed = doc.get("_seed")
+    if project is not None and isinstance(seed, int):
+        return response_for(project, seed)
+    params = doc.get("params") if isinstance(doc.get("params"), dict) else {}
+    cats = params.get("categories")
+    if doc.get("type") == "categorization" and isinstance(cats, list) and cats:
+        return {"category": cats[0]}
+    if doc.get("type") in ("transcription", "textcollection"):
+        return {"text": "transcribed by the simulated workforce"}
+    return {"annotations": [{"label": "object", "left": 10, "top": 10, "width": 50, "height": 40}]}
+
+
+class Workforce:
+    def __init__(self, state: "State"):
+        self.state = state
+        self.task: asyncio.Task | None = None
+        self.rng = random.Random()
+        self.steps = 0
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+            try:
+                await self.task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.state.options.simulate_interval)
+            try:
+                fired = await run_in_threadpool(self.step)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("simulated workforce step failed")
+                continue
+            self.steps += 1
+            if self.state.callbacks is not None:
+                for task, event in fired:
+                    self.state.callbacks.fire(task, event)
+
+    def step(self) -> list[tuple[dict[str, Any], str]]:
+        """One round of work in one write transaction; returns callbacks to fire."""
+        k = max(1, self.state.options.simulate_batch)
+        conn = self.state.pool.get()
+        fired: list[tuple[dict[str, Any], str]] = []
+        with dbm.Tx(conn, write=True):
+            instr = self.state.instructions(conn)
+
+            def take(where: str) -> list[tuple[int, dict[str, Any]]]:
+                rows = conn.execute(
+                    f"SELECT t.id, d.doc FROM tasks t JOIN docs d ON d.id = t.id WHERE {where} "
+                    f"ORDER BY t.created_at DESC, t.task_id DESC LIMIT {k}").fetchall()
+                return [(rid, materialize(orjson.loads(doc))) for rid, doc in rows]
+
+            def save(rid: int, doc: dict[str, Any], event: str | None) -> None:
+                from tasktui.server.app import store_doc
+                t = now_ms()
+                doc["updated_at"] = ms_to_wire(t)
+                store_doc(conn, rid, doc)
+                if event and doc.get("callback_url"):
+                    fired.append((present(doc, self.state.origin, instr), event))
+
+            for rid, doc in take("t.ostatus = 'in_progress'"):
+                if self.rng.random() < 0.1:
+                    doc["status"] = "error"
+                    doc["error"] = self.rng.choice(SIM_ERRORS)
+                    save(rid, doc, "error")
+                else:
+                    self._complete(doc)
+                    save(rid, doc, "completed")
+            for rid, doc in take("t.ostatus = 'redo'"):
+                self._complete(doc)
+                save(rid, doc, "completed")
+            for rid, doc in take("t.ostatus = 'queued'"):
+                doc["work_started"] = True
+                save(rid, doc, None)
+            for rid, doc in take("t.ostatus = 'completed' AND t.review = 'rejected'"):
+                doc["status"] = "pending"
+                doc["redo"] = True
+                doc["work_started"] = True
+                if "response" in doc:
+                    doc["prior_responses"] = [*(doc.get("prior_responses") or []), doc.pop("response")]
+                doc.pop("completed_at", None)
+                save(rid, doc, None)
+        return fired
+
+    def _complete(self, doc: dict[str, Any]) -> None:
+        doc["status"] = "completed"
+        doc["work_started"] = True
+        doc.pop("redo", None)
+        doc["response"] = synthetic_response(doc)
+        doc["completed_at"] = ms_to_wire(now_ms())
+        if doc.get("customer_review_status"):
+            doc["customer_review_status"] = "pending"
