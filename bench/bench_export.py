@@ -1,0 +1,210 @@
+"""Benchmark: ``tasktui export`` against a plain loop over the official ``scaleapi`` SDK.
+
+One command::
+
+    .venv/bin/python bench/bench_export.py            # 3 rounds (default)
+    .venv/bin/python bench/bench_export.py --rounds 5
+
+What it does:
+
+1. Seeds a bundled-server database with 110,000 tasks and puts 100,000 of them in the
+   project ``bench-100k`` and 10,000 in ``bench-10k`` (the SDK's ``get_tasks`` needs a
+   project or a batch).
+2. Starts the bundled server in its own process (no simulation: the data stay still).
+3. For each round, for each size (10k, 100k), runs in alternating order (the first
+   contender swaps every round):
+   - ``python -m tasktui export --project P --format ndjson -o FILE`` (a subprocess), and
+   - a subprocess looping over ``scaleapi.ScaleClient.get_tasks(project_name=P)``,
+     writing ``json.dumps(task.as_dict())`` per line,
+   timing each from spawn to exit and reading its peak RSS (``ru_maxrss`` from
+   ``os.wait4``). Every output is checked: the right number of lines, each task once, and
+   the same set of task ids from both.
+4. Writes the ``export`` section of BENCHMARKS.md via ``bench/_report.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._report import header, median, write_section  # noqa: E402
+
+API_KEY = "test_bench_export_key_0123456789"
+SIZES = {"10k": ("bench-10k", 10_000), "100k": ("bench-100k", 100_000)}
+
+SERVER = r"""
+import sys
+from tasktui.server import start_server_thread
+h = start_server_thread(sys.argv[1], [sys.argv[2]], host="127.0.0.1", port=0, simulate=False)
+print(h.url, flush=True)
+sys.stdin.read()
+h.stop()
+"""
+
+SDK_LOOP = r"""
+import json, sys
+import scaleapi
+client = scaleapi.ScaleClient(sys.argv[2], api_instance_url=sys.argv[1])
+with open(sys.argv[4], "w") as f:
+    for task in client.get_tasks(project_name=sys.argv[3], include_attachment_url=False):
+        f.write(json.dumps(task.as_dict()) + "\n")
+"""
+
+
+def prepare_db(path: Path) -> None:
+    import orjson
+
+    from tasktui.server import seed_database
+    from tasktui.server.db import connect
+
+    seed_database(path, 110_000, seed=7)
+    conn = connect(path)
+    try:
+        ids = [r[0] for r in conn.execute("SELECT id FROM tasks ORDER BY created_at DESC, task_id DESC")]
+        big = set(ids[::11])  # spread the 10k over the whole time range
+        names = {i: ("bench-10k" if i in big else "bench-100k") for i in ids}
+        extra = len(names) - 110_000
+        assert extra == 0, extra
+        conn.execute("BEGIN")
+        conn.executemany("UPDATE tasks SET project = ? WHERE id = ?", [(n, i) for i, n in names.items()])
+        rows = conn.execute("SELECT id, doc FROM docs").fetchall()
+        upd = []
+        for i, doc in rows:
+            d = orjson.loads(doc)
+            d["project"] = names[i]
+            upd.append((orjson.dumps(d), i))
+        conn.executemany("UPDATE docs SET doc = ? WHERE id = ?", upd)
+        conn.execute("COMMIT")
+        counts = dict(conn.execute("SELECT project, count(*) FROM tasks GROUP BY project").fetchall())
+        assert counts == {"bench-10k": 10_000, "bench-100k": 100_000}, counts
+    finally:
+        conn.close()
+
+
+def run_child(argv: list[str]) -> tuple[float, float, int]:
+    """Run a subprocess; return (seconds, peak RSS in MiB, exit code)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         cwd=ROOT)
+    _, status, usage = os.wait4(p.pid, 0)
+    elapsed = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode(errors="replace") if p.stderr else ""
+    if p.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed ({p.returncode}): {err[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024, p.returncode
+
+
+def check(path: Path, n: int) -> set[str]:
+    import orjson
+
+    ids = []
+    with open(path, "rb") as f:
+        for line in f:
+            ids.append(orjson.loads(line)["task_id"])
+    if len(ids) != n or len(set(ids)) != n:
+        raise SystemExit(f"{path}: {len(ids)} lines, {len(set(ids))} distinct; expected {n}")
+    return set(ids)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    py = sys.executable
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
+        tmpd = Path(tmp)
+        db = tmpd / "bench.db"
+        t0 = time.perf_counter()
+        prepare_db(db)
+        print(f"seeded 110,000 tasks in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        server = subprocess.Popen([py, "-c", SERVER, str(db), API_KEY], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        try:
+            url = server.stdout.readline().strip()
+            if not url.startswith("http"):
+                raise SystemExit("the server did not start")
+            results: dict[tuple[str, str], list[tuple[float, float]]] = {}
+            loads: list[float] = []
+            for r in range(args.rounds):
+                for size, (project, n) in SIZES.items():
+                    order = ["tasktui", "sdk"] if r % 2 == 0 else ["sdk", "tasktui"]
+                    ids: dict[str, set[str]] = {}
+                    for who in order:
+                        out = tmpd / f"{who}-{size}.ndjson"
+                        if who == "tasktui":
+                            argv = [py, "-m", "tasktui", "export", "--project", project, "--format", "ndjson",
+                                    "-o", str(out), "--force", "-q", "--api-url", url, "--api-key", API_KEY]
+                        else:
+                            argv = [py, "-c", SDK_LOOP, url, API_KEY, project, str(out)]
+                        loads.append(os.getloadavg()[0])
+                        secs, rss, _ = run_child(argv)
+                        ids[who] = check(out, n)
+                        out.unlink()
+                        results.setdefault((who, size), []).append((secs, rss))
+                        print(f"round {r + 1} {size:>4} {who:8} {secs:6.2f} s  {n / secs:8,.0f} tasks/s  "
+                              f"peak RSS {rss:6.1f} MiB", file=sys.stderr)
+                    if ids["tasktui"] != ids["sdk"]:
+                        raise SystemExit(f"{size}: tasktui and the SDK exported different task sets")
+        finally:
+            try:
+                server.stdin.close()
+                server.wait(timeout=15)
+            except Exception:
+                server.kill()
+
+    cmd = f".venv/bin/python bench/bench_export.py --rounds {args.rounds}"
+    lines = [header("Export: `tasktui export` vs a loop over the scaleapi SDK", cmd)]
+    lines.append(
+        "- Setup: bundled server in its own process (SQLite, no simulation), 110,000 seeded tasks: "
+        "project `bench-100k` (100,000) and `bench-10k` (10,000). Each contender is a subprocess "
+        "timed from spawn to exit (interpreter start-up included) writing NDJSON to a file; "
+        "peak memory is the child's `ru_maxrss`. Order alternates every round. Every output "
+        "was checked: N lines, each task once, identical task-id sets from both.\n"
+        "- tasktui: `python -m tasktui export --project P --format ndjson -o FILE` (httpx, "
+        "keyset pages of 100 with the next page prefetched while the current one is written, orjson).\n"
+        "- SDK: `for t in ScaleClient(key, api_instance_url=URL).get_tasks(project_name=P, "
+        "include_attachment_url=False): f.write(json.dumps(t.as_dict()) + \"\\n\")`.\n"
+        f"- Rounds: {args.rounds}; figures are medians. Load average (1 min) while measuring: "
+        f"median {median(loads):.2f}, max {max(loads):.2f}"
+        + (" — the machine was busy with other work (2 cores shared by several engineers)."
+           if max(loads) > 1.5 else ".") + "\n"
+    )
+    lines.append("| tasks | tasktui s | tasktui tasks/s | SDK s | SDK tasks/s | throughput ratio | "
+                 "tasktui peak RSS | SDK peak RSS |")
+    lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    summary = {}
+    for size, (_project, n) in SIZES.items():
+        t = results[("tasktui", size)]
+        s = results[("sdk", size)]
+        ts, ss = median([x[0] for x in t]), median([x[0] for x in s])
+        tr, sr = median([x[1] for x in t]), median([x[1] for x in s])
+        summary[size] = (ts, ss, tr, sr)
+        lines.append(f"| {n:,} | {ts:.2f} | {n / ts:,.0f} | {ss:.2f} | {n / ss:,.0f} | "
+                     f"**{ss / ts:.2f}x** | {tr:.0f} MiB | {sr:.0f} MiB |")
+    ts10, _, tr10, sr10 = summary["10k"]
+    ts100, ss100, tr100, sr100 = summary["100k"]
+    lines.append("")
+    lines.append(
+        f"- Target: at least 3x the SDK loop at 100k — measured **{ss100 / ts100:.2f}x** "
+        f"({'met' if ss100 / ts100 >= 3 else 'NOT met'}).\n"
+        f"- Memory: tasktui's peak RSS goes from {tr10:.0f} MiB (10k) to {tr100:.0f} MiB (100k), "
+        f"{tr100 - tr10:+.0f} MiB for 10x the tasks "
+        f"({'flat' if tr100 - tr10 < 15 else 'NOT flat'}); the SDK loop: {sr10:.0f} → {sr100:.0f} MiB.\n"
+        "- Every run per round: " + "; ".join(
+            f"{who} {size}: " + ", ".join(f"{x[0]:.2f} s/{x[1]:.0f} MiB" for x in results[(who, size)])
+            for size in SIZES for who in ("tasktui", "sdk"))
+    )
+    write_section("export", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

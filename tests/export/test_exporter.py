@@ -1,0 +1,267 @@
+"""The exporter core (tasktui.export) against the real bundled server over HTTP.
+
+Expected sets come from the server's SQLite database, read directly and filtered with
+``TaskQuery.matches`` (the reference semantics), never from the client under test.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from tasktui.api import ApiError, RetryPolicy, TaskClient
+from tasktui.domain import (
+    AuditStatus,
+    DateField,
+    OperatorStatus,
+    SortOrder,
+    Task,
+    TaskQuery,
+)
+from tasktui.export import (
+    ExportFormat,
+    Exporter,
+    OutputExistsError,
+    ResumeMismatchError,
+    UnfinishedExportError,
+    checkpoint_path,
+    partial_path,
+    read_checkpoint,
+    snapshot_query,
+)
+from tasktui.server.model import present
+from tasktui.testing.faultproxy import Fault, FaultProxy
+
+SEED_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def db_tasks(sql, server) -> list[dict]:
+    """Every task as the server would present it, straight from its database."""
+    rows = sql(server, "SELECT doc FROM docs")
+    return [present(orjson.loads(r[0]), server.origin, {}) for r in rows]
+
+
+def expected_ids(docs: list[dict], query: TaskQuery) -> list[str]:
+    q = snapshot_query(query, datetime.now(timezone.utc))
+    tasks = [Task(d) for d in docs if q.matches(Task(d))]
+    key = lambda t: (t.raw["created_at"], t.task_id)  # noqa: E731
+    tasks.sort(key=key, reverse=query.order is SortOrder.NEWEST)
+    return [t.task_id for t in tasks]
+
+
+def read_output(path: Path, fmt: ExportFormat) -> list[dict]:
+    data = path.read_bytes()
+    if fmt is ExportFormat.JSON:
+        docs = json.loads(data)
+        assert isinstance(docs, list)
+        return docs
+    lines = data.split(b"\n")
+    assert lines[-1] == b"", "an NDJSON file ends with a newline"
+    return [json.loads(line) for line in lines[:-1]]  # every line parses on its own
+
+
+def no_instruction(d: dict) -> dict:
+    return {k: v for k, v in d.items() if k != "instruction"}
+
+
+QUERIES = {
+    "everything": TaskQuery(),
+    "completed-ready-to-audit": TaskQuery(statuses=frozenset({OperatorStatus.COMPLETED}),
+                                          audit_statuses=frozenset({AuditStatus.READY_TO_AUDIT})),
+    "queued-or-in-progress-one-project": TaskQuery(
+        statuses=frozenset({OperatorStatus.QUEUED, OperatorStatus.IN_PROGRESS}),
+        projects=("Street Scenes",)),
+    "two-projects-oldest-first-range": TaskQuery(
+        projects=("Café Menü ✨", "Receipts OCR"), order=SortOrder.OLDEST,
+        start=SEED_NOW - timedelta(days=40), end=SEED_NOW - timedelta(days=10)),
+    "completed-in-range": TaskQuery(date_field=DateField.COMPLETED,
+                                    start=SEED_NOW - timedelta(days=20), end=SEED_NOW - timedelta(days=5)),
+    "type-and-audit": TaskQuery(types=("imageannotation",),
+                                audit_statuses=frozenset({AuditStatus.ACCEPTED, AuditStatus.FIXED})),
+}
+
+
+@pytest.mark.parametrize("fmt", list(ExportFormat))
+@pytest.mark.parametrize("name", list(QUERIES))
+async def test_filtered_export_matches_the_database(shared_server, sql, tmp_path, name, fmt):
+    query = QUERIES[name]
+    docs = db_tasks(sql, shared_server)
+    want = expected_ids(docs, query)
+    assert want, f"the seed data has tasks for {name}"
+    out = tmp_path / f"out{fmt.suffix}"
+    async with TaskClient(shared_server.url, shared_server.api_key) as client:
+        result = await Exporter(client, query, path=out, format=fmt).run()
+    got = read_output(out, fmt)
+    ids = [d["task_id"] for d in got]
+    assert len(ids) == len(set(ids)), "no task twice"
+    assert ids == want
+    assert result.written == len(want) == result.total
+    by_id = {d["task_id"]: d for d in docs}
+    for d in got:
+        assert no_instruction(d) == no_instruction(by_id[d["task_id"]])
+    assert not partial_path(out).exists() and not checkpoint_path(out).exists()
+
+
+async def test_local_filtering_against_a_server_without_extensions(shared_server, sql, tmp_path):
+    """As against the real Scale API: several statuses cannot be sent, so the client
+    filters; the export still holds exactly the matching tasks."""
+    query = TaskQuery(statuses=frozenset({OperatorStatus.QUEUED, OperatorStatus.ERROR}),
+                      projects=("Street Scenes", "Lidar Highway"))
+    want = expected_ids(db_tasks(sql, shared_server), query)
+    out = tmp_path / "real-api.ndjson"
+    async with TaskClient(shared_server.url, shared_server.api_key, ignore_extensions=True) as client:
+        result = await Exporter(client, query, path=out, format=ExportFormat.NDJSON).run()
+    assert [d["task_id"] for d in read_output(out, ExportFormat.NDJSON)] == want
+    assert result.written == len(want)
+
+
+@pytest.mark.parametrize("fmt", list(ExportFormat))
+async def test_empty_result_is_still_valid(shared_server, tmp_path, fmt):
+    out = tmp_path / f"none{fmt.suffix}"
+    query = TaskQuery(search="zzzz-no-such-task")
+    async with TaskClient(shared_server.url, shared_server.api_key) as client:
+        result = await Exporter(client, query, path=out, format=fmt).run()
+    assert result.written == 0
+    assert read_output(out, fmt) == []
+
+
+async def test_stream_export_to_a_file_object(shared_server, sql):
+    query = TaskQuery(projects=("Receipts OCR",))
+    want = expected_ids(db_tasks(sql, shared_server), query)
+    buf = io.BytesIO()
+    async with TaskClient(shared_server.url, shared_server.api_key) as client:
+        ex = Exporter(client, query, stream=buf, format=ExportFormat.JSON)
+        ex.prepare()
+        await ex.run()
+    assert [d["task_id"] for d in json.loads(buf.getvalue())] == want
+
+
+@pytest.mark.parametrize("fmt", list(ExportFormat))
+async def test_dropped_connection_then_resume_gives_exactly_the_full_set(shared_server, sql, tmp_path, fmt):
+    query = TaskQuery(statuses=frozenset({OperatorStatus.COMPLETED}))
+    want = expected_ids(db_tasks(sql, shared_server), query)
+    assert len(want) > 500  # several pages
+    out = tmp_path / f"tasks{fmt.suffix}"
+    proxy = FaultProxy(shared_server.url)
+    seen_pages = []
+
+    def drop_after_three_pages(p):
+        seen_pages.append(p.pages)
+        if p.pages == 3:
+            # the next request reaching the proxy loses its connection half-way through
+            proxy.script(Fault.drop("body"), times=3)
+
+    async with proxy:
+        async with TaskClient(proxy.url, shared_server.api_key, retry=RetryPolicy.none()) as client:
+            ex = Exporter(client, query, path=out, format=fmt, on_progress=drop_after_three_pages)
+            with pytest.raises(ApiError):
+                await ex.run()
+    assert proxy.stats.injected["drop_mid_body"] >= 1
+    # a failed export never looks finished; what it wrote is kept with a checkpoint
+    assert not out.exists()
+    cp = read_checkpoint(out)
+    assert cp is not None and 0 < cp.written < len(want)
+    assert cp.next_token
+    part = partial_path(out)
+    assert part.stat().st_size >= cp.offset
+    assert shared_server.api_key not in checkpoint_path(out).read_text()
+    # a record torn by a crash after the checkpoint must not survive the resume
+    with open(part, "ab") as f:
+        f.write(b'{"task_id": "torn-rec')
+
+    async with TaskClient(shared_server.url, shared_server.api_key) as client:
+        result = await Exporter(client, query, path=out, format=fmt, resume=True).run()
+    ids = [d["task_id"] for d in read_output(out, fmt)]
+    assert Counter(ids).most_common(1)[0][1] == 1, "no duplicates"
+    assert ids == want, "none missing, none extra, in order"
+    assert result.resumed_from == cp.written and result.written == len(want)
+    assert not part.exists() and not checkpoint_path(out).exists()
+    assert shared_server.api_key.encode() not in out.read_bytes()
+
+
+async def test_tasks_created_during_an_export_are_not_included_and_resume_agrees(server, tmp_path):
+    """The consistency decision: the range ends at the instant the export starts."""
+    out = tmp_path / "snap.ndjson"
+    proxy = FaultProxy(server.url)
+    created: list[str] = []
+    query = TaskQuery(projects=("Street Scenes",))
+
+    def create_task() -> str:
+        r = httpx.post(f"{server.url}/task/imageannotation", auth=(server.api_key, ""),
+                       json={"instruction": "new", "project": "Street Scenes",
+                             "params": {"attachment": "https://example.com/x.png"}})
+        assert r.status_code == 200, r.text
+        return r.json()["task_id"]
+
+    def on_progress(p):
+        if p.pages == 1 and not created:
+            created.append(create_task())
+        if p.pages == 2:
+            proxy.script(Fault.drop("before"))
+
+    async with proxy:
+        async with TaskClient(proxy.url, server.api_key, retry=RetryPolicy.none()) as client:
+            ex = Exporter(client, query, path=out, format=ExportFormat.NDJSON, on_progress=on_progress)
+            with pytest.raises(ApiError):
+                await ex.run()
+            total_at_start = ex.progress.total
+    created.append(create_task())  # between the failure and the resume
+    async with TaskClient(server.url, server.api_key) as client:
+        result = await Exporter(client, query, path=out, format=ExportFormat.NDJSON, resume=True).run()
+    ids = [d["task_id"] for d in read_output(out, ExportFormat.NDJSON)]
+    assert not set(created) & set(ids)
+    assert len(ids) == len(set(ids)) == total_at_start == result.written
+
+
+async def test_resume_is_refused_when_the_filters_differ(shared_server, tmp_path):
+    out = tmp_path / "x.json"
+    proxy = FaultProxy(shared_server.url)
+
+    def fail_soon(p):
+        if p.pages == 1:
+            proxy.script(Fault.error(500), times=3)
+
+    async with proxy:
+        async with TaskClient(proxy.url, shared_server.api_key, retry=RetryPolicy.none()) as client:
+            with pytest.raises(ApiError):
+                await Exporter(client, TaskQuery(), path=out, spec={"status": []},
+                               on_progress=fail_soon).run()
+    other = Exporter(None, TaskQuery(), path=out, resume=True, spec={"status": ["queued"]})
+    with pytest.raises(ResumeMismatchError, match="other filters.*status"):
+        other.prepare()
+    fmt = Exporter(None, TaskQuery(), path=out, resume=True, spec={"status": []},
+                   format=ExportFormat.NDJSON)
+    with pytest.raises(ResumeMismatchError, match="started as json"):
+        fmt.prepare()
+    # without --resume: the unfinished export is not silently thrown away
+    with pytest.raises(UnfinishedExportError, match="--resume"):
+        Exporter(None, TaskQuery(), path=out, spec={"status": []}).prepare()
+    # --force starts over
+    Exporter(None, TaskQuery(), path=out, spec={"status": ["queued"]}, overwrite=True).prepare()
+
+
+def test_an_existing_file_is_not_replaced_without_force(tmp_path):
+    out = tmp_path / "keep.json"
+    out.write_text("precious")
+    with pytest.raises(OutputExistsError, match="--force"):
+        Exporter(None, TaskQuery(), path=out).prepare()
+    assert out.read_text() == "precious"
+    Exporter(None, TaskQuery(), path=out, overwrite=True).prepare()
+
+
+def test_output_path_is_validated(tmp_path):
+    from tasktui.export import ExportUsageError
+
+    with pytest.raises(ExportUsageError, match="does not exist"):
+        Exporter(None, TaskQuery(), path=tmp_path / "no" / "such" / "dir.json").prepare()
+    with pytest.raises(ExportUsageError, match="is a directory"):
+        Exporter(None, TaskQuery(), path=tmp_path).prepare()
+    with pytest.raises(ExportUsageError, match="standard output cannot be resumed"):
+        Exporter(None, TaskQuery(), stream=io.BytesIO(), resume=True).prepare()
