@@ -74,7 +74,7 @@ def collect_entries(screen: Screen) -> list[HelpEntry]:
                 disp = app.get_key_display(b) if b.key_display is None else b.key_display
                 disp = disp or key
                 if k not in entries:
-                    entries[k] = HelpEntry(section, [], b.description or b.action, b.id, bool(state))
+                    entries[k] = HelpEntry(section, [], b.tooltip or b.description or b.action, b.id, bool(state))
                     order.append(k)
                 if disp not in entries[k].keys:
                     entries[k].keys.append(disp)

@@ -36,7 +36,7 @@ from tasktui.domain import (
 )
 from tasktui.ui.safe import one_line
 
-QUICK_RANGES = (("today", "Today"), ("7d", "7 days"), ("30d", "30 days"), ("all", "All"))
+QUICK_RANGES = (("today", "Today"), ("7d", "7d"), ("30d", "30d"), ("all", "All time"))
 ZONES = (Zone.UTC, Zone.PACIFIC, Zone.LOCAL)
 ALL_PROJECTS = "All projects"
 ALL_BATCHES = "All batches"
@@ -47,7 +47,7 @@ class FilterSidebar(VerticalScroll):
 
     DEFAULT_CSS = """
     FilterSidebar {
-        width: 36;
+        width: 32;
         height: 1fr;
         background: $panel;
         padding: 0 1;
@@ -56,7 +56,7 @@ class FilterSidebar(VerticalScroll):
     FilterSidebar .section-title { text-style: bold; color: $text-accent; margin-top: 1; }
     FilterSidebar .section-title.first { margin-top: 0; }
     FilterSidebar RadioSet { border: none; width: 100%; height: auto; layout: horizontal; background: $panel; padding: 0; }
-    FilterSidebar RadioSet > RadioButton { width: auto; margin-right: 1; padding: 0; background: $panel; }
+    FilterSidebar RadioSet > RadioButton { width: auto; margin-right: 0; padding: 0; background: $panel; }
     FilterSidebar Input { width: 100%; margin: 0; }
     FilterSidebar .field-label { color: $text-muted; width: 5; }
     FilterSidebar .field-row { height: 1; width: 100%; }

@@ -22,6 +22,7 @@ class HeaderState:
     backend_label: str = ""
     zone: Zone = Zone.UTC
     shown: int = 0
+    offset: int = 0  # position of the first loaded row in the whole list
     total: int | None = None
     total_exact: bool = True
     order: SortOrder = SortOrder.NEWEST
@@ -33,11 +34,14 @@ class HeaderState:
     error: bool = False
 
 
-def counts_text(shown: int, total: int | None, exact: bool = True) -> str:
+def counts_text(shown: int, total: int | None, exact: bool = True, offset: int = 0) -> str:
+    """``Showing 300 of 12,345`` (or ``Showing 5,001–10,000 of 12,345`` once the window
+    has dropped rows from the top)."""
+    what = f"{offset + 1:,}–{offset + shown:,}" if offset and shown else f"{shown:,}"
     if total is None:
-        return f"Showing {shown:,}" if shown else "No tasks loaded"
+        return f"Showing {what}" if shown else "No tasks loaded"
     approx = "" if exact else "about "
-    return f"Showing {shown:,} of {approx}{total:,}"
+    return f"Showing {what} of {approx}{total:,}"
 
 
 class AppHeader(Widget):
@@ -86,7 +90,7 @@ class AppHeader(Widget):
         t.append(sep, style="dim")
         t.append(s.zone.label, style="bold")
         t.append(sep, style="dim")
-        t.append(counts_text(s.shown, s.total, s.total_exact))
+        t.append(counts_text(s.shown, s.total, s.total_exact, s.offset))
         if s.marked:
             t.append(f" · {s.marked:,} marked", style="bold magenta")
         if not narrow:

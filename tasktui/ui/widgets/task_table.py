@@ -107,6 +107,7 @@ class TaskTable(ScrollView, can_focus=True):
     TaskTable {
         background: $surface;
         scrollbar-gutter: stable;
+        scrollbar-size-vertical: 1;
         overflow-x: hidden;
     }
     TaskTable > .task-table--header { text-style: bold; color: $text-accent; background: $panel; }
@@ -120,15 +121,19 @@ class TaskTable(ScrollView, can_focus=True):
         "task-table--marked", "task-table--dim",
     }
 
+    HELP_TITLE = "List"
     BINDINGS = [
         bind("table.down", "down,j", "cursor_down", "Down", show=False),
         bind("table.up", "up,k", "cursor_up", "Up", show=False),
         bind("table.top", "home,g", "cursor_top", "First row", show=False),
-        bind("table.bottom", "end,G", "cursor_bottom", "Last row loaded", show=False),
+        bind("table.bottom", "end,G", "cursor_bottom", "Last row", show=False,
+             tooltip="Last row loaded (more load as you reach the end)"),
         bind("table.page_down", "pagedown,ctrl+d", "page_down", "Page down", show=False),
         bind("table.page_up", "pageup,ctrl+u", "page_up", "Page up", show=False),
-        bind("table.mark", "space", "toggle_mark", "Mark", key_display="space"),
-        bind("table.mark_range", "v", "mark_range", "Mark range", show=False),
+        bind("table.mark", "space", "toggle_mark", "Mark", key_display="space", show=False,
+             tooltip="Mark / unmark the row under the cursor"),
+        bind("table.mark_range", "v", "mark_range", "Mark range", show=False,
+             tooltip="Mark every row from the last marked one to the cursor"),
         bind("table.unmark_all", "u", "unmark_all", "Unmark all", show=False),
     ]
 
@@ -149,6 +154,14 @@ class TaskTable(ScrollView, can_focus=True):
 
     class NearEnd(Message):
         """The cursor or the view came close to the last loaded row: load the next page."""
+
+        def __init__(self, table: "TaskTable") -> None:
+            super().__init__()
+            self.table = table
+
+    class NearStart(Message):
+        """The cursor came close to the first loaded row while earlier rows exist
+        (the window dropped them): load the page before."""
 
         def __init__(self, table: "TaskTable") -> None:
             super().__init__()
@@ -183,8 +196,10 @@ class TaskTable(ScrollView, can_focus=True):
         self._id_width = 24
         self._line_cache: dict[tuple, list[Segment]] = {}
         self._near_end_sent_at = -1
-        #: called to decide whether more rows exist beyond the loaded ones
+        self._near_start_sent_at: str | None = None
+        #: called to decide whether more rows exist beyond the loaded ones (after / before)
         self.has_more: Callable[[], bool] = lambda: False
+        self.has_before: Callable[[], bool] = lambda: False
 
     # ------------------------------------------------------------------ data
     @property
@@ -215,26 +230,33 @@ class TaskTable(ScrollView, can_focus=True):
             self._index = {t.task_id: i for i, t in enumerate(self._rows)}
         return self._index.get(task_id)
 
-    def set_rows(self, rows: Sequence[Task], *, keep_cursor: bool = True) -> None:
-        """Show ``rows`` (the store's window). The cursor follows its task if it is
-        still there; otherwise it stays at the same position (clamped)."""
-        old_id = self._cursor_id if keep_cursor else None
+    def set_rows(self, rows: Sequence[Task], *, fallback_row: int | None = None) -> None:
+        """Show ``rows`` (the store's window). The cursor follows its task if it is still
+        there, on the same screen line; otherwise it goes to ``fallback_row`` (default:
+        the same position, clamped)."""
+        old_id = self._cursor_id
         old_row = self.cursor_row
+        line = old_row - int(self.scroll_y)
         self._rows = rows
         self._index = None
         self._line_cache.clear()
         self._near_end_sent_at = -1
+        self._near_start_sent_at = None
         idw = max((len(t.task_id) for t in rows[:500]), default=24)
         if idw != self._id_width:
             self._id_width = idw
             self._layout_width = -1
         self.virtual_size = Size(self.size.width, len(rows) + 1)
-        new_row = None
-        if old_id is not None:
-            new_row = self.index_of(old_id)
-        if new_row is None:
-            new_row = min(old_row, max(0, len(rows) - 1)) if keep_cursor else 0
-        self._set_cursor(new_row, scroll=True, force_message=True)
+        new_row = self.index_of(old_id) if old_id is not None else None
+        if new_row is not None:
+            if new_row != old_row:
+                self.scroll_to(y=max(0, new_row - max(0, line)), animate=False, immediate=True)
+        else:
+            new_row = fallback_row if fallback_row is not None else old_row
+            new_row = min(new_row, max(0, len(rows) - 1))
+            if fallback_row is not None:
+                self.scroll_to(y=max(0, new_row - max(0, line)) if new_row else 0, animate=False, immediate=True)
+        self._set_cursor(new_row, scroll=True, force_message=new_row != old_row or self._cursor_id != old_id)
         self.refresh()
 
     def update_task(self, task: Task) -> bool:
@@ -293,6 +315,12 @@ class TaskTable(ScrollView, can_focus=True):
 
     def _check_near_end(self) -> None:
         n = len(self._rows)
+        first_visible = int(self.scroll_y)
+        if n and min(self.cursor_row, first_visible) < self.prefetch and self.has_before():
+            key = self._rows[0].task_id
+            if self._near_start_sent_at != key:
+                self._near_start_sent_at = key
+                self.post_message(self.NearStart(self))
         last_visible = int(self.scroll_y) + self._page_rows
         if n and max(self.cursor_row, last_visible) >= n - self.prefetch and self.has_more():
             if self._near_end_sent_at != n:

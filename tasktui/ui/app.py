@@ -1,0 +1,120 @@
+"""The Textual application: one TaskClient and one TaskStore shared by every screen.
+
+``TaskTuiApp(settings, backend)`` opens the client on ``backend.url`` with
+``backend.api_key``, builds the store and shows the Tasks screen. The operator's
+``[keymap]`` is applied with ``App.set_keymap``; unknown binding ids get a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from textual.app import App
+from textual.binding import Binding
+
+from tasktui.config import Settings, config_path
+from tasktui.connect import Backend
+from tasktui.ui.help import HelpScreen
+from tasktui.ui.keymap import bind, check_keymap
+from tasktui.ui.tasks_screen import TasksScreen
+
+# Screens other engineers provide: imported here (before App.run) so that their
+# bindings are known to the keymap check, and because the detail screen's image
+# library probes the terminal at import time.
+with contextlib.suppress(ImportError):
+    import tasktui.ui.detail  # noqa: F401
+with contextlib.suppress(ImportError):
+    import tasktui.ui.export_dialog  # noqa: F401
+with contextlib.suppress(ImportError):
+    import tasktui.ui.dialogs  # noqa: F401
+
+
+def stylesheet_path() -> Path:
+    """``screens.tcss``: inside the package when installed as a wheel, else the repo root."""
+    here = Path(__file__).resolve().parent.parent  # tasktui/
+    packaged = here / "screens.tcss"
+    if packaged.exists():
+        return packaged
+    return here.parent / "screens.tcss"
+
+
+class TaskTuiApp(App[int]):
+    """tasktui: the task queue console."""
+
+    TITLE = "tasktui"
+    CSS_PATH = str(stylesheet_path())
+    ENABLE_COMMAND_PALETTE = True
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    HELP_TITLE = "Everywhere"
+
+    BINDINGS = [
+        bind("app.quit", "q", "quit", "Quit", tooltip="Quit tasktui"),
+        bind("app.help", "question_mark", "help", "Help", key_display="?",
+             tooltip="This help: every key of the current screen"),
+        bind("app.palette", "ctrl+p", "command_palette", "Commands", key_display="^p", show=False,
+             tooltip="Command palette: actions, saved filter views, quick ranges, zones"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        backend: Backend,
+        *,
+        initial_view: str | None = None,
+        now: Callable[[], datetime] | None = None,
+        client_options: dict | None = None,
+        max_rows: int | None = None,
+        theme: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.backend = backend
+        self.initial_view = initial_view
+        self._now = now
+        self._client_options = client_options or {}
+        self._max_rows = max_rows
+        self.client = None
+        self.store = None
+        self.tasks_screen: TasksScreen | None = None
+        if theme:
+            self.theme = theme
+
+    async def on_mount(self) -> None:
+        from tasktui.api import TaskClient
+        from tasktui.store import DEFAULT_MAX_ROWS, TaskStore
+
+        for w in check_keymap(self.settings.keymap):
+            self.notify(w, severity="warning", timeout=10)
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        for w in self.settings.warnings:
+            self.notify(w, severity="warning", timeout=10)
+        self.client = TaskClient(self.backend.url, self.backend.api_key, **self._client_options)
+        self.store = TaskStore(self.client, zone=self.settings.zone,
+                               max_rows=self._max_rows or DEFAULT_MAX_ROWS,
+                               read_only=self.settings.read_only)
+        cfg = self.settings.config_file or config_path()
+        self.tasks_screen = TasksScreen(
+            self.store, self.settings, backend_kind=self.backend.kind, backend_label=self.backend.label,
+            now=self._now, initial_view=self.initial_view, config_path=str(cfg),
+        )
+        await self.push_screen(self.tasks_screen)
+
+    async def on_unmount(self) -> None:
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                await self.store.close()
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                await self.client.aclose()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(HelpScreen(self.screen))

@@ -1,0 +1,523 @@
+"""The Tasks screen: header, filter sidebar, the task table, notices, footer.
+
+It reads only the :class:`~tasktui.store.TaskStore`: filters go to ``store.set_query``
+(debounced, never while a typed date is invalid), scrolling near the end calls
+``store.load_more``, ``r`` calls ``store.refresh`` (keeping the cursor's task), and every
+store event arrives here as a :class:`StoreChanged` message and re-syncs the widgets.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, SelectionList
+
+from tasktui.config import ConfigError, SavedView, save_view
+from tasktui.domain import (
+    EXT_ORDER,
+    AuditStatus,
+    DateInputError,
+    SortOrder,
+    TaskQuery,
+    Zone,
+)
+from tasktui.ui.commands import TasksCommands
+from tasktui.ui.keymap import bind
+from tasktui.ui.widgets.empty_state import EmptyState
+from tasktui.ui.widgets.filter_sidebar import FilterSidebar
+from tasktui.ui.widgets.header import AppHeader, HeaderState
+from tasktui.ui.widgets.notice import Notice, advice_for
+from tasktui.ui.widgets.prompt import PromptDialog
+from tasktui.ui.widgets.task_json import TaskJsonScreen
+from tasktui.ui.widgets.task_table import TaskTable
+
+if TYPE_CHECKING:
+    from tasktui.config import Settings
+    from tasktui.store import StoreEvent, TaskStore
+
+DEBOUNCE = 0.25  # seconds between the last filter edit and the request
+NARROW = 100  # below this many columns the sidebar starts hidden
+DEFAULT_LIVE_INTERVAL = 15.0
+
+
+class StoreChanged(Message):
+    """A store event, delivered as a Textual message."""
+
+    def __init__(self, event: "StoreEvent") -> None:
+        super().__init__()
+        self.event = event
+
+
+def _optional(module: str, name: str) -> Any:
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+class TasksScreen(Screen):
+    """The list of tasks with its filters."""
+
+    HELP_TITLE = "Tasks"
+    HELP_NOTES = (
+        "In the filter sidebar: tab / shift+tab move between fields, space toggles a box, "
+        "enter applies a typed date at once, esc goes back to the list.",
+        "Dates: YYYY-MM-DD, YYYY-MM-DD HH:MM, today, yesterday, now, -7d, -12h, -2w "
+        "(in the zone shown in the header; the sidebar shows the range in UTC). "
+        "A date typed in To includes that whole day.",
+        "Marks: space marks the row under the cursor, v marks every row from the last mark "
+        "to the cursor, u unmarks all.",
+    )
+    COMMANDS = {TasksCommands}
+    DEFAULT_CSS = """
+    TasksScreen #body { height: 1fr; }
+    TasksScreen #main { height: 1fr; width: 1fr; }
+    TasksScreen TaskTable { height: 1fr; }
+    TasksScreen.-empty TaskTable { display: none; }
+    TasksScreen FilterSidebar.-hidden { display: none; }
+    """
+
+    BINDINGS = [
+        bind("tasks.open", "enter", "open_task", "Open", tooltip="Open the task under the cursor"),
+        bind("tasks.search", "slash", "search", "Search", key_display="/",
+             tooltip="Search by task id or unique id (prefix)"),
+        bind("tasks.filters", "f", "focus_filters", "Filters", tooltip="Go to the filter sidebar"),
+        bind("tasks.refresh", "r", "refresh", "Refresh",
+             tooltip="Refresh the list, keeping the cursor's task (also: retry after an error)"),
+        bind("tasks.zone", "t", "cycle_zone", "Zone",
+             tooltip="Cycle the time zone UTC → Pacific → Local (dates shown and typed)"),
+        bind("tasks.live", "l", "toggle_live", "Live", show=False, tooltip="Turn live refresh on or off"),
+        bind("tasks.sort", "s", "toggle_sort", "Sort", show=False, tooltip="Newest first / oldest first"),
+        bind("tasks.sidebar", "ctrl+b,f2", "toggle_sidebar", "Sidebar", tooltip="Show or hide the filter sidebar"),
+        bind("tasks.clear_filters", "C", "clear_filters", "Clear filters", show=False,
+             tooltip="Clear every filter (zone, date field and sort order are kept)"),
+        bind("tasks.export", "ctrl+e", "export", "Export",
+             tooltip="Export every task matching the filters to a JSON / NDJSON file"),
+        bind("tasks.bulk_accept", "A", "bulk('accept')", "Accept marked", show=False,
+             tooltip="Accept the marked tasks (or the one under the cursor), after confirmation"),
+        bind("tasks.bulk_reject", "X", "bulk('reject')", "Reject marked", show=False,
+             tooltip="Reject the marked tasks (or the one under the cursor) with a comment"),
+        bind("tasks.bulk_cancel", "ctrl+k", "bulk('cancel')", "Cancel marked", show=False,
+             tooltip="Cancel the marked Queued tasks (or the one under the cursor), after confirmation"),
+        bind("tasks.back", "escape", "back_to_list", "Back to the list", show=False,
+             tooltip="Leave the sidebar and go back to the list"),
+    ]
+
+    def __init__(self, store: "TaskStore", settings: "Settings", *, backend_kind: str = "sandbox",
+                 backend_label: str = "", now: Callable[[], datetime] | None = None,
+                 initial_view: str | None = None, config_path: str = "") -> None:
+        super().__init__()
+        self.store = store
+        self.settings = settings
+        self.zone: Zone = settings.zone
+        self.order = SortOrder.NEWEST
+        self._now = now
+        self._initial_view = initial_view
+        self._config_path = config_path
+        self.live_interval = settings.refresh_interval
+        self._live_default = settings.refresh_interval or DEFAULT_LIVE_INTERVAL
+        self._suspended = False
+        self._debounce = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._sidebar_user_choice: bool | None = None
+        self._new_query_pending = False
+        self._poll_error: str | None = None
+        self.requests_sent = 0  # queries handed to the store (for tests and the bench)
+        self.header = AppHeader(HeaderState(backend_kind=backend_kind, backend_label=backend_label,
+                                            zone=self.zone, live_interval=self.live_interval,
+                                            read_only=settings.read_only), id="header")
+        self.sidebar = FilterSidebar(zone=self.zone, now_fn=now, id="sidebar")
+        self.table = TaskTable(zone=self.zone, id="table")
+        self.table.has_more = lambda: self.store.has_more
+        self.table.has_before = lambda: self.store.has_before
+        self.notice = Notice(id="notice")
+        self.empty = EmptyState(id="empty")
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield self.header
+        yield self.notice
+        with Horizontal(id="body"):
+            yield self.sidebar
+            with Vertical(id="main"):
+                yield self.table
+                yield self.empty
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self._unsubscribe = self.store.subscribe(self._store_event)
+        self.table.focus()
+        if self.app.size.width < NARROW:
+            self.sidebar.add_class("-hidden")
+        if self._initial_view and self._initial_view in self.settings.views:
+            self.sidebar.apply_view(self.settings.views[self._initial_view])
+        else:
+            self._apply_filters(force=True)
+        self.run_worker(self._load_pickers(), group="pickers", exit_on_error=False)
+        if self.live_interval > 0:
+            self.store.start_polling(self.live_interval)
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        self.store.stop_polling()
+
+    def on_resize(self) -> None:
+        if self._sidebar_user_choice is None:
+            self.sidebar.set_class(self.app.size.width < NARROW, "-hidden")
+
+    def on_screen_suspend(self) -> None:
+        self._suspended = True
+        self.store.pause_polling(True)
+        self.header.update_state(paused=True)
+
+    def on_screen_resume(self) -> None:
+        self._suspended = False
+        self.store.pause_polling(False)
+        self.header.update_state(paused=False)
+        self._sync()
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def marked_ids(self) -> set[str]:
+        """Task ids the operator marked (space / v), for bulk actions."""
+        return set(self.table.marked_ids)
+
+    @property
+    def cursor_task_id(self) -> str | None:
+        return self.table.cursor_task_id
+
+    # ------------------------------------------------------------------ store -> ui
+    def _store_event(self, event: "StoreEvent") -> None:
+        self.post_message(StoreChanged(event))
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        from tasktui.store import StoreEventKind as K
+
+        ev = message.event
+        kind = ev.kind
+        if kind is K.QUERY:
+            self._new_query_pending = True
+        elif kind in (K.ROWS_REPLACED, K.ROWS_APPENDED, K.ROWS_PREPENDED, K.ROWS_INSERTED,
+                      K.ROWS_UPDATED, K.ROWS_REMOVED):
+            fallback = 0 if (kind is K.ROWS_REPLACED and self._new_query_pending) else None
+            if kind is K.ROWS_REPLACED:
+                self._new_query_pending = False
+            self.table.set_rows(self.store.rows, fallback_row=fallback)
+        elif kind is K.PROJECTS:
+            self.sidebar.set_projects(self.store.project_names)
+        elif kind is K.BATCHES:
+            self.sidebar.set_batches([(b.get("name", ""), b.get("project", "")) for b in self.store.batches
+                                      if isinstance(b, dict)])
+        elif kind is K.POLL:
+            if not ev.ok and ev.error is not None:
+                self._poll_error = "Live refresh failed: " + advice_for(ev.error, self._key_for("tasks.refresh"))
+            else:
+                self._poll_error = None
+        self._sync()
+
+    def _sync(self) -> None:
+        s = self.store
+        rows = s.rows
+        self.header.update_state(
+            zone=self.zone, shown=len(rows), offset=s.offset, total=s.total, total_exact=s.total_exact,
+            order=self.order, loading=bool(s.loading or s.loading_more), live_interval=self.live_interval,
+            paused=self._suspended, read_only=self.settings.read_only, marked=len(self.table.marked_ids),
+            error=s.error is not None or self._poll_error is not None,
+        )
+        if s.error is not None:
+            self.notice.show_error(advice_for(s.error, self._key_for("tasks.refresh"), self._config_path))
+        elif self._poll_error:
+            self.notice.show_error(self._poll_error)
+        elif self.notice.message and self.notice.has_class("-error"):
+            self.notice.clear()
+        empty = s.is_empty and not s.loading and s.error is None
+        if empty:
+            self.empty.show(self.sidebar.describe_active(), self._key_for("tasks.clear_filters"))
+        else:
+            self.empty.hide()
+        self.set_class(empty, "-empty")
+
+    def _key_for(self, binding_id: str) -> str:
+        """The key (as displayed) bound to ``binding_id``, remapping included."""
+        keymap = getattr(self.app, "_keymap", {}) or {}
+        for node in (self, self.table, self.app):
+            bm = node._bindings.copy()
+            if keymap:
+                bm.apply_keymap(keymap)
+            for key, bindings in bm.key_to_bindings.items():
+                for b in bindings:
+                    if b.id == binding_id:
+                        return b.key_display or self.app.get_key_display(b) or key
+        return binding_id
+
+    # ------------------------------------------------------------------ filters -> store
+    @on(FilterSidebar.Changed)
+    def _filters_changed(self, event: FilterSidebar.Changed) -> None:
+        event.stop()
+        if self._debounce is not None:
+            self._debounce.stop()
+            self._debounce = None
+        if self.sidebar.date_error:
+            return  # nothing is sent while a typed date is invalid
+        if event.immediate:
+            self._apply_filters()
+        else:
+            self._debounce = self.set_timer(DEBOUNCE, self._apply_filters)
+
+    @on(FilterSidebar.ZoneChanged)
+    def _zone_picked(self, event: FilterSidebar.ZoneChanged) -> None:
+        event.stop()
+        self.set_zone(event.zone)
+
+    def _apply_filters(self, force: bool = False) -> None:
+        self._debounce = None
+        try:
+            query = self.sidebar.build_query()
+        except DateInputError:
+            return
+        if query.order is SortOrder.OLDEST and not self._order_supported():
+            query = query.replace(order=SortOrder.NEWEST)
+        if not force and query == self.store.query and self.store.loaded_once:
+            return
+        self._set_query(query)
+
+    def _set_query(self, query: TaskQuery) -> None:
+        self.requests_sent += 1
+        self.header.update_state(loading=True)
+        self.run_worker(self.store.set_query(query), group="query", exit_on_error=False)
+
+    async def _load_pickers(self) -> None:
+        from tasktui.api import ApiError
+
+        try:
+            await self.store.load_projects()
+        except ApiError:
+            pass  # the list shows the error; the pickers stay as they are
+        try:
+            await self.store.load_batches()
+        except ApiError:
+            pass
+
+    def _order_supported(self) -> bool:
+        client = self.store.client
+        return (not client.extensions_known) or client.supports(EXT_ORDER)
+
+    # ------------------------------------------------------------------ table events
+    @on(TaskTable.CursorMoved)
+    def _cursor_moved(self, event: TaskTable.CursorMoved) -> None:
+        self.store.set_anchor(event.task.task_id if event.task else None)
+
+    @on(TaskTable.NearEnd)
+    def _near_end(self, event: TaskTable.NearEnd) -> None:
+        if self.store.has_more and not self.store.loading and self.store.error is None:
+            self.run_worker(self.store.load_more(), group="more", exit_on_error=False)
+
+    @on(TaskTable.NearStart)
+    def _near_start(self, event: TaskTable.NearStart) -> None:
+        if self.store.has_before and not self.store.loading:
+            self.run_worker(self.store.load_previous(), group="previous", exit_on_error=False)
+
+    @on(TaskTable.MarksChanged)
+    def _marks_changed(self, event: TaskTable.MarksChanged) -> None:
+        self.header.update_state(marked=len(event.marked))
+
+    @on(TaskTable.Activated)
+    def _activated(self, event: TaskTable.Activated) -> None:
+        self._open(event.task.task_id)
+
+    # ------------------------------------------------------------------ actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "export" and _optional("tasktui.ui.export_dialog", "ExportScreen") is None:
+            return False
+        if action == "bulk":
+            if _optional("tasktui.ui.dialogs", "run_bulk") is None:
+                return False
+            if self.settings.read_only:
+                return False
+        if action == "back_to_list" and self.focused is self.table:
+            return False
+        return True
+
+    def run_binding(self, binding_id: str) -> None:
+        """Run the action of the binding ``binding_id`` (the command palette uses it)."""
+        for node in (self.table, self, self.app):
+            for _key, b in node._bindings:
+                if b.id == binding_id:
+                    self.call_later(node.run_action, b.action)
+                    return
+
+    def action_open_task(self) -> None:
+        task_id = self.table.cursor_task_id
+        if task_id is None:
+            self.app.bell()
+            return
+        self._open(task_id)
+
+    def _open(self, task_id: str) -> None:
+        detail = _optional("tasktui.ui.detail", "TaskDetailScreen")
+        if detail is not None:
+            self.app.push_screen(detail(
+                self.store, task_id,
+                task_ids=lambda: [t.task_id for t in self.store.rows],
+                read_only=self.settings.read_only,
+                downloads_dir=self.settings.downloads_dir,
+            ))
+            return
+        task = self.store.row(task_id)
+        if task is not None:
+            self.app.push_screen(TaskJsonScreen(task))
+
+    def action_search(self) -> None:
+        self._show_sidebar()
+        self.sidebar.focus_search()
+
+    def action_focus_filters(self) -> None:
+        self._show_sidebar()
+        self.sidebar.focus_first()
+
+    def _show_sidebar(self) -> None:
+        if self.sidebar.has_class("-hidden"):
+            self.sidebar.remove_class("-hidden")
+            self._sidebar_user_choice = True
+
+    def action_toggle_sidebar(self) -> None:
+        hidden = not self.sidebar.has_class("-hidden")
+        self.sidebar.set_class(hidden, "-hidden")
+        self._sidebar_user_choice = not hidden
+        if hidden and self.focused is not None and self.focused is not self.table \
+                and self.sidebar in self.focused.ancestors:
+            self.table.focus()
+
+    def action_back_to_list(self) -> None:
+        self.table.focus()
+
+    def action_refresh(self) -> None:
+        """Refresh (also the retry key after an error): re-read the window, keeping the
+        cursor's task; after a failed first load, load again."""
+        self.header.update_state(loading=True)
+        self._poll_error = None
+        if self.store.loaded_once and self.store.rows:
+            self.run_worker(self.store.refresh(), group="query", exit_on_error=False)
+        else:
+            self._apply_filters(force=True)
+
+    def action_cycle_zone(self) -> None:
+        self.set_zone(self.zone.next())
+
+    def set_zone(self, zone: Zone) -> None:
+        """Show every timestamp in ``zone`` and re-interpret the typed range in it."""
+        if zone is self.zone and self.sidebar.zone is zone:
+            return
+        self.zone = zone
+        self.sidebar.set_zone(zone)
+        self.table.set_zone(zone)
+        self.store.set_zone(zone)
+        self.header.update_state(zone=zone)
+        if self.sidebar.from_text.strip() or self.sidebar.to_text.strip():
+            self._apply_filters()
+        self._sync()
+
+    def action_toggle_live(self) -> None:
+        if self.live_interval > 0:
+            self.live_interval = 0.0
+            self.store.stop_polling()
+            self.notify("Live refresh off.", timeout=2)
+        else:
+            self.live_interval = self._live_default
+            self.store.start_polling(self.live_interval)
+            self.notify(f"Live refresh on: every {self.live_interval:g} s.", timeout=2)
+        self._sync()
+
+    def action_toggle_sort(self) -> None:
+        new = SortOrder.OLDEST if self.order is SortOrder.NEWEST else SortOrder.NEWEST
+        if new is SortOrder.OLDEST and not self._order_supported():
+            self.notify("Oldest first is unavailable: this server does not offer the 'order' "
+                        "extension (the Scale API lists newest first only).", severity="warning")
+            return
+        self.order = new
+        self.sidebar.order = new
+        self._apply_filters()
+        self._sync()
+
+    def action_clear_filters(self) -> None:
+        self.sidebar.clear_filters()
+        self.table.focus()
+
+    def action_export(self) -> None:
+        screen_cls = _optional("tasktui.ui.export_dialog", "ExportScreen")
+        if screen_cls is None:
+            return
+        self.app.push_screen(screen_cls(self.store, directory=self.settings.downloads_dir))
+
+    def action_bulk(self, action: str) -> None:
+        run_bulk = _optional("tasktui.ui.dialogs", "run_bulk")
+        if run_bulk is None:
+            return
+        ids = self.marked_ids
+        if not ids and self.table.cursor_task_id:
+            ids = {self.table.cursor_task_id}
+        if not ids:
+            self.app.bell()
+            return
+        self.run_worker(self._bulk(run_bulk, action, ids), group="bulk", exit_on_error=False)
+
+    async def _bulk(self, run_bulk, action: str, ids: set[str]) -> None:
+        outcome = await run_bulk(self.app, self.store, action, sorted(ids), read_only=self.settings.read_only)
+        if outcome is not None:
+            self.table.set_marks(set())
+
+    # ------------------------------------------------------------------ views
+    def apply_view(self, name: str) -> None:
+        view = self.settings.views.get(name)
+        if view is None:
+            self.notify(f"No saved view named {name!r}.", severity="error")
+            return
+        self._show_sidebar() if self.app.size.width >= NARROW else None
+        self.order = view.order if self._order_supported() else SortOrder.NEWEST
+        self.sidebar.apply_view(view)
+        self.notify(f"View: {name}", timeout=2)
+
+    def apply_quick_range(self, key: str) -> None:
+        from tasktui.domain import quick_range
+
+        a, b = quick_range(key, self.zone, now=self._now() if self._now else None)
+        self.sidebar.set_dates(a, b)
+        self._apply_filters()
+
+    def action_save_view(self) -> None:
+        try:
+            self.sidebar.build_query()
+        except DateInputError as e:
+            self.notify(f"Fix the dates first: {e}", severity="error")
+            return
+
+        def problem(name: str) -> str | None:
+            if not name:
+                return "a view needs a name"
+            if len(name) > 60:
+                return "keep the name under 60 characters"
+            return None
+
+        def done(name: str | None) -> None:
+            if not name:
+                return
+            view = self.sidebar.current_view(name)
+            try:
+                path = save_view(view, self.settings.config_file or None)
+            except (OSError, ConfigError) as e:
+                self.notify(f"Could not save the view: {e}", severity="error")
+                return
+            self.settings.views[name] = view
+            self.notify(f"Saved view {name!r} in {path}.", timeout=4)
+
+        self.app.push_screen(PromptDialog("Save the current filters as a view", placeholder="name",
+                                          hint="enter: save in the config file · esc: cancel",
+                                          validate=problem), done)
