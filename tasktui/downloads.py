@@ -1,0 +1,63 @@
+"""Download one task's JSON to a file, atomically. No Textual here.
+
+``download_task(doc, directory) -> Path`` writes ``<task_id>.json`` (pretty-printed,
+UTF-8, exactly the document the server sent) into ``directory``, creating it if
+needed. The file appears whole or not at all: the JSON goes to a temporary file
+in the same directory, is flushed to disk, then renamed over the target. A task
+id is data from the service, so it is reduced to a safe file name first (no path
+separators, no leading dots, no control characters).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+__all__ = ["DownloadError", "download_task", "safe_filename", "task_json"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class DownloadError(OSError):
+    """The file could not be written; ``str()`` says why in operator's words."""
+
+
+def safe_filename(task_id: str) -> str:
+    """A file name for ``task_id``: letters, digits, ``.``, ``_`` and ``-`` only."""
+    name = _UNSAFE.sub("_", str(task_id)).lstrip(".")[:200]
+    return (name or "task") + ".json"
+
+
+def task_json(doc: Mapping[str, Any]) -> str:
+    """The task document as pretty-printed JSON (key order as sent)."""
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def download_task(doc: Mapping[str, Any], directory: str | os.PathLike[str]) -> Path:
+    """Write ``doc`` to ``directory/<task_id>.json`` atomically and return the path."""
+    target_dir = Path(directory).expanduser()
+    data = task_json(doc).encode("utf-8")
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DownloadError(f"cannot create the downloads folder {target_dir}: {e.strerror or e}") from e
+    target = target_dir / safe_filename(str(doc.get("task_id", "task")))
+    fd, tmp = tempfile.mkstemp(prefix=".tasktui-", suffix=".part", dir=target_dir)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise DownloadError(f"cannot write {target}: {e.strerror or e}") from e
+    return target
