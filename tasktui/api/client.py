@@ -362,7 +362,7 @@ class TaskClient:
             except httpx.TransportError as exc:
                 err = self._network_error(exc, request.url, what, attempt)
                 retryable = (not state_changing or isinstance(exc, _SAFE_BEFORE_SEND)
-                             or EXT_IDEMPOTENCY in self._extensions)
+                             or EXT_IDEMPOTENCY in self.extensions)
             else:
                 code = response.status_code
                 if 200 <= code < 300:
@@ -377,12 +377,12 @@ class TaskClient:
                     except orjson.JSONDecodeError:
                         err = self._malformed(
                             what, "the answer is not valid JSON (garbled or cut short)", raw, attempt)
-                        retryable = not state_changing or EXT_IDEMPOTENCY in self._extensions
+                        retryable = not state_changing or EXT_IDEMPOTENCY in self.extensions
                 else:
                     err = self._status_error(response, raw, what, attempt)
                     retry_after = err.retry_after
                     retryable = code in policy.retry_statuses and (
-                        not state_changing or code in (408, 429) or EXT_IDEMPOTENCY in self._extensions)
+                        not state_changing or code in (408, 429) or EXT_IDEMPOTENCY in self.extensions)
             if not retryable or attempt >= policy.max_attempts:
                 raise err
             if retry_after is not None and retry_after > policy.max_delay:

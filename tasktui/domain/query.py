@@ -153,11 +153,11 @@ class TaskQuery:
                 p.extend((key, v) for v in values)
         for t in self.tags:
             p.append(("tags", t))
-        if self.search:
-            if EXT_SEARCH in ext:
-                p.append(("search", self.search))
-            else:
-                p.append(("unique_id", self.search))
+        if self.search and EXT_SEARCH in ext:
+            p.append(("search", self.search))
+        # Without the extension nothing is sent: the real API's unique_id is an exact
+        # match on unique ids only, while search is a prefix of the task id or unique id,
+        # so the rows are filtered locally (needs_local_filter) instead.
         if self.order is SortOrder.OLDEST and EXT_ORDER in ext:
             p.append(("order", "asc"))
         p.append(("limit", str(max(1, min(PAGE_LIMIT_MAX, limit)))))

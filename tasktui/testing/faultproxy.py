@@ -13,7 +13,9 @@ answers with a fault instead:
 - ``drop_after_headers``: the real status line and headers, then the connection closed;
 - ``drop_mid_body``: the real headers and half the body, then closed;
 - ``truncate``: a well-formed HTTP answer whose JSON body is cut in half;
-- ``garbage``: 200 with a body that is not JSON.
+- ``garbage``: 200 with a body that is not JSON;
+- ``custom``: an answer given in full (status, body, content type), e.g. a JSON
+  envelope with a key missing.
 
 With ``forward=True`` (always so for the kinds that need the real answer) the request
 reaches the server first: the action is applied, and only the answer is lost — the case
@@ -37,7 +39,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 KINDS = ("status", "rate_limit", "html", "delay", "drop_before", "drop_after_headers",
-         "drop_mid_body", "truncate", "garbage")
+         "drop_mid_body", "truncate", "garbage", "custom")
 _NEEDS_UPSTREAM = {"delay", "drop_after_headers", "drop_mid_body", "truncate"}
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 408: "Request Timeout",
             429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
@@ -56,6 +58,8 @@ class Fault:
     delay: float = 0.0
     forward: bool = False
     match: str | None = None
+    body: bytes = b""
+    content_type: str = "application/json"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -88,6 +92,12 @@ class Fault:
     @classmethod
     def truncate(cls, *, match: str | None = None) -> "Fault":
         return cls("truncate", match=match)
+
+    @classmethod
+    def custom(cls, body: bytes | str, *, status: int = 200, content_type: str = "application/json",
+               forward: bool = False, match: str | None = None) -> "Fault":
+        data = body.encode() if isinstance(body, str) else body
+        return cls("custom", status=status, body=data, content_type=content_type, forward=forward, match=match)
 
     @classmethod
     def garbage(cls, *, forward: bool = False, match: str | None = None) -> "Fault":
@@ -416,6 +426,8 @@ class FaultProxy:
             writer.write(_response(fault.status, body, "text/html; charset=utf-8"))
         elif k == "garbage":
             writer.write(_response(200, b"\x00<<this is not json>> {\"docs\": [", "application/json"))
+        elif k == "custom":
+            writer.write(_response(fault.status, fault.body, fault.content_type))
         elif k == "delay":
             await asyncio.sleep(fault.delay)
             writer.write(_rebuild(resp.first_line, resp.headers, resp.body) + resp.body)

@@ -1,0 +1,52 @@
+"""Fixtures of the API client tests: a fast retry policy, a client on the shared server,
+fault proxies in front of real servers, and a 10,000-task server for paging tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasktui.api import RetryPolicy, TaskClient
+from tasktui.server import seed_database, start_server_thread
+from tasktui.testing import FaultProxy
+
+#: Retries that are quick in tests but still exercise backoff and the bounds.
+FAST_RETRY = RetryPolicy(max_attempts=8, base_delay=0.002, max_delay=0.02, total_time=20, seed=3)
+BIG_N = 10_000
+
+
+@pytest.fixture(scope="session")
+def fast_retry() -> RetryPolicy:
+    return FAST_RETRY
+
+
+@pytest.fixture
+async def client(shared_server):
+    async with TaskClient(shared_server.url, shared_server.api_key, retry=FAST_RETRY) as c:
+        yield c
+
+
+@pytest.fixture
+async def proxy_for():
+    """``await proxy_for(handle, seed=..., rate=...)``: a started FaultProxy in front of a
+    server, stopped at teardown."""
+    made: list[FaultProxy] = []
+
+    async def make(handle, **kw) -> FaultProxy:
+        p = FaultProxy(handle.url, **kw)
+        await p.start()
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        await p.stop()
+
+
+@pytest.fixture(scope="session")
+def big_server(tmp_path_factory, api_key, seed_now):
+    """10,000 tasks (read-only), seeded once per session (per xdist worker)."""
+    path = tmp_path_factory.mktemp("big") / "big.db"
+    seed_database(path, BIG_N, seed=11, now=seed_now)
+    handle = start_server_thread(path, [api_key])
+    yield handle
+    handle.stop()

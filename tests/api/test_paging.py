@@ -1,0 +1,80 @@
+"""Paging: iter_tasks yields every task exactly once over 10,000 tasks, with and without
+faults; iter_pages resumes from a token; the next page is fetched while the caller works."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from tasktui.api import TaskClient
+from tasktui.domain import TaskQuery
+from tasktui.testing import DEFAULT_MIX, Fault
+
+
+async def test_iter_tasks_yields_ten_thousand_tasks_exactly_once(big_server, fast_retry):
+    async with TaskClient(big_server.url, big_server.api_key, retry=fast_retry) as c:
+        ids = [t.task_id async for t in c.iter_tasks(TaskQuery())]
+        total, exact = await c.count(TaskQuery())
+    assert len(ids) == 10_000 == total and exact
+    assert len(set(ids)) == len(ids)
+
+
+async def test_iter_tasks_under_faults_still_yields_each_task_once(big_server, proxy_for, fast_retry):
+    proxy = await proxy_for(big_server, seed=1234, rate=0.2, kinds=DEFAULT_MIX)
+    async with TaskClient(proxy.url, big_server.api_key, retry=fast_retry) as c:
+        ids = [t.task_id async for t in c.iter_tasks(TaskQuery())]
+    assert len(ids) == 10_000 and len(set(ids)) == 10_000
+    s = proxy.stats
+    assert s.faults >= 20 and len(s.injected) >= 6  # most kinds of fault were met
+    # 100 pages: each request either passed or met one fault, and every fault cost one retry
+    assert s.passed == 100 and s.requests == s.passed + s.faults
+
+
+async def test_resuming_from_a_pages_token_continues_right_after_it(shared_server, fast_retry):
+    async with TaskClient(shared_server.url, shared_server.api_key, retry=fast_retry) as c:
+        everything = [t.task_id async for t in c.iter_tasks(TaskQuery(), limit=50)]
+        first: list[str] = []
+        token = None
+        pages = c.iter_pages(TaskQuery(), limit=50)
+        async for page in pages:
+            first.extend(t.task_id for t in page.tasks)
+            if len(first) >= 150:
+                token = page.next_token
+                break
+        await pages.aclose()
+        rest = [t.task_id async for t in c.iter_tasks(TaskQuery(), start_token=token, limit=50)]
+    assert token and first + rest == everything
+
+
+async def test_the_next_page_is_requested_while_the_caller_works(shared_server, proxy_for, fast_retry):
+    proxy = await proxy_for(shared_server)
+    async with TaskClient(proxy.url, shared_server.api_key, retry=fast_retry) as c:
+        await c.discover()
+        before = proxy.stats.requests
+        pages = c.iter_pages(TaskQuery(), limit=10)
+        first = await anext(pages)
+        assert first.token is None and first.has_more
+        # The caller has not asked for page 2, yet its request reaches the server.
+        for _ in range(500):
+            if proxy.stats.requests - before >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert proxy.stats.requests - before == 2
+        second = await anext(pages)
+        assert second.token == first.next_token
+        await pages.aclose()
+        await asyncio.sleep(0.05)
+        # closing stops the prefetch chain: at most the one page already asked for
+        assert proxy.stats.requests - before <= 3
+
+
+async def test_a_slow_page_in_flight_is_cancelled_when_the_caller_stops(shared_server, proxy_for, fast_retry):
+    proxy = await proxy_for(shared_server)
+    async with TaskClient(proxy.url, shared_server.api_key, retry=fast_retry) as c:
+        await c.discover()
+        proxy.script(Fault.slow(5.0, match="next_token"))
+        async with contextlib.aclosing(c.iter_pages(TaskQuery(), limit=10)) as pages:
+            page = await anext(pages)
+        assert page.tasks
+        # the client is usable at once afterwards
+        assert (await c.list_tasks(TaskQuery(), limit=1)).tasks
