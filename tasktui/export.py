@@ -33,6 +33,7 @@ Guarantees
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -722,24 +723,28 @@ class Exporter:
             n += 1
         return b"".join(out), n, ids
 
+    def _take_page(self, page: Any, st: _State, seen: set[str]) -> tuple[bytes, int, set[str]]:
+        if st.total is None:
+            st.total = getattr(page, "total", None)
+            st.total_exact = bool(getattr(page, "total_exact", True))
+        return self._encode_page(page.tasks, st, seen)
+
     async def _run_stream(self, st: _State, t0: float) -> ExportResult:
         f = self.stream
         assert f is not None
         seen: set[str] = set()
         if self.format is ExportFormat.JSON:
             f.write(_JSON_OPEN)
-        async for page in self._pages(st):
-            if st.total is None:
-                st.total = getattr(page, "total", None)
-                st.total_exact = bool(getattr(page, "total_exact", True))
-            blob, n, seen = self._encode_page(page.tasks, st, seen)
-            if blob:
-                f.write(blob)
-                f.flush()
-            st.written += n
-            st.pages += 1
-            st.next_token = page.next_token
-            self._progress(st, t0)
+        async with contextlib.aclosing(self._pages(st)) as pages:
+            async for page in pages:
+                blob, n, seen = self._take_page(page, st, seen)
+                if blob:
+                    f.write(blob)
+                    f.flush()
+                st.written += n
+                st.pages += 1
+                st.next_token = page.next_token
+                self._progress(st, t0)
         if self.format is ExportFormat.JSON:
             f.write(_JSON_CLOSE if st.written else _JSON_CLOSE_EMPTY)
         f.flush()
@@ -751,8 +756,14 @@ class Exporter:
         assert self.path is not None and self.query is not None
         part = self.partial
         cp_file = self.checkpoint_file
-        fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as e:
+            raise ExportIOError(f"cannot create {part}: {e.strerror or e}") from None
         f = os.fdopen(fd, "r+b", buffering=0)
+        fresh = self._checkpoint is None
+        locked = False
+        finished = False
         try:
             if fcntl is not None:
                 try:
@@ -761,6 +772,7 @@ class Exporter:
                     raise ExportBusyError(
                         f"another export is writing {part} right now; wait for it to finish"
                     ) from None
+            locked = True
             try:
                 f.truncate(st.offset)  # a torn record after the checkpoint never survives
                 f.seek(st.offset)
@@ -789,26 +801,24 @@ class Exporter:
             self._progress(st, t0)
 
             seen: set[str] = set()
-            async for page in self._pages(st):
-                if st.total is None:
-                    st.total = getattr(page, "total", None)
-                    st.total_exact = bool(getattr(page, "total_exact", True))
-                blob, n, seen = self._encode_page(page.tasks, st, seen)
-                try:
-                    if blob:
-                        f.write(blob)  # unbuffered: in the OS's hands once write returns
-                    st.offset += len(blob)
-                    st.written += n
-                    st.pages += 1
-                    st.next_token = page.next_token
-                    st.complete = not getattr(page, "has_more", bool(page.next_token))
-                    save_checkpoint()
-                except OSError as e:
-                    raise ExportIOError(
-                        f"cannot write the export ({e.strerror or e}); {st.written:,} tasks are "
-                        f"saved in {part}: fix the cause and run the same command with --resume"
-                    ) from None
-                self._progress(st, t0)
+            async with contextlib.aclosing(self._pages(st)) as pages:
+                async for page in pages:
+                    blob, n, seen = self._take_page(page, st, seen)
+                    try:
+                        if blob:
+                            f.write(blob)  # unbuffered: in the OS's hands once write returns
+                        st.offset += len(blob)
+                        st.written += n
+                        st.pages += 1
+                        st.next_token = page.next_token
+                        st.complete = not getattr(page, "has_more", bool(page.next_token))
+                        save_checkpoint()
+                    except OSError as e:
+                        raise ExportIOError(
+                            f"cannot write the export ({e.strerror or e}). {st.written:,} tasks are "
+                            f"saved in {part}: fix the cause and run the same command with --resume"
+                        ) from None
+                    self._progress(st, t0)
 
             try:
                 if self.format is ExportFormat.JSON:
@@ -817,11 +827,15 @@ class Exporter:
                 os.replace(part, self.path)  # the finished file appears whole, at once
             except OSError as e:
                 raise ExportIOError(
-                    f"cannot finish {self.path} ({e.strerror or e}); {st.written:,} tasks are saved "
+                    f"cannot finish {self.path} ({e.strerror or e}). {st.written:,} tasks are saved "
                     f"in {part}: fix the cause and run the same command with --resume"
                 ) from None
+            finished = True
         finally:
             f.close()
+            if not finished and locked and fresh and st.written == 0 and st.pages == 0:
+                # nothing of value was written: leave nothing behind to trip the next run
+                self.discard()
         _unlink(cp_file)
         _fsync_dir(self.path.parent)
         self._progress(st, t0, done=True)

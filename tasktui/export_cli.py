@@ -59,12 +59,26 @@ PROG = "tasktui export"
 
 
 def one_line_errors(parser: argparse.ArgumentParser, prog: str) -> None:
-    """Make argparse report a bad flag as one clear line (and exit 2), not a usage dump."""
+    """Make argparse report a bad flag as one clear line (and exit 2), not a usage dump.
+    Unknown options are reported here too (argparse would leave them to the top-level
+    parser, which prints its whole usage)."""
 
     def error(message: str) -> None:  # type: ignore[override]
         parser.exit(EXIT_USAGE, f"{prog}: {message} (see {prog} --help)\n")
 
+    parse_known = parser.parse_known_args
+
+    def parse_known_args(args=None, namespace=None):  # type: ignore[no-untyped-def]
+        ns, extras = parse_known(args, namespace)
+        if extras:
+            unknown = [a for a in extras if a.startswith("-")]
+            what = (f"unknown option {unknown[0]}" if unknown
+                    else f"unexpected argument {extras[0]!r}")
+            error(what)
+        return ns, extras
+
     parser.error = error  # type: ignore[method-assign]
+    parser.parse_known_args = parse_known_args  # type: ignore[method-assign]
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
@@ -319,13 +333,17 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(e), EXIT_FAILED)
 
     def saved_hint() -> str:
-        if to_stdout or exporter.path is None:
+        if to_stdout or exporter.path is None or not exporter.checkpoint_file.exists():
             return ""
         p = exporter.progress
         n = p.written if p else exporter.resumed_from
         total = f" of {p.total:,}" if p and p.total is not None else ""
-        return (f"; {n:,}{total} tasks are saved in {exporter.partial}: run the same command "
-                "with --resume to continue")
+        return (f" {n:,}{total} tasks are saved in {exporter.partial}: run the same command "
+                "with --resume to continue.")
+
+    def sentence(e: BaseException) -> str:
+        text = str(e).rstrip()
+        return text if text.endswith((".", "!", "?")) else text + "."
 
     try:
         with backend:
@@ -333,7 +351,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 result = asyncio.run(_export(exporter, backend, bar, args.retries))
             except KeyboardInterrupt:
-                return fail("interrupted" + saved_hint(), EXIT_INTERRUPTED)
+                return fail("interrupted." + saved_hint(), EXIT_INTERRUPTED)
             except BrokenPipeError:
                 _silence_stdout()
                 return EXIT_BROKEN_PIPE
@@ -342,12 +360,12 @@ def run(args: argparse.Namespace) -> int:
     except ExportIOError as e:
         return fail(str(e), EXIT_FAILED)
     except ExportError as e:
-        return fail(str(e) + saved_hint(), EXIT_FAILED)
+        return fail(sentence(e) + saved_hint(), EXIT_FAILED)
     except Exception as e:
         code = _api_exit_code(e)
         if code is None:
             raise
-        return fail(str(e) + saved_hint(), code)
+        return fail(sentence(e) + saved_hint(), code)
 
     if not quiet:
         where = "standard output" if result.path is None else str(result.path)
