@@ -265,7 +265,7 @@ class ExportScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         job = current_job(self.app)
         if job is not None:
-            self._attach(job)
+            self._attach_job(job)
             return
         directory = self._directory or _downloads_dir(self.app)
         self.query_one("#export-path", Input).value = str(default_export_path(directory, self._fmt))
@@ -379,10 +379,10 @@ class ExportScreen(ModalScreen[None]):
             return
         job = ExportJob(self.app, exporter)
         job.start()
-        self._attach(job)
+        self._attach_job(job)
 
     # ------------------------------------------------------------------ run
-    def _attach(self, job: ExportJob) -> None:
+    def _attach_job(self, job: ExportJob) -> None:
         self._job = job
         job.shown = True
         self._fmt = job.exporter.format
@@ -462,7 +462,7 @@ class ExportScreen(ModalScreen[None]):
             return
         new = ExportJob(self.app, exporter)
         new.start()
-        self._attach(new)
+        self._attach_job(new)
 
     @on(Button.Pressed, "#run-discard")
     def _discard(self) -> None:

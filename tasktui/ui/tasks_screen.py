@@ -106,7 +106,7 @@ class TasksScreen(Screen):
              tooltip="Reject the marked tasks (or the one under the cursor) with a comment"),
         bind("tasks.bulk_cancel", "ctrl+k", "bulk('cancel')", "Cancel marked", show=False,
              tooltip="Cancel the marked Queued tasks (or the one under the cursor), after confirmation"),
-        bind("tasks.back", "escape", "back_to_list", "Back to the list", show=False,
+        bind("tasks.back", "escape", "back_to_list", "Back to the list",
              tooltip="Leave the sidebar and go back to the list"),
     ]
 
