@@ -51,7 +51,7 @@ class DateInputError(ValueError):
 
 _REL = re.compile(r"^-\s*(\d+)\s*([mhdw])$")
 _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_DATETIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_DATETIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ tT](\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 HELP = "use YYYY-MM-DD, YYYY-MM-DD HH:MM, today, yesterday, now or -7d / -12h / -2w"

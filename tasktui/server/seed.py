@@ -122,6 +122,13 @@ def seed_database(db_path: str | Path, n: int, *, seed: int = 1, now: datetime |
         dbm.init_schema(conn)
         start_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM tasks").fetchone()[0] + 1
         bulk = n >= 5000
+        if bulk:
+            # One big write: skip the WAL (which would write everything twice) and sort
+            # index entries with a helper thread; back to WAL when done.
+            conn.execute("PRAGMA journal_mode=DELETE")
+            conn.execute("PRAGMA synchronous=OFF")
+            conn.execute("PRAGMA threads=2")
+            conn.execute("PRAGMA cache_size=-262144")
         conn.execute("BEGIN IMMEDIATE")
         try:
             if bulk:
@@ -142,6 +149,10 @@ def seed_database(db_path: str | Path, n: int, *, seed: int = 1, now: datetime |
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if bulk:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA analysis_limit=2000")
         conn.execute("ANALYZE")
         return added
     finally:
@@ -172,7 +183,21 @@ def _insert_tasks(conn: sqlite3.Connection, n: int, seed: int, now_ms: int, star
     docs: list[tuple] = []
     tags_rows: list[tuple] = []
     rand = rng.random
-    randint = rng.randint
+
+    def randint(a: int, b: int) -> int:
+        return a + int(rand() * (b - a + 1))
+
+    day_cache: dict[int, str] = {}
+
+    def wire(ms: int) -> str:
+        day, rem = divmod(ms, DAY_MS)
+        d = day_cache.get(day)
+        if d is None:
+            d = day_cache[day] = ms_to_wire(day * DAY_MS)[:11]
+        s, milli = divmod(rem, 1000)
+        h, s = divmod(s, 3600)
+        m, s = divmod(s, 60)
+        return f"{d}{h:02d}:{m:02d}:{s:02d}.{milli:03d}Z"
     getrandbits = rng.getrandbits
     span = 90 * DAY_MS
     added = 0
@@ -183,120 +208,134 @@ def _insert_tasks(conn: sqlite3.Connection, n: int, seed: int, now_ms: int, star
         conn.executemany("INSERT INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
         conn.executemany("INSERT INTO docs VALUES (?,?)", docs)
         if tags_rows:
-            conn.executemany("INSERT OR IGNORE INTO task_tags VALUES (?,?)", tags_rows)
+            # plain staging table: appends are cheap; sorted into task_tags at the end
+            conn.executemany("INSERT INTO temp.seed_tags VALUES (?,?)", tags_rows)
         rows.clear()
         docs.clear()
         tags_rows.clear()
 
-    for i in range(n):
-        rid = start_id + i
-        x = rand() * total_w
-        pi = 0
-        while cum[pi] <= x:
-            pi += 1
-        p = PROJECTS[pi]
-        age = int(rand() * span)
-        created = now_ms - age
-        window = min(2, (span - age) * 3 // span)
-        batch = batch_name(p, window)
-        tid = f"{created // 1000:08x}{rid & 0xFFFFFF:06x}{getrandbits(40):010x}"
-        tseed = getrandbits(31)
-        kind = p["kind"]
-        r = rand()
-        recent = age < 7 * DAY_MS
-        if recent:
-            status = ("completed" if r < 0.30 else "queued" if r < 0.58 else "in_progress" if r < 0.83
-                      else "redo" if r < 0.87 else "error" if r < 0.94 else "canceled")
-        else:
-            status = ("completed" if r < 0.74 else "queued" if r < 0.80 else "in_progress" if r < 0.86
-                      else "redo" if r < 0.89 else "error" if r < 0.95 else "canceled")
-        updated = created + randint(1000, 3_600_000)
-        doc: dict[str, Any] = {
-            "task_id": tid,
-            "created_at": ms_to_wire(created),
-            "type": p["type"],
-            "project": p["name"],
-            "batch": batch,
-            "params": {"attachment": f"/v1/media/{tid}/{MEDIA_NAME[kind]}",
-                       "attachment_type": ATTACHMENT_TYPE[kind]},
-            "metadata": {"source": f"{p['slug']}-feed-{tseed % 7}", "frame": tseed % 10000},
-            "_seed": tseed,
-        }
-        if p["labels"] and kind in ("boxes", "polygons", "lidar"):
-            doc["params"]["objects_to_annotate"] = p["labels"]
-        elif p["labels"]:
-            doc["params"]["categories"] = p["labels"]
-        if rand() < 0.45:
-            doc["unique_id"] = f"{p['slug']}-{uid_base}-{rid:07d}"
-        ntags = randint(0, 3) if rand() < 0.5 else 0
-        tags = sorted({TAGS[randint(0, len(TAGS) - 1)] for _ in range(ntags)})
-        review = ""
-        completed = None
-        if status == "completed":
-            completed = min(now_ms - 1000, created + randint(600_000, 5 * DAY_MS))
-            updated = completed
-            doc["completed_at"] = ms_to_wire(completed)
-            doc["work_started"] = True
-            rr = rand()
-            review = ("pending" if rr < 0.40 else "accepted" if rr < 0.75 else "fixed" if rr < 0.87 else "rejected")
-            if review == "pending":
-                doc["_lazy"] = ["response"]
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS seed_tags (tag TEXT, id INTEGER)")
+    conn.execute("DELETE FROM temp.seed_tags")
+
+    def generate() -> None:
+        nonlocal added
+        for i in range(n):
+            rid = start_id + i
+            x = rand() * total_w
+            pi = 0
+            while cum[pi] <= x:
+                pi += 1
+            p = PROJECTS[pi]
+            age = int(rand() * span)
+            created = now_ms - age
+            window = min(2, (span - age) * 3 // span)
+            batch = batch_name(p, window)
+            tid = f"{created // 1000:08x}{rid & 0xFFFFFF:06x}{getrandbits(40):010x}"
+            tseed = getrandbits(31)
+            kind = p["kind"]
+            r = rand()
+            recent = age < 7 * DAY_MS
+            if recent:
+                status = ("completed" if r < 0.30 else "queued" if r < 0.58 else "in_progress" if r < 0.83
+                          else "redo" if r < 0.87 else "error" if r < 0.94 else "canceled")
             else:
-                audited = min(now_ms - 500, completed + randint(60_000, DAY_MS))
-                updated = audited
-                result = review
-                comment = (ACCEPT_COMMENTS[tseed % len(ACCEPT_COMMENTS)] if review == "accepted"
-                           else REJECT_COMMENTS[tseed % len(REJECT_COMMENTS)])
-                doc["customer_review_status"] = review
-                doc["audits"] = [{"audited_by": REVIEWERS[tseed % len(REVIEWERS)], "audited_at": ms_to_wire(audited),
-                                  "audit_time_secs": 20 + tseed % 300, "audit_result": result,
-                                  "audit_source": "customer"}]
-                if comment:
-                    doc["customer_review_comments"] = [comment]
-                doc["_lazy"] = ["response", "fixed", "prior"] if review == "fixed" else ["response"]
-        elif status in ("queued", "in_progress", "redo"):
-            doc["status"] = "pending"
-            doc["work_started"] = status != "queued"
-            if status == "redo":
-                doc["redo"] = True
-                doc["customer_review_status"] = "rejected"
-                doc["customer_review_comments"] = [REJECT_COMMENTS[tseed % len(REJECT_COMMENTS)]]
-                doc["audits"] = [{"audited_by": REVIEWERS[tseed % len(REVIEWERS)],
-                                  "audited_at": ms_to_wire(updated), "audit_time_secs": 45,
-                                  "audit_result": "rejected", "audit_source": "customer"}]
-                doc["_lazy"] = ["prior"]
-                review = "rejected"
-        elif status == "error":
-            doc["error"] = ERRORS[tseed % len(ERRORS)].format(url=f"https://media.invalid/{p['slug']}/{tid}.bin")
-        if "status" not in doc:
-            doc["status"] = "completed" if status == "completed" else status
-        doc["updated_at"] = ms_to_wire(updated)
-        special = i % 97
-        if special == 5:
-            h = HOSTILE[(i // 97) % len(HOSTILE)]
-            doc["instruction"] = f"# Careful\n\n{h}\n\nLabel as usual. {HOSTILE[(i // 97 + 1) % len(HOSTILE)]}"
-            doc["metadata"]["note"] = h
-            doc["metadata"][HOSTILE[(i // 97 + 2) % len(HOSTILE)][:30]] = "hostile key"
-            tags.append("hostile-text")
-        elif special == 11:
-            u = UNICODE[(i // 97) % len(UNICODE)]
-            doc["instruction"] = f"# Ünïcödé instructions\n\n{u}\n\n{UNICODE[(i // 97 + 1) % len(UNICODE)]}"
-            doc["metadata"]["note"] = u
-            tags.append("unicode-text")
-        if i % 293 == 17:
-            doc["instruction"] = long_text(rng)
-            doc["metadata"]["long_note"] = "long " * 2000
-            tags.append("long-text")
-        if tags:
-            doc["tags"] = tags
-            for t in tags:
-                tags_rows.append((t, rid))
-        rows.append((rid, tid, created, updated, completed, status, review, p["name"], batch, p["type"],
-                     doc.get("unique_id")))
-        docs.append((rid, dumps(doc)))
-        added += 1
-        if len(rows) >= chunk:
+                status = ("completed" if r < 0.74 else "queued" if r < 0.80 else "in_progress" if r < 0.86
+                          else "redo" if r < 0.89 else "error" if r < 0.95 else "canceled")
+            updated = created + randint(1000, 3_600_000)
+            doc: dict[str, Any] = {
+                "task_id": tid,
+                "created_at": wire(created),
+                "type": p["type"],
+                "project": p["name"],
+                "batch": batch,
+                "params": {"attachment": f"/v1/media/{tid}/{MEDIA_NAME[kind]}",
+                           "attachment_type": ATTACHMENT_TYPE[kind]},
+                "metadata": {"source": f"{p['slug']}-feed-{tseed % 7}", "frame": tseed % 10000},
+                "_seed": tseed,
+            }
+            if p["labels"] and kind in ("boxes", "polygons", "lidar"):
+                doc["params"]["objects_to_annotate"] = p["labels"]
+            elif p["labels"]:
+                doc["params"]["categories"] = p["labels"]
+            if rand() < 0.45:
+                doc["unique_id"] = f"{p['slug']}-{uid_base}-{rid:07d}"
+            ntags = randint(0, 3) if rand() < 0.5 else 0
+            tags = sorted({TAGS[randint(0, len(TAGS) - 1)] for _ in range(ntags)})
+            review = ""
+            completed = None
+            if status == "completed":
+                completed = created + randint(600_000, 5 * DAY_MS)
+                if completed >= now_ms:
+                    completed = created + int((now_ms - created) * rand())
+                updated = completed
+                doc["completed_at"] = wire(completed)
+                doc["work_started"] = True
+                rr = rand()
+                review = ("pending" if rr < 0.40 else "accepted" if rr < 0.75 else "fixed" if rr < 0.87 else "rejected")
+                if review == "pending":
+                    doc["_lazy"] = ["response"]
+                else:
+                    audited = completed + randint(60_000, DAY_MS)
+                    if audited >= now_ms:
+                        audited = completed + int((now_ms - completed) * rand())
+                    updated = audited
+                    result = review
+                    comment = (ACCEPT_COMMENTS[tseed % len(ACCEPT_COMMENTS)] if review == "accepted"
+                               else REJECT_COMMENTS[tseed % len(REJECT_COMMENTS)])
+                    doc["customer_review_status"] = review
+                    doc["audits"] = [{"audited_by": REVIEWERS[tseed % len(REVIEWERS)], "audited_at": wire(audited),
+                                      "audit_time_secs": 20 + tseed % 300, "audit_result": result,
+                                      "audit_source": "customer"}]
+                    if comment:
+                        doc["customer_review_comments"] = [comment]
+                    doc["_lazy"] = ["response", "fixed", "prior"] if review == "fixed" else ["response"]
+            elif status in ("queued", "in_progress", "redo"):
+                doc["status"] = "pending"
+                doc["work_started"] = status != "queued"
+                if status == "redo":
+                    doc["redo"] = True
+                    doc["customer_review_status"] = "rejected"
+                    doc["customer_review_comments"] = [REJECT_COMMENTS[tseed % len(REJECT_COMMENTS)]]
+                    doc["audits"] = [{"audited_by": REVIEWERS[tseed % len(REVIEWERS)],
+                                      "audited_at": wire(updated), "audit_time_secs": 45,
+                                      "audit_result": "rejected", "audit_source": "customer"}]
+                    doc["_lazy"] = ["prior"]
+                    review = "rejected"
+            elif status == "error":
+                doc["error"] = ERRORS[tseed % len(ERRORS)].format(url=f"https://media.invalid/{p['slug']}/{tid}.bin")
+            if "status" not in doc:
+                doc["status"] = "completed" if status == "completed" else status
+            doc["updated_at"] = wire(updated)
+            special = i % 97
+            if special == 5:
+                h = HOSTILE[(i // 97) % len(HOSTILE)]
+                doc["instruction"] = f"# Careful\n\n{h}\n\nLabel as usual. {HOSTILE[(i // 97 + 1) % len(HOSTILE)]}"
+                doc["metadata"]["note"] = h
+                doc["metadata"][HOSTILE[(i // 97 + 2) % len(HOSTILE)][:30]] = "hostile key"
+                tags.append("hostile-text")
+            elif special == 11:
+                u = UNICODE[(i // 97) % len(UNICODE)]
+                doc["instruction"] = f"# Ünïcödé instructions\n\n{u}\n\n{UNICODE[(i // 97 + 1) % len(UNICODE)]}"
+                doc["metadata"]["note"] = u
+                tags.append("unicode-text")
+            if i % 293 == 17:
+                doc["instruction"] = long_text(rng)
+                doc["metadata"]["long_note"] = "long " * 2000
+                tags.append("long-text")
+            if tags:
+                doc["tags"] = tags
+                for t in tags:
+                    tags_rows.append((t, rid))
+            rows.append((rid, tid, created, updated, completed, status, review, p["name"], batch, p["type"],
+                         doc.get("unique_id")))
+            docs.append((rid, dumps(doc)))
+            added += 1
+            if len(rows) >= chunk:
+                flush()
+        if rows:
             flush()
-    if rows:
-        flush()
+
+    generate()
+    conn.execute("INSERT OR IGNORE INTO task_tags SELECT tag, id FROM temp.seed_tags ORDER BY tag, id")
+    conn.execute("DELETE FROM temp.seed_tags")
     return added
