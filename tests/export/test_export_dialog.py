@@ -1,0 +1,181 @@
+"""The export dialog in the real app (Pilot): ctrl+e on the Tasks screen, the store's
+query and client, the bundled server over HTTP (through the fault proxy when an export
+must be slow)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from tasktui.api import RetryPolicy
+from tasktui.config import Settings
+from tasktui.connect import Backend
+from tasktui.domain import OperatorStatus, TaskQuery
+from tasktui.export import checkpoint_path, partial_path
+from tasktui.testing.faultproxy import Fault, FaultProxy
+from tasktui.ui.app import TaskTuiApp
+from tasktui.ui.export_dialog import ExportScreen, current_job
+
+FAST_RETRY = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.05, total_time=5, seed=1)
+
+
+def make_app(url: str, api_key: str, downloads: Path) -> TaskTuiApp:
+    settings = Settings(api_url=url, api_key=api_key, refresh_interval=0, downloads_dir=downloads)
+    backend = Backend(url=url, api_key=api_key, kind="remote", label="test server")
+    return TaskTuiApp(settings, backend, client_options={"retry": FAST_RETRY})
+
+
+def screen_text(app) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def shown(screen, selector: str) -> str:
+    """The text a Static shows (whole, however the dialog wraps it)."""
+    return str(screen.query_one(selector).content)
+
+
+async def wait_for(pilot, predicate, timeout: float = 20.0, what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what}:\n{screen_text(pilot.app)}")
+        await pilot.pause(0.05)
+
+
+async def open_dialog(pilot) -> ExportScreen:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.store is not None and app.store.loaded_once, what="the first page")
+    await pilot.press("ctrl+e")
+    await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), what="the export dialog")
+    await pilot.pause()
+    return app.screen
+
+
+async def set_path(pilot, screen: ExportScreen, path: Path) -> None:
+    inp = screen.query_one("#export-path")
+    inp.value = str(path)
+    inp.focus()
+    await pilot.pause()
+
+
+async def test_export_from_the_app_writes_every_task_of_the_current_filters(shared_server, tmp_path):
+    app = make_app(shared_server.url, shared_server.api_key, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.store is not None and app.store.loaded_once, what="the first page")
+        query = TaskQuery(statuses=frozenset({OperatorStatus.COMPLETED}), projects=("Street Scenes",))
+        await app.store.set_query(query)
+        screen = await open_dialog(pilot)
+        text = screen_text(app)
+        assert "Export tasks" in text and "Status: Completed" in text and "Project: Street Scenes" in text
+        path_input = screen.query_one("#export-path")
+        assert path_input.value.startswith(str(tmp_path / "tasks-")) and path_input.value.endswith(".json")
+        await pilot.click("#fmt-ndjson", offset=(2, 0))
+        await pilot.pause()
+        assert path_input.value.endswith(".ndjson")  # the name follows the format
+        target = Path(path_input.value)
+        path_input.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: current_job(app) is not None and current_job(app).state == "done",
+                       what="the export to finish")
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "Export finished" in text and "tasks written to" in text
+        lines = target.read_text().splitlines()
+        docs = [json.loads(line) for line in lines]
+        assert docs and len({d["task_id"] for d in docs}) == len(docs) == current_job(app).result.written
+        assert all(d["status"] == "completed" and d["project"] == "Street Scenes" for d in docs)
+        assert shared_server.api_key not in target.read_text()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ExportScreen)
+
+
+async def test_cancel_from_the_app_leaves_no_finished_looking_file(shared_server, tmp_path):
+    proxy = FaultProxy(shared_server.url)
+    await proxy.start()
+    try:
+        app = make_app(proxy.url, shared_server.api_key, tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_dialog(pilot)
+            target = tmp_path / "canceled.json"
+            await set_path(pilot, screen, target)
+            proxy.script(Fault.slow(0.4, match="next_token"), times=30)  # every later page is slow
+            await pilot.press("enter")
+            job = current_job(app)
+            await wait_for(pilot, lambda: job.progress is not None and job.progress.written >= 100,
+                           what="some progress")
+            assert partial_path(target).exists() and not target.exists()
+            await pilot.pause(0.3)  # the dialog refreshes its figures 5 times a second
+            text = screen_text(app)
+            assert "Exporting" in text and "of 1,500 tasks written" in text
+            await pilot.click("#run-cancel")
+            await wait_for(pilot, lambda: job.state == "canceled", what="the cancellation")
+            await pilot.pause(0.3)
+            assert "Canceled" in screen_text(app)
+            # nothing that looks finished, and nothing half-done left behind
+            assert not target.exists()
+            assert not partial_path(target).exists() and not checkpoint_path(target).exists()
+            assert list(tmp_path.iterdir()) == []
+    finally:
+        proxy.clear()
+        await proxy.stop()
+
+
+async def test_path_validation_and_overwrite_confirmation(shared_server, tmp_path):
+    app = make_app(shared_server.url, shared_server.api_key, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_dialog(pilot)
+        await set_path(pilot, screen, tmp_path / "missing-dir" / "x.json")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "does not exist" in shown(screen, "#export-error")
+        assert current_job(app) is None
+        existing = tmp_path / "existing.json"
+        existing.write_text("keep me")
+        await set_path(pilot, screen, existing)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "already exists. Overwrite it?" in shown(screen, "#export-question")
+        assert "Overwrite" in screen_text(app)
+        await pilot.press("n")  # back to the form, nothing touched
+        await pilot.pause()
+        assert existing.read_text() == "keep me" and current_job(app) is None
+        screen.query_one("#export-path").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: current_job(app) is not None and current_job(app).state == "done",
+                       what="the export to finish")
+        assert len(json.loads(existing.read_text())) == 1500
+
+
+async def test_hidden_export_keeps_running_and_notifies_when_done(shared_server, tmp_path):
+    proxy = FaultProxy(shared_server.url)
+    await proxy.start()
+    try:
+        app = make_app(proxy.url, shared_server.api_key, tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_dialog(pilot)
+            target = tmp_path / "background.ndjson"
+            await set_path(pilot, screen, target)
+            await pilot.click("#fmt-ndjson", offset=(2, 0))  # a chosen name keeps its suffix unless it matched
+            proxy.script(Fault.slow(0.15, match="next_token"), times=4)
+            screen.query_one("#export-path").focus()
+            await pilot.press("enter")
+            job = current_job(app)
+            assert job is not None and job.running
+            await pilot.press("escape")  # hide: the app is usable while it runs
+            await pilot.pause()
+            assert not isinstance(app.screen, ExportScreen)
+            await wait_for(pilot, lambda: job.state == "done", what="the background export")
+            await pilot.pause(0.2)
+            messages = [str(n.message) for n in app._notifications]
+            assert any("Exported 1,500 tasks" in m for m in messages), messages
+            assert len(target.read_text().splitlines()) == 1500
+    finally:
+        proxy.clear()
+        await proxy.stop()
