@@ -114,7 +114,7 @@ class Writer:
         if r.status_code != 200:
             self.stats.errors.append(f"writer list {pool}: HTTP {r.status_code} {r.text[:200]}")
             return
-        body = r.json()
+        body = orjson.loads(r.content)
         docs = [d for d in body["docs"] if d["task_id"] not in self.used]
         self.rng.shuffle(docs)
         self.pools[pool].extend(docs)

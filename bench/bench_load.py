@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
+import orjson  # noqa: E402
 
 from bench._reliability import (  # noqa: E402
     OPS, Stats, Writer, WriteInterrupted, auth, check_counts, discover_extensions, slices, update_reliability,
@@ -120,14 +121,18 @@ class Reader:
             return None
         self.stats.ok[kind] += 1
         try:
-            return resp.json()
-        except ValueError:
+            return orjson.loads(resp.content)
+        except orjson.JSONDecodeError:
             self.stats.errors.append(f"{kind}: body is not JSON")
             return None
 
     async def step(self, deadline: float) -> None:
         q = self.random_query()
-        body = await self._get("list_first", f"{self.url}/tasks", q.wire_params(self.ext, limit=100))
+        params = q.wire_params(self.ext, limit=100)
+        t0 = time.perf_counter()
+        body = await self._get("list_first", f"{self.url}/tasks", params)
+        shape = "+".join(sorted({k for k, _ in params if k != "limit"})) or "(no filter)"
+        self.stats.latency["shape:" + shape].append(time.perf_counter() - t0)
         if body is None:
             return
         self._check_page(body)
@@ -235,12 +240,17 @@ def main() -> int:
     problems += check_counts(db)
 
     kinds = ["list_first", "list_next", "get", "writer_list", *OPS]
-    total_req = sum(len(v) for v in stats.latency.values())
+    total_req = sum(len(v) for k, v in stats.latency.items() if not k.startswith("shape:"))
     lines = ["| operation | requests | p50 ms | p99 ms | max ms |", "|---|---:|---:|---:|---:|"]
     for k in kinds:
         xs = stats.latency.get(k, [])
         if xs:
             lines.append(f"| {k} | {len(xs):,} | {ms(percentile(xs, 50))} | {ms(percentile(xs, 99))} | {ms(max(xs))} |")
+    shapes = sorted(((k[6:], v) for k, v in stats.latency.items() if k.startswith("shape:")),
+                    key=lambda kv: -percentile(kv[1], 50))
+    shape_lines = ["| first page, by filter shape | requests | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
+    for k, xs in shapes[:10]:
+        shape_lines.append(f"| {k} | {len(xs)} | {ms(percentile(xs, 50))} | {ms(percentile(xs, 99))} |")
     acked = len(acks)
     refused = sum(stats.refused.values())
     body = header("Load: 50 readers + 5 writers on 1,000,000 tasks (bench_load.py)",
@@ -258,6 +268,7 @@ def main() -> int:
         f"{info['deep_pages']:,} deep pages; client and server share this 2-core machine\n"
         f"- Load average before: {load_before[0]:.2f} (other engineers' work may share the machine)\n\n"
         + "\n".join(lines) + "\n\n"
+        + "Slowest filter shapes (the ten with the highest p50):\n\n" + "\n".join(shape_lines) + "\n\n"
         f"- Errors: **{len(stats.errors)}**"
         + (f" (first: {stats.errors[0]})" if stats.errors else "") + "\n"
         f"- Writes acknowledged with 200: {acked:,} "
