@@ -188,8 +188,9 @@ class ConnectionPool:
     def __init__(self, path: str | Path):
         self.path = str(path)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
+        self._closed = False
         conn = connect(self.path)
         init_schema(conn)
         conn.close()
@@ -197,19 +198,27 @@ class ConnectionPool:
     def get(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the server is shutting down")
             conn = connect(self.path)
             self._local.conn = conn
             with self._lock:
-                self._all.append(conn)
+                self._all.append((threading.current_thread(), conn))
         return conn
 
     def close(self) -> None:
+        """Close the connections of this thread and of finished threads. A connection of
+        a thread still running is never closed from here (that thread may be inside a
+        statement); it is released when its thread ends."""
+        me = threading.current_thread()
         with self._lock:
-            for c in self._all:
-                try:
-                    c.close()
-                except sqlite3.Error:
-                    pass
+            self._closed = True
+            for thread, c in self._all:
+                if thread is me or not thread.is_alive():
+                    try:
+                        c.close()
+                    except sqlite3.Error:
+                        pass
             self._all.clear()
 
 

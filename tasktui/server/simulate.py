@@ -62,23 +62,30 @@ class Workforce:
         self.steps = 0
 
     def start(self) -> None:
+        self._stop = asyncio.Event()
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        """Stop after the step in progress (a step runs in a worker thread and is never
+        abandoned half-way)."""
         if self.task:
-            self.task.cancel()
+            self._stop.set()
             try:
                 await self.task
-            except (asyncio.CancelledError, Exception):
-                pass
+            except Exception:
+                log.exception("simulated workforce stopped with an error")
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.state.options.simulate_interval)
+        while not self._stop.is_set():
             try:
-                fired = await run_in_threadpool(self.step)
+                await asyncio.wait_for(self._stop.wait(), self.state.options.simulate_interval)
+                return
+            except asyncio.TimeoutError:
+                pass
+            try:
+                fired = await asyncio.shield(run_in_threadpool(self.step))
             except asyncio.CancelledError:
-                raise
+                return
             except Exception:
                 log.exception("simulated workforce step failed")
                 continue
@@ -110,7 +117,7 @@ class Workforce:
                     fired.append((present(doc, self.state.origin, instr), event))
 
             for rid, doc in take("t.ostatus = 'in_progress'"):
-                if self.rng.random() < 0.1:
+                if self.rng.random() < self.state.options.simulate_error_rate:
                     doc["status"] = "error"
                     doc["error"] = self.rng.choice(SIM_ERRORS)
                     save(rid, doc, "error")
