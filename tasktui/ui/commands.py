@@ -23,7 +23,7 @@ def _commands(screen: "TasksScreen") -> list[tuple[str, Callable[[], object], st
         out.append((f"View: {name}", partial(screen.apply_view, name),
                     "apply this saved filter view (from the config file)"))
     out.append(("Save current filters as a view…", screen.action_save_view,
-                "store the filters in the config file's [views] table"))
+                "store the filters in the config file's \\[views] table"))
     for key, label in (("today", "Today"), ("7d", "Last 7 days"), ("30d", "Last 30 days"), ("all", "All time")):
         out.append((f"Date range: {label}", partial(screen.apply_quick_range, key), "set From / To"))
     for z in Zone:

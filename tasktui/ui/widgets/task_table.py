@@ -51,8 +51,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("completed", "Completed", 16, 16, 55),
     Column("status", "Status", 13, 13, 95),
     Column("audit", "Audit", 16, 16, 85),
-    Column("project", "Project", 8, 26, 70),
-    Column("batch", "Batch", 8, 26, 60),
+    Column("project", "Project", 8, 40, 70),
+    Column("batch", "Batch", 8, 40, 60),
     Column("type", "Type", 8, 22, 45),
     Column("updated", "Updated", 16, 16, 30),
 )
