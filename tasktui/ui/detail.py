@@ -332,9 +332,15 @@ class TaskDetailScreen(Screen):
 
     def _position(self) -> str:
         ids = self._ids()
-        if self.task_id in ids:
-            return f"  ({ids.index(self.task_id) + 1} of {len(ids)} in the list)"
-        return ""
+        if self.task_id not in ids:
+            return ""
+        i = ids.index(self.task_id)
+        offset = getattr(self.store, "offset", 0) if self._task_ids is None or callable(self._task_ids) else 0
+        total = getattr(self.store, "total", None)
+        n = total if isinstance(total, int) and total >= len(ids) else len(ids)
+        if not isinstance(offset, int):
+            offset = 0
+        return f"task {offset + i + 1:,} of {n:,} in the list"
 
     def _render_header(self) -> None:
         t = self.shown_task
@@ -348,10 +354,15 @@ class TaskDetailScreen(Screen):
         if t.audit_label:
             h.append("  ·  ")
             h.append(t.audit_label, style=_AUDIT_STYLE.get(t.audit_label, "bold"))
-        h.append(f"  ·  {one_line(t.project or '(no project)', 40)}  ·  {one_line(t.type or '(no type)', 30)}")
-        h.append(self._position(), style="dim")
         if self.read_only:
-            h.append("  [read-only]", style="bold yellow")
+            h.append("  read-only", style="bold yellow")
+        h.append("\n")
+        h.append(f"{one_line(t.project or '(no project)', 40)}  ·  {one_line(t.type or '(no type)', 30)}")
+        if t.batch:
+            h.append(f"  ·  {one_line(t.batch, 40)}")
+        pos = self._position()
+        if pos:
+            h.append(f"  ·  {pos}", style="dim")
         self.query_one("#detail-header", Static).update(h)
 
     def _time(self, key: str) -> Text:

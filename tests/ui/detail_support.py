@@ -1,0 +1,179 @@
+"""Helpers for the detail-screen and action tests: a host App running the real
+TaskStore / TaskClient against the bundled server, screen text, and waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import orjson
+from textual.app import App
+
+from tasktui.api import RetryPolicy, TaskClient
+from tasktui.domain import TaskQuery, Zone
+from tasktui.store import TaskStore
+from tasktui.ui import preview
+from tasktui.ui.detail import TaskDetailScreen
+
+# deterministic image output in every test
+preview.set_image_renderer("halfcell")
+
+FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, total_time=10, seed=1)
+
+
+class DetailHost(App):
+    """Opens a TaskDetailScreen on ``task_id`` over a real store; ``query`` loads the list
+    first (for n / p and the audit queue)."""
+
+    def __init__(
+        self,
+        server,
+        task_id: str | None,
+        *,
+        query: TaskQuery | None = None,
+        zone: Zone = Zone.UTC,
+        read_only: bool = False,
+        downloads_dir: Path | None = None,
+        tab: str = "summary",
+        store_read_only: bool | None = None,
+        task_ids: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.animation_level = "none"
+        self.server = server
+        self.first_task_id = task_id
+        self.query_ = query
+        self.zone = zone
+        self.read_only = read_only
+        self.downloads_dir = downloads_dir
+        self.tab = tab
+        self.store_read_only = read_only if store_read_only is None else store_read_only
+        self.task_ids = task_ids
+        self.store: TaskStore | None = None
+        self.client: TaskClient | None = None
+        self.detail: TaskDetailScreen | None = None
+
+    async def on_mount(self) -> None:
+        self.client = TaskClient(self.server.url, self.server.api_key, retry=FAST_RETRY)
+        self.store = TaskStore(self.client, zone=self.zone, read_only=self.store_read_only,
+                               page_size=20, max_rows=200)
+        if self.query_ is not None:
+            await self.store.set_query(self.query_)
+        tid = self.first_task_id or self.store.rows[0].task_id
+        self.detail = TaskDetailScreen(
+            self.store, tid,
+            task_ids=self.task_ids if self.task_ids is not None else (lambda: [t.task_id for t in self.store.rows]),
+            read_only=self.read_only, downloads_dir=self.downloads_dir, tab=self.tab)
+        await self.push_screen(self.detail)
+
+    async def on_unmount(self) -> None:
+        if self.store is not None:
+            await self.store.close()
+        if self.client is not None:
+            await self.client.aclose()
+
+
+def screen_text(app: App) -> str:
+    """What the screen shows, as text (one line per row)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def screen_segments(app: App) -> list[str]:
+    return [seg.text for strip in app.screen._compositor.render_strips() for seg in strip]
+
+
+def escape_chars_on_screen(app: App) -> list[str]:
+    """Segments that carry ESC or C1 control characters (there must be none)."""
+    return [t for t in screen_segments(app)
+            if "\x1b" in t or "\x07" in t or any(0x80 <= ord(c) <= 0x9F for c in t)]
+
+
+def notifications(app: App) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def wait_for(pilot, predicate: Callable[[], Any], *, timeout: float = 10.0, what: str = "") -> Any:
+    """Pause the pilot until ``predicate()`` is truthy (fails the test after ``timeout``)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        await pilot.pause()
+        value = predicate()
+        if value:
+            return value
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await asyncio.sleep(0.02)
+
+
+async def wait_loaded(pilot, app: DetailHost, task_id: str | None = None) -> TaskDetailScreen:
+    def ready():
+        d = app.detail
+        return d is not None and d.shown_task is not None and (task_id is None or d.shown_task.task_id == task_id)
+    await wait_for(pilot, ready, what=f"task {task_id} shown")
+    await pilot.pause()
+    return app.detail  # type: ignore[return-value]
+
+
+def find_tasks(sql, handle, where: str, *args, limit: int = 1) -> list[str]:
+    rows = sql(handle, f"SELECT task_id FROM tasks WHERE {where} ORDER BY id LIMIT {int(limit)}", *args)
+    return [r[0] for r in rows]
+
+
+def find_task(sql, handle, where: str, *args) -> str:
+    ids = find_tasks(sql, handle, where, *args)
+    assert ids, f"no seeded task matches {where}"
+    return ids[0]
+
+
+def db_doc(handle, task_id: str) -> dict[str, Any]:
+    """The stored document of a task, straight from the server's SQLite database."""
+    conn = sqlite3.connect(handle.db_path, timeout=30)
+    try:
+        row = conn.execute(
+            "SELECT d.doc FROM docs d JOIN tasks t ON t.id = d.id WHERE t.task_id = ?", (task_id,)).fetchone()
+    finally:
+        conn.close()
+    assert row is not None, task_id
+    return orjson.loads(row[0])
+
+
+def db_status(handle, task_id: str) -> tuple[str, str]:
+    conn = sqlite3.connect(handle.db_path, timeout=30)
+    try:
+        return conn.execute("SELECT ostatus, review FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+    finally:
+        conn.close()
+
+
+def set_doc_field(handle, task_id: str, key: str, value: Any) -> None:
+    conn = sqlite3.connect(handle.db_path, timeout=30)
+    try:
+        with conn:
+            (rid, blob) = conn.execute(
+                "SELECT d.id, d.doc FROM docs d JOIN tasks t ON t.id = d.id WHERE t.task_id = ?",
+                (task_id,)).fetchone()
+            doc = orjson.loads(blob)
+            doc[key] = value
+            conn.execute("UPDATE docs SET doc = ? WHERE id = ?", (orjson.dumps(doc), rid))
+    finally:
+        conn.close()
+
+
+def as_json(text: str) -> Any:
+    return json.loads(text)
+
+
+__all__: Sequence[str] = [n for n in dir() if not n.startswith("_")]
+
+
+def api_get(handle, task_id: str) -> dict[str, Any]:
+    """The task as the server's API returns it now."""
+    import httpx
+
+    r = httpx.get(f"{handle.url}/task/{task_id}", auth=(handle.api_key, ""), timeout=10)
+    r.raise_for_status()
+    return r.json()

@@ -1,0 +1,136 @@
+"""Copy: the OSC 52 sequence (plain, tmux, screen), the size cap, and y / Y / u on the
+detail screen putting the task id / JSON / URL on the clipboard."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tasktui.ui.clipboard import DEFAULT_OSC52_MAX, copy_text, multiplexer, osc52_sequence
+
+try:
+    from .detail_support import DetailHost, api_get, find_task, notifications, wait_for, wait_loaded
+except ImportError:
+    from detail_support import DetailHost, api_get, find_task, notifications, wait_for, wait_loaded
+
+
+def test_osc52_plain_sequence():
+    assert osc52_sequence("hi") == "\x1b]52;c;aGk=\x07"
+
+
+def test_osc52_tmux_wraps_in_dcs_passthrough_with_doubled_escapes():
+    assert osc52_sequence("hi", mux="tmux") == "\x1bPtmux;\x1b\x1b]52;c;aGk=\x07\x1b\\"
+
+
+def test_osc52_screen_splits_into_dcs_chunks():
+    text = "x" * 200
+    seq = osc52_sequence(text, mux="screen")
+    inner = "\x1b]52;c;" + base64.b64encode(text.encode()).decode() + "\x07"
+    chunks = [inner[i:i + 76] for i in range(0, len(inner), 76)]
+    assert seq == "".join(f"\x1bP{c}\x1b\\" for c in chunks)
+    assert len(chunks) > 1
+
+
+def test_osc52_encodes_utf8():
+    seq = osc52_sequence("café ✓")
+    payload = seq[len("\x1b]52;c;"):-1]
+    assert base64.b64decode(payload).decode("utf-8") == "café ✓"
+
+
+def test_multiplexer_detection():
+    assert multiplexer({"TMUX": "/tmp/tmux-0/default,1,0", "TERM": "screen-256color"}) == "tmux"
+    assert multiplexer({"STY": "123.pts-0", "TERM": "screen"}) == "screen"
+    assert multiplexer({"TERM": "screen.xterm-256color"}) == "screen"
+    assert multiplexer({"TERM": "xterm-256color"}) is None
+
+
+class _Recorder:
+    def __init__(self):
+        self.written: list[str] = []
+
+    def write(self, data: str) -> None:
+        self.written.append(data)
+
+    def flush(self) -> None:
+        pass
+
+
+class _FakeApp:
+    """Only the two attributes copy_text touches: the local clipboard and the driver."""
+
+    def __init__(self):
+        self._clipboard = ""
+        self._driver = _Recorder()
+
+
+def test_copy_text_over_ssh_in_tmux_writes_the_wrapped_sequence():
+    app = _FakeApp()
+    res = copy_text(app, "abc", what="the id", env={"SSH_TTY": "/dev/pts/1", "TMUX": "x"},
+                    native=lambda t: pytest.fail("native clipboard used over SSH"))
+    assert res.ok and res.method == "osc52"
+    assert app._clipboard == "abc"
+    assert app._driver.written == [osc52_sequence("abc", mux="tmux")]
+
+
+def test_copy_text_prefers_native_locally():
+    got = []
+    app = _FakeApp()
+    res = copy_text(app, "abc", env={"TERM": "xterm"}, native=got.append)
+    assert res.ok and res.method == "native" and got == ["abc"]
+    assert app._driver.written == []
+
+
+def test_copy_text_falls_back_to_osc52_when_native_fails():
+    def broken(_t):
+        raise RuntimeError("xclip: cannot open display")
+    app = _FakeApp()
+    res = copy_text(app, "abc", env={"TERM": "xterm"}, native=broken)
+    assert res.ok and res.method == "osc52"
+    assert app._driver.written == [osc52_sequence("abc")]
+
+
+def test_copy_text_over_the_cap_sends_nothing_and_says_so():
+    app = _FakeApp()
+    big = "x" * (DEFAULT_OSC52_MAX)
+    res = copy_text(app, big, what="the JSON", env={"TASKTUI_CLIPBOARD": "osc52"},
+                    too_big_hint="Download it with d instead.")
+    assert not res.ok
+    assert app._driver.written == []
+    assert "more than the terminal clipboard accepts" in res.message
+    assert "TASKTUI_OSC52_MAX" in res.message and "Download it with d" in res.message
+    # the cap is configurable
+    app2 = _FakeApp()
+    res2 = copy_text(app2, big, env={"TASKTUI_CLIPBOARD": "osc52", "TASKTUI_OSC52_MAX": str(10 * DEFAULT_OSC52_MAX)})
+    assert res2.ok and len(app2._driver.written) == 1
+
+
+def test_copy_text_off_keeps_it_in_the_app():
+    app = _FakeApp()
+    res = copy_text(app, "abc", env={"TASKTUI_CLIPBOARD": "off"})
+    assert res.ok and app._clipboard == "abc" and app._driver.written == []
+
+
+async def test_y_Y_u_copy_id_json_and_url(shared_server, sql, monkeypatch):
+    monkeypatch.setenv("TASKTUI_CLIPBOARD", "osc52")
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    tid = find_task(sql, shared_server, "ostatus = 'completed' AND type = 'imageannotation'")
+    app = DetailHost(shared_server, tid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot, app, tid)
+        written: list[str] = []
+        monkeypatch.setattr(app._driver, "write", written.append)
+
+        await pilot.press("y")
+        assert app.clipboard == tid
+        assert osc52_sequence(tid) in written
+        assert any("Copied the task id" in m for m in notifications(app))
+
+        await pilot.press("Y")
+        assert json.loads(app.clipboard) == api_get(shared_server, tid)
+
+        await pilot.press("u")
+        assert app.clipboard == api_get(shared_server, tid)["params"]["attachment"]
+        await wait_for(pilot, lambda: any("attachment URL" in m for m in notifications(app)))

@@ -1,0 +1,183 @@
+"""The detail screen's tabs, on real tasks of the bundled server (read-only)."""
+
+from __future__ import annotations
+
+import json
+
+from textual.widgets import TabbedContent, TextArea
+
+from tasktui.domain import AuditStatus, OperatorStatus, TaskQuery, Zone, format_instant, parse_wire_time
+
+try:
+    from .detail_support import (DetailHost, api_get, escape_chars_on_screen, find_task, notifications,
+                                 screen_text, wait_for, wait_loaded)
+except ImportError:
+    from detail_support import (DetailHost, api_get, escape_chars_on_screen, find_task, notifications,
+                                screen_text, wait_for, wait_loaded)
+
+
+async def test_summary_shows_fields_words_and_zone_times(shared_server, sql):
+    tid = find_task(sql, shared_server, "ostatus = 'completed' AND review = 'fixed'")
+    doc = api_get(shared_server, tid)
+    app = DetailHost(shared_server, tid, zone=Zone.PACIFIC)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await wait_loaded(pilot, app, tid)
+        text = screen_text(app)
+        assert f"Task {tid}  Completed  ·  Fixed " in text
+        created = format_instant(parse_wire_time(doc["created_at"]), Zone.PACIFIC, seconds=True, abbrev=True)
+        assert created.endswith(("PST", "PDT"))
+        assert f"Created (Pacific)    {created}" in text
+        completed = format_instant(parse_wire_time(doc["completed_at"]), Zone.PACIFIC, seconds=True, abbrev=True)
+        assert f"Completed (Pacific)  {completed}" in text
+        assert "Audit status         Fixed  (wire: fixed)" in text
+        assert f"Project              {doc['project']}" in text
+        assert f"Batch                {doc['batch']}" in text
+        assert doc["params"]["attachment"] in text
+        assert f'"source": "{doc["metadata"]["source"]}"' in text
+
+
+async def test_instructions_json_response_and_audit_tabs(shared_server, sql):
+    tid = find_task(sql, shared_server, "ostatus = 'completed' AND review = 'fixed'")
+    doc = api_get(shared_server, tid)
+    app = DetailHost(shared_server, tid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = await wait_loaded(pilot, app, tid)
+
+        await pilot.press("2")
+        assert detail.active_tab == "instructions"
+        assert doc["project"] in screen_text(app)  # the instructions' title
+
+        await pilot.press("3")
+        ta = detail.query_one("#json-text", TextArea)
+        assert ta.read_only and ta.language == "json"
+        import json
+        assert json.loads(ta.text) == doc
+
+        await pilot.press("4")
+        text = screen_text(app)
+        assert "Current response" in text
+        body = detail.query_one("#response-body").content
+        from rich.console import Console
+        console = Console(width=120, record=True, color_system=None)
+        console.print(body)
+        rendered = console.export_text()
+        assert "Prior responses (1)" in rendered
+        assert "What the fix changed (latest prior → current)" in rendered
+        assert "--- prior response" in rendered and "+++ current response" in rendered
+        assert any(line.startswith("-") and not line.startswith("---") for line in rendered.splitlines())
+        assert any(line.startswith("+") and not line.startswith("+++") for line in rendered.splitlines())
+
+        await pilot.press("5")
+        text = screen_text(app)
+        audit = doc["audits"][0]
+        assert f"Fixed  by {audit['audited_by']}" in text
+        assert "Customer review" in text
+        for c in doc["customer_review_comments"]:
+            assert c in text
+
+
+async def test_json_search_moves_the_selection_and_n_N_step_through_matches(shared_server, sql):
+    tid = find_task(sql, shared_server, "ostatus = 'completed' AND type = 'imageannotation'")
+    doc = api_get(shared_server, tid)
+    n_labels = len(doc["response"]["annotations"])
+    assert n_labels >= 2
+    app = DetailHost(shared_server, tid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = await wait_loaded(pilot, app, tid)
+        await pilot.press("slash")
+        assert detail.active_tab == "json"
+        await pilot.press(*'"label"')
+        ta = detail.query_one("#json-text", TextArea)
+        assert ta.selected_text == '"label"'
+        first = ta.selection
+        status = detail.query_one("#json-find-status").content
+        assert str(status).startswith(f"1 of {n_labels}")
+        await pilot.press("enter")  # next match, focus back in the JSON
+        assert str(detail.query_one("#json-find-status").content).startswith(f"2 of {n_labels}")
+        await pilot.press("n")
+        assert str(detail.query_one("#json-find-status").content).startswith(f"3 of {n_labels}" if n_labels >= 3 else f"1 of {n_labels}")
+        assert detail.shown_task.task_id == tid  # n searched, it did not change task
+        await pilot.press("N")
+        assert str(detail.query_one("#json-find-status").content).startswith(f"2 of {n_labels}")
+        assert ta.selected_text == '"label"' and ta.selection != first
+        await pilot.press("escape")  # closes the search...
+        assert not detail._find_term
+        assert detail.shown_task.task_id == tid
+        await pilot.press("/")
+        await pilot.press("z", "z", "q", "x")
+        assert "no match" in str(detail.query_one("#json-find-status").content)
+
+
+async def test_n_and_p_move_through_the_list_keeping_the_tab(shared_server):
+    query = TaskQuery(statuses=frozenset({OperatorStatus.COMPLETED}))
+    app = DetailHost(shared_server, None, query=query)
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = await wait_loaded(pilot, app)
+        ids = [t.task_id for t in app.store.rows]
+        assert detail.shown_task.task_id == ids[0]
+        await pilot.press("3")
+        await pilot.press("n")
+        await wait_loaded(pilot, app, ids[1])
+        assert detail.query_one(TabbedContent).active == "json"
+        assert f"task 2 of {app.store.total:,} in the list" in screen_text(app)
+        await pilot.press("n")
+        await wait_loaded(pilot, app, ids[2])
+        await pilot.press("p", "p")
+        await wait_loaded(pilot, app, ids[0])
+        await pilot.press("p")
+        await wait_for(pilot, lambda: any("This is the first task of the list." in m for m in notifications(app)))
+        assert detail.active_tab == "json"
+
+
+async def test_hostile_text_is_shown_literally_and_no_escape_reaches_the_screen(shared_server, sql):
+    rows = sql(shared_server, "SELECT t.task_id FROM tasks t JOIN task_tags g ON g.id = t.id "
+                              "WHERE g.tag = 'hostile-text' ORDER BY t.id")
+    docs = [api_get(shared_server, r[0]) for r in rows]
+    # a task whose instruction carries Rich markup, and one with escape sequences somewhere
+    marked = next(d for d in docs if "[bold red]URGENT[/bold red]" in d.get("instruction", ""))
+    app = DetailHost(shared_server, marked["task_id"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot, app, marked["task_id"])
+        for key in "123456":
+            await pilot.press(key)
+            await pilot.pause()
+            assert escape_chars_on_screen(app) == [], key
+        await pilot.press("2")
+        text = screen_text(app)
+        assert "[bold red]URGENT[/bold red] re-check this [/] now" in text
+        assert "[link=https://evil.invalid/]link[/link]" in text
+    # every kind of escape sequence in the seed: one task per distinct hostile string
+    seen: set[str] = set()
+    picked = []
+    for d in docs:
+        key = repr(sorted((k, str(v)) for k, v in d.items() if k in ("instruction", "metadata")))
+        flat = json.dumps(d, ensure_ascii=False)
+        if ("\x1b" in flat or "\x9b" in flat) and key not in seen:
+            seen.add(key)
+            picked.append(d)
+    picked = picked[:4]
+    assert picked
+    ids = [d["task_id"] for d in picked]
+    app = DetailHost(shared_server, ids[0], task_ids=ids)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for d in picked:
+            await wait_loaded(pilot, app, d["task_id"])
+            for key in "12345":
+                await pilot.press(key)
+                await pilot.pause()
+                assert escape_chars_on_screen(app) == [], (d["task_id"], key)
+            await pilot.press("1")
+            if "\x1b[31mred alert" in json.dumps(d, ensure_ascii=False):
+                assert "␛[31mred alert␛[0m" in screen_text(app)
+            await pilot.press("n")
+
+
+async def test_audit_status_filter_makes_the_audit_queue(shared_server):
+    app = DetailHost(shared_server, None, query=TaskQuery(audit_statuses=frozenset({AuditStatus.READY_TO_AUDIT})))
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = await wait_loaded(pilot, app)
+        assert detail._in_audit_queue()
+    app = DetailHost(shared_server, None, query=TaskQuery(audit_statuses=frozenset(AuditStatus)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = await wait_loaded(pilot, app)
+        assert not detail._in_audit_queue()
