@@ -368,8 +368,8 @@ def build_app(state: State) -> Starlette:
         def work() -> bytes:
             conn = state.pool.get()
             with dbm.Tx(conn):
-                rows, more = fetch_page(conn, q)
                 total = count_total(conn, q)
+                rows, more = fetch_page(conn, q, total)
                 docs = []
                 if rows:
                     ids = [r[0] for r in rows]

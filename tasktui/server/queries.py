@@ -249,8 +249,13 @@ def _in(col: str, values: tuple[str, ...], where: list[str], args: list[Any]) ->
     args.extend(values)
 
 
-def base_where(q: ListQuery, *, with_created: bool = True, statuses: tuple[str, ...] | None = None
-               ) -> tuple[list[str], list[Any]]:
+def base_where(q: ListQuery, *, with_created: bool = True, statuses: tuple[str, ...] | None = None,
+               scan: bool = False) -> tuple[list[str], list[Any]]:
+    """WHERE terms for ``q``. ``scan=False`` writes the secondary filters (completion and
+    update ranges, tags, search) so that SQLite drives the query from their indexes (cost
+    grows with the number of matches: right for counting and for few matches);
+    ``scan=True`` hides them from the planner (unary ``+``, correlated EXISTS) so that it
+    walks an index in page order and stops after one page (right for many matches)."""
     where: list[str] = []
     args: list[Any] = []
     sts = q.statuses if statuses is None else statuses
@@ -271,34 +276,48 @@ def base_where(q: ListQuery, *, with_created: bool = True, statuses: tuple[str, 
         if q.created_to is not None:
             where.append("created_at < ?")
             args.append(q.created_to)
-    if q.completed_from is not None:
-        where.append("completed_at >= ?")
-        args.append(q.completed_from)
-    if q.completed_to is not None:
-        where.append("completed_at < ?")
-        args.append(q.completed_to)
-    if q.updated_from is not None:
-        where.append("updated_at >= ?")
-        args.append(q.updated_from)
-    if q.updated_to is not None:
-        where.append("updated_at < ?")
-        args.append(q.updated_to)
+    p = "+" if scan else ""
+    # A task is completed and updated at or after its creation, so an upper bound on
+    # either implies one on created_at: it lets a walk in created order start there.
+    implied = [v for v in (q.completed_to, q.updated_to) if v is not None]
+    if scan and implied and with_created and (q.created_to is None or min(implied) < q.created_to):
+        where.append("created_at < ?")
+        args.append(min(implied))
+    for col, lo, hi in (("completed_at", q.completed_from, q.completed_to),
+                        ("updated_at", q.updated_from, q.updated_to)):
+        if lo is not None:
+            where.append(f"{p}{col} >= ?")
+            args.append(lo)
+        if hi is not None:
+            where.append(f"{p}{col} < ?")
+            args.append(hi)
     for t in q.tags:
-        where.append("id IN (SELECT id FROM task_tags WHERE tag = ?)")
+        if scan:
+            where.append("EXISTS (SELECT 1 FROM task_tags g WHERE g.tag = ? AND g.id = tasks.id)")
+        else:
+            where.append("id IN (SELECT id FROM task_tags WHERE tag = ?)")
         args.append(t)
     if q.unique_ids:
         _in("unique_id", q.unique_ids, where, args)
     if q.search:
         s = q.search.lower()
-        like = s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        # task ids are lower-case hex: a range on the unique index; unique ids via lower()
-        where.append("(task_id >= ? AND task_id < ? OR (unique_id IS NOT NULL AND lower(unique_id) LIKE ? ESCAPE '\\'))")
-        args.extend([s, s + "\U0010ffff", like])
+        hi = s + "\U0010ffff"
+        if scan:
+            where.append("(+task_id >= ? AND +task_id < ? OR (unique_id IS NOT NULL AND lower(unique_id) >= ? "
+                         "AND lower(unique_id) < ?))")
+        else:
+            # task ids are lower-case hex (a range on their unique index); unique ids
+            # through the index on lower(unique_id)
+            where.append("id IN (SELECT id FROM tasks WHERE task_id >= ? AND task_id < ? UNION ALL "
+                         "SELECT id FROM tasks WHERE unique_id IS NOT NULL AND lower(unique_id) >= ? "
+                         "AND lower(unique_id) < ?)")
+        args.extend([s, hi, s, hi])
     return where, args
 
 
-def _page_sql(q: ListQuery, statuses: tuple[str, ...] | None, fetch: int) -> tuple[str, list[Any]]:
-    where, args = base_where(q, statuses=statuses)
+def _page_sql(q: ListQuery, statuses: tuple[str, ...] | None, fetch: int, scan: bool = False
+              ) -> tuple[str, list[Any]]:
+    where, args = base_where(q, statuses=statuses, scan=scan)
     if q.after is not None:
         op = "<" if q.order == "desc" else ">"
         where.append(f"(created_at, task_id) {op} (?, ?)")
@@ -309,21 +328,29 @@ def _page_sql(q: ListQuery, statuses: tuple[str, ...] | None, fetch: int) -> tup
     return sql, args
 
 
-def fetch_page(conn: sqlite3.Connection, q: ListQuery) -> tuple[list[tuple[int, int, str]], bool]:
-    """Rows (id, created_at, task_id) of the page, and whether more follow."""
+#: Above this many matches, secondary filters are checked while walking an index in
+#: page order; below it, the matches are found through their own index and sorted.
+SCAN_THRESHOLD = 3000
+
+
+def fetch_page(conn: sqlite3.Connection, q: ListQuery, total: int | None = None
+               ) -> tuple[list[tuple[int, int, str]], bool]:
+    """Rows (id, created_at, task_id) of the page, and whether more follow. ``total``
+    (the exact number of matches, when known) picks the plan for secondary filters."""
     fetch = q.limit + 1
+    scan = needs_exact_count(q) and (total is None or total > SCAN_THRESHOLD)
     sts = q.statuses if q.statuses and len(q.statuses) < len(ALL_OSTATUS) else ()
     if len(sts) > 1:
         # One index range per status, merged: SQLite would otherwise read and sort every
         # matching row to honour ORDER BY ... LIMIT.
         rows: list[tuple[int, int, str]] = []
         for s in sts:
-            sql, args = _page_sql(q, (s,), fetch)
+            sql, args = _page_sql(q, (s,), fetch, scan)
             rows.extend(conn.execute(sql, args).fetchall())
         rows.sort(key=lambda r: (r[1], r[2]), reverse=q.order == "desc")
         rows = rows[:fetch]
     else:
-        sql, args = _page_sql(q, None, fetch)
+        sql, args = _page_sql(q, None, fetch, scan)
         rows = conn.execute(sql, args).fetchall()
     more = len(rows) > q.limit
     return rows[: q.limit], more
