@@ -16,9 +16,9 @@ What it does:
 3. For each round and each size, runs both clients, alternating which goes first, each
    in a fresh subprocess that reads every task of the project with pages of 100 and
    touches each task's id. A child reports its own time from the first request to the
-   last task (interpreter start and imports excluded) and the parent reads its peak RSS
-   (``ru_maxrss`` from ``os.wait4``). Every run must read exactly the project's tasks,
-   each once.
+   last task (interpreter start and imports excluded) and its peak RSS (``VmHWM``).
+   Every run must read exactly the project's tasks, each once (checked with a checksum
+   of the ids, so that no set of ids inflates the memory measured).
 4. Writes the ``client`` section of BENCHMARKS.md via ``bench/_report.py``.
 """
 
@@ -56,7 +56,23 @@ class Checksum:
         self.xor ^= c
 
     def report(self, seconds: float) -> dict:
-        return {"count": self.count, "sum": self.total, "xor": self.xor, "seconds": seconds}
+        return {"count": self.count, "sum": self.total, "xor": self.xor, "seconds": seconds,
+                "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). Unlike ``ru_maxrss`` it starts afresh at
+    exec, so the parent's memory, inherited through fork, does not count."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child_tasktui(url: str, project: str) -> dict:
@@ -156,10 +172,10 @@ def run_child(who: str, url: str, project: str) -> tuple[dict, float]:
                          stderr=subprocess.PIPE)
     out = p.stdout.read()
     err = p.stderr.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    if p.wait() != 0:
         raise SystemExit(f"{who} failed: {err.decode(errors='replace')[-2000:]}")
-    return json.loads(out), usage.ru_maxrss / 1024
+    rep = json.loads(out)
+    return rep, rep["peak_rss_mb"]
 
 
 def main() -> None:
@@ -213,7 +229,7 @@ def main() -> None:
         f"- Rounds: {args.rounds}, alternating which client goes first; each run a fresh process reading a whole "
         "project (pages of 100) from the bundled server running in its own process (`tasktui serve`).\n"
         "- Time: measured inside the child from the first request to the last task (imports excluded); "
-        "peak RSS: `ru_maxrss` of the child (interpreter and imports included).\n"
+        "peak RSS: the child's `VmHWM` (interpreter and imports included).\n"
         f"- Load average seen while measuring: up to {busy:.2f} on {os.cpu_count()} cores"
         + (" (the machine was busy with other work: absolute figures are pessimistic)" if busy > 1.0 else "")
         + "\n\n"

@@ -9,12 +9,13 @@ The key never appears in logs, reprs or error messages.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, AsyncIterator
 from urllib.parse import quote
@@ -47,7 +48,9 @@ from tasktui.domain import (
     EXT_SEARCH,
     EXTENSIONS_HEADER,
     PAGE_LIMIT_MAX,
+    DateField,
     MalformedTaskError,
+    SortOrder,
     Task,
     TaskQuery,
 )
@@ -62,6 +65,12 @@ DEFAULT_MAX_ATTACHMENT = 25 * 1024 * 1024
 #: (the real API cannot express the query) before it returns an empty page that
 #: still ``has_more`` — so a rare status never makes one call read the whole queue.
 DEFAULT_MAX_SCAN_PAGES = 20
+#: ``iter_tasks`` reads listings longer than this with several page chains at once.
+PARALLEL_MIN_TASKS = 1_000
+#: At most this many creation-time slices (whole UTC days each) per listing.
+MAX_SLICES = 24
+#: Pages a slice being read may run ahead of the caller.
+SLICE_LOOKAHEAD = 2
 #: Upper bound on batches read by ``batches()`` (offset paging).
 MAX_BATCHES = 20_000
 
@@ -136,6 +145,7 @@ class TaskClient:
         ignore_extensions: bool = False,
         max_scan_pages: int = DEFAULT_MAX_SCAN_PAGES,
         max_connections: int = 16,
+        parallel: int = 3,
         user_agent: str | None = None,
     ):
         url = httpx.URL(str(base_url).strip().rstrip("/"))
@@ -149,6 +159,10 @@ class TaskClient:
         self.retry = retry or RetryPolicy()
         self.ignore_extensions = ignore_extensions
         self.max_scan_pages = max(1, max_scan_pages)
+        #: Page chains ``iter_tasks`` may run at once on long listings (1: never more).
+        self.parallel = max(1, parallel)
+        #: ... on listings longer than this.
+        self.parallel_min_tasks = PARALLEL_MIN_TASKS
         self._extensions: frozenset[str] = frozenset()
         self._extensions_known = False
         self._discover_lock = asyncio.Lock()
@@ -544,9 +558,28 @@ class TaskClient:
         *,
         start_token: str | None = None,
         limit: int = PAGE_LIMIT_MAX,
+        parallel: int | None = None,
     ) -> AsyncIterator[Task]:
-        """Every task matching ``query``, once each, fetching the next page while the
-        caller consumes the current one. Memory stays at two pages whatever the count."""
+        """Every task matching ``query``, once each, in the listing's order, fetching
+        ahead while the caller consumes. Memory stays bounded whatever the count.
+
+        A long listing (more than ``parallel_min_tasks``) on a server that can list
+        oldest-first is cut into slices of whole UTC days of creation time, read by up
+        to ``parallel`` page chains at once (each a few pages ahead at most) and yielded
+        slice after slice, so the order is the same as one chain's. Otherwise — and
+        always when resuming from ``start_token`` — one chain with one page prefetched.
+        """
+        query = query or TaskQuery()
+        par = self.parallel if parallel is None else max(1, parallel)
+        slices = await self._plan_slices(query, par) if start_token is None and par > 1 else None
+        if slices:
+            gen = self._iter_slices(slices, limit, par)
+            try:
+                async for task in gen:
+                    yield task
+            finally:
+                await gen.aclose()
+            return
         pages = self.iter_pages(query, start_token=start_token, limit=limit)
         try:
             async for page in pages:
@@ -554,6 +587,84 @@ class TaskClient:
                     yield task
         finally:
             await pages.aclose()
+
+    async def _plan_slices(self, query: TaskQuery, parallel: int) -> list[TaskQuery] | None:
+        """Disjoint creation-time slices covering the query, in listing order; None when
+        one chain is the better (or the only correct) way."""
+        if query.date_field is not DateField.CREATED:
+            return None
+        ext = await self.discover()
+        if EXT_ORDER not in ext or query.needs_local_filter(ext):
+            return None
+        head = await self.list_tasks(query, limit=1)
+        if head.total < self.parallel_min_tasks or not head.tasks:
+            return None
+        flipped = SortOrder.OLDEST if query.order is SortOrder.NEWEST else SortOrder.NEWEST
+        tail = await self.list_tasks(query.replace(order=flipped), limit=1)
+        ends = [t.created_at for t in (*head.tasks, *tail.tasks) if t.created_at is not None]
+        if len(ends) < 2:
+            return None
+        lo = min(ends)
+        hi = max(ends) + timedelta(milliseconds=1)
+        if query.start is not None:
+            lo = max(lo, query.start)
+        if query.end is not None:
+            hi = min(hi, query.end)
+        d0 = lo.replace(hour=0, minute=0, second=0, microsecond=0)
+        days = (hi - d0 + timedelta(days=1) - timedelta(microseconds=1)).days
+        if days < 2:
+            return None
+        step = -(-days // min(MAX_SLICES, days))
+        bounds = [d0 + timedelta(days=i) for i in range(0, days, step)] + [d0 + timedelta(days=days)]
+        bounds[0] = lo
+        bounds[-1] = hi
+        slices = [query.replace(start=a, end=b) for a, b in zip(bounds, bounds[1:]) if a < b]
+        if query.order is SortOrder.NEWEST:
+            slices.reverse()
+        return slices
+
+    async def _iter_slices(self, slices: list[TaskQuery], limit: int, parallel: int) -> AsyncIterator[Task]:
+        """Yield the slices' tasks in order, with up to ``parallel`` slices being read at
+        once, each at most ``SLICE_LOOKAHEAD`` pages ahead of the caller."""
+        done = object()
+        running: dict[int, tuple[asyncio.Task, asyncio.Queue]] = {}
+
+        async def produce(q: TaskQuery, queue: asyncio.Queue) -> None:
+            try:
+                async with contextlib.aclosing(self.iter_pages(q, limit=limit)) as pages:
+                    async for page in pages:
+                        await queue.put(page.tasks)
+                await queue.put(done)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as e:  # handed to the consumer, in order
+                await queue.put(e)
+
+        def start(i: int) -> None:
+            queue: asyncio.Queue = asyncio.Queue(maxsize=SLICE_LOOKAHEAD)
+            running[i] = (asyncio.ensure_future(produce(slices[i], queue)), queue)
+
+        started = 0
+        try:
+            for i in range(len(slices)):
+                while started < len(slices) and started < i + parallel:
+                    start(started)
+                    started += 1
+                _, queue = running[i]
+                while True:
+                    item = await queue.get()
+                    if item is done:
+                        break
+                    if isinstance(item, BaseException):
+                        raise item
+                    for task in item:
+                        yield task
+                del running[i]
+        finally:
+            for task, _ in running.values():
+                task.cancel()
+            if running:
+                await asyncio.gather(*(t for t, _ in running.values()), return_exceptions=True)
 
     async def get_task(self, task_id: str) -> Task:
         what = f"get task {clean_text(task_id, 80)}"

@@ -52,8 +52,8 @@ async def test_quiet_proxy_is_transparent_and_counts(shared_server, proxy_for, f
     proxy = await proxy_for(shared_server)
     async with TaskClient(shared_server.url, shared_server.api_key) as direct, \
             TaskClient(proxy.url, shared_server.api_key, retry=fast_retry) as via:
-        a = [t.raw async for t in direct.iter_tasks(TaskQuery(), limit=100)]
-        b = [t.raw async for t in via.iter_tasks(TaskQuery(), limit=100)]
+        a = [t.raw async for t in direct.iter_tasks(TaskQuery(), limit=100, parallel=1)]
+        b = [t.raw async for t in via.iter_tasks(TaskQuery(), limit=100, parallel=1)]
     # identical but for attachment URLs, which the server writes for the origin asked
     strip = lambda docs: [{k: v for k, v in d.items() if k != "params"} for d in docs]  # noqa: E731
     assert strip(a) == strip(b) and len(a) > 1000

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from datetime import timedelta
+
 from tasktui.api import TaskClient
-from tasktui.domain import TaskQuery
+from tasktui.api.client import MAX_SLICES
+from tasktui.domain import OperatorStatus, SortOrder, TaskQuery
 from tasktui.testing import DEFAULT_MIX, Fault
 
 
@@ -26,8 +29,30 @@ async def test_iter_tasks_under_faults_still_yields_each_task_once(big_server, p
     assert len(ids) == 10_000 and len(set(ids)) == 10_000
     s = proxy.stats
     assert s.faults >= 20 and len(s.injected) >= 6  # most kinds of fault were met
-    # 100 pages: each request either passed or met one fault, and every fault cost one retry
-    assert s.passed == 100 and s.requests == s.passed + s.faults
+    # each request either passed or met one fault (and every fault cost one retry); the
+    # pages passed are the 100 full pages, plus the discovery, the two probes that plan the
+    # slices and each slice's last partial page
+    assert s.requests == s.passed + s.faults
+    assert 100 <= s.passed <= 100 + 3 + MAX_SLICES
+
+
+async def test_parallel_slices_keep_the_order_of_one_chain(shared_server, seed_now, fast_retry):
+    """Long listings are read by several chains over creation-day slices; the result is
+    the same sequence one chain gives, also with range bounds inside a day and oldest first."""
+    queries = [
+        TaskQuery(),
+        TaskQuery(start=seed_now - timedelta(days=61, hours=5, milliseconds=7),
+                  end=seed_now - timedelta(days=2, hours=13)),
+        TaskQuery(order=SortOrder.OLDEST, statuses=frozenset({OperatorStatus.COMPLETED})),
+    ]
+    async with TaskClient(shared_server.url, shared_server.api_key, retry=fast_retry) as c:
+        c.parallel_min_tasks = 200
+        for q in queries:
+            slices = await c._plan_slices(q, 3)
+            assert slices and len(slices) > 3, q
+            one = [t.task_id async for t in c.iter_tasks(q, parallel=1)]
+            many = [t.task_id async for t in c.iter_tasks(q, parallel=3)]
+            assert many == one and len(one) > 200
 
 
 async def test_resuming_from_a_pages_token_continues_right_after_it(shared_server, fast_retry):
