@@ -1,0 +1,103 @@
+"""End to end: ``tasktui`` with no API key, in a real terminal (tmux), on a fresh
+machine (empty config and data directories): it seeds and starts the embedded sandbox,
+shows the list, answers keys, and quits cleanly. The screen is read with capture-pane."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+    pytest.mark.timeout(120),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Tmux:
+    def __init__(self, socket: str):
+        self.socket = socket
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
+                              check=check, timeout=20)
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "e2e").stdout
+
+    def keys(self, *keys: str) -> None:
+        for k in keys:
+            self.run("send-keys", "-t", "e2e", k)
+            time.sleep(0.15)  # separate keys: ESC followed at once by a key reads as alt+key
+
+    def wait_for(self, pattern: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if re.search(pattern, screen):
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{pattern!r} never appeared on screen; last screen:\n{screen}")
+
+
+@pytest.fixture
+def tmux(tmp_path):
+    t = Tmux(f"tasktui-e2e-{uuid.uuid4().hex[:8]}")
+    yield t
+    t.run("kill-server", check=False)
+
+
+def test_tasktui_opens_on_the_embedded_sandbox_in_a_terminal(tmux, tmp_path):
+    config = tmp_path / "config" / "config.toml"
+    data = tmp_path / "data"
+    config.parent.mkdir()
+    config.write_text("sandbox_seed = 300\nrefresh_interval = 5\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("SCALE_API_KEY", "TASKTUI_API_URL")}
+    env.update(TASKTUI_CONFIG=str(config), TASKTUI_DATA_DIR=str(data), TERM="xterm-256color",
+               PYTHONPATH=str(ROOT))
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()
+                       if k in ("TASKTUI_CONFIG", "TASKTUI_DATA_DIR", "TERM", "PYTHONPATH", "PATH", "HOME"))
+    cmd = f"env -u SCALE_API_KEY -u TASKTUI_API_URL -u COLUMNS -u LINES {exports} {shlex.quote(sys.executable)} -m tasktui; " \
+          "echo EXITED=$?; sleep 30"
+    tmux.run("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", cmd)
+
+    tmux.wait_for(r"Showing 100 of 300", timeout=60)
+    tmux.wait_for(r"Task status · all shown")  # 120 columns: the sidebar is shown
+    screen = tmux.wait_for(r"\b[0-9a-f]{24}\b \d{4}-\d\d-\d\d \d\d:\d\d")  # rows painted
+    assert "⌂ local sandbox" in screen
+    assert "● live 5s" in screen
+    assert re.search(r"\b[0-9a-f]{24}\b \d{4}-\d\d-\d\d \d\d:\d\d", screen), screen
+    assert "Task status · all shown" in screen
+    assert (data / "sandbox.db").exists()
+
+    tmux.keys("t")
+    screen = tmux.wait_for(r"│ Pacific │")
+    tmux.keys("?")
+    screen = tmux.wait_for(r"Keys — Tasks")
+    assert "tasks.refresh" in screen
+    tmux.keys("Escape")
+    tmux.wait_for(r"Showing \d+ of")
+    # a status box: focus the filters, tick the first box (Completed)
+    tmux.keys("f", "Space")
+    tmux.wait_for(r"Task status · 1 of 6 on")
+    deadline = time.monotonic() + 20
+    while True:  # the filter applies after a short debounce and one request
+        screen = tmux.screen()
+        rows = [line for line in screen.splitlines() if re.search(r"\b[0-9a-f]{24}\b", line)]
+        if rows and all("Completed" in line for line in rows):
+            break
+        assert time.monotonic() < deadline, screen
+        time.sleep(0.2)
+    tmux.keys("Escape", "q")
+    screen = tmux.wait_for(r"EXITED=0", timeout=20)
