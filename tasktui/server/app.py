@@ -738,7 +738,9 @@ def build_app(state: State) -> Starlette:
 
     async def not_found(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 405:
-            return error_response(405, f"{request.method} is not allowed on {request.url.path}")
+            allow = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow") or ""
+            return error_response(405, f"{request.method[:20]} is not allowed on {request.url.path[:200]}",
+                                  {"allow": allow} if allow else None)
         if exc.status_code == 404:
             return error_response(404, f"no such route: {request.method} {request.url.path[:200]}")
         return error_response(exc.status_code, str(exc.detail))
@@ -762,10 +764,13 @@ def build_app(state: State) -> Starlette:
             await state.callbacks.close()
             state.pool.close()
 
+    async def task_or_create(request: Request) -> Response:
+        # one route, so that a 405 lists every method of the path in Allow
+        return await (get_task if request.method in ("GET", "HEAD") else create_task)(request)
+
     routes = [
         Route("/v1/tasks", list_tasks, methods=["GET"]),
-        Route("/v1/task/{task_id}", get_task, methods=["GET"]),
-        Route("/v1/task/{task_id}", create_task, methods=["POST"]),
+        Route("/v1/task/{task_id}", task_or_create, methods=["GET", "POST"]),
         Route("/v1/task/{task_id}/cancel", cancel, methods=["POST"]),
         Route("/v1/task/{task_id}/audit", audit, methods=["POST"]),
         Route("/v1/task/{task_id}/unique_id", unique_id, methods=["POST", "DELETE"]),

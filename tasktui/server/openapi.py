@@ -15,6 +15,8 @@ def _err(desc: str) -> dict[str, Any]:
     return {"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
+#: the boolean spellings the server accepts (the SDK sends True / False)
+BOOL = ["true", "false", "True", "False", "1", "0"]
 _TIME = {"type": "string", "description": "ISO-8601 date or date-time (naive means UTC)", "example": "2026-03-08"}
 
 
@@ -83,8 +85,8 @@ def build(server_url: str) -> dict[str, Any]:
         _q("order", {"type": "string", "enum": ["asc", "desc"]}, "extension `order`: asc = oldest first"),
         _q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}, "page size"),
         _q("next_token", {"type": "string"}, "opaque position from the previous page"),
-        _q("include_attachment_url", {"type": "string", "enum": ["True", "False", "true", "false"]}, "accepted, no effect"),
-        _q("limited_response", {"type": "string", "enum": ["True", "False", "true", "false"]},
+        _q("include_attachment_url", {"type": "string", "enum": BOOL}, "accepted, no effect"),
+        _q("limited_response", {"type": "string", "enum": BOOL},
            "only task_id, status, metadata and project"),
     ]
     json_body = lambda schema, required=True: {  # noqa: E731
@@ -106,7 +108,7 @@ def build(server_url: str) -> dict[str, Any]:
                      "responses": {**_task_ok(), **_common_errors(400, 401, 404, 409, 413, 429)}}},
         "/task/{task_id}/cancel": {"post": {
             "operationId": "cancelTask", "summary": "Cancel a Queued task (anything else is a 400 saying why)",
-            "parameters": [_task_path(), _q("clear_unique_id", {"type": "string", "enum": ["true", "false", "True", "False"]},
+            "parameters": [_task_path(), _q("clear_unique_id", {"type": "string", "enum": BOOL},
                                             "also remove the unique id"), _idem()],
             "responses": {**_task_ok(), **_common_errors(400, 401, 404, 413, 429)}}},
         "/task/{task_id}/audit": {"post": {
@@ -142,7 +144,7 @@ def build(server_url: str) -> dict[str, Any]:
                 _q("project", {"type": "string"}, "project name"),
                 _q("status", {"type": "string", "enum": ["staging", "in_progress", "completed"]}, "batch status"),
                 _q("start_time", _TIME, "created at or after"), _q("end_time", _TIME, "created before"),
-                _q("exclude_archived", {"type": "string", "enum": ["true", "false", "True", "False"]}, "accepted"),
+                _q("exclude_archived", {"type": "string", "enum": BOOL}, "accepted"),
                 _q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}, "page size"),
                 _q("offset", {"type": "integer", "minimum": 0, "maximum": 1000000000, "default": 0}, "skip this many"),
             ],
@@ -194,7 +196,7 @@ def build(server_url: str) -> dict[str, Any]:
             "project": {"type": "string"}}},
         "TaskPage": {"type": "object", "required": ["docs", "total", "limit", "offset", "has_more", "next_token"],
                      "properties": {
-                         "docs": {"type": "array", "items": {"oneOf": [{"$ref": "#/components/schemas/Task"},
+                         "docs": {"type": "array", "items": {"anyOf": [{"$ref": "#/components/schemas/Task"},
                                                                        {"$ref": "#/components/schemas/LimitedTask"}]}},
                          "total": {"type": "integer", "minimum": 0}, "limit": {"type": "integer"},
                          "offset": {"type": "integer"}, "has_more": {"type": "boolean"},

@@ -79,13 +79,13 @@ def parse_time(name: str, value: str) -> int:
         ) from None
 
 
+_BOOLS = {"true": True, "True": True, "1": True, "false": False, "False": False, "0": False}
+
+
 def parse_bool(name: str, value: str) -> bool:
-    v = value.strip().lower()
-    if v in ("true", "1", "yes"):
-        return True
-    if v in ("false", "0", "no", ""):
-        return False
-    raise BadRequest(f"{name}={value!r} is not a boolean; use true or false")
+    if value in _BOOLS:
+        return _BOOLS[value]
+    raise BadRequest(f"{name}={value[:40]!r} is not a boolean; use true or false")
 
 
 def _split(values: list[str]) -> list[str]:
