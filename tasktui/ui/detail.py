@@ -436,23 +436,25 @@ class TaskDetailScreen(Screen):
         t = self.shown_task
         assert t is not None
         parts: list[Any] = []
+        priors = t.prior_responses
+        if priors and "response" in t.raw:
+            # what the operator wants first after a fix: what it changed
+            parts.append(Text("What the fix changed (latest prior → current)", style="bold underline"))
+            parts.append(response_diff(priors[-1], t.response))
+            parts.append(Text(""))
         parts.append(Text("Current response", style="bold underline"))
         if "response" in t.raw:
             parts.append(_json_block(t.response))
         else:
             parts.append(Text("No response yet: the task is " + t.status_label + ".", style="dim"))
-        priors = t.prior_responses
         parts.append(Text(""))
         parts.append(Text(f"Prior responses ({len(priors)})", style="bold underline"))
         if not priors:
             parts.append(Text("None: the response has never been fixed.", style="dim"))
-        for i, prior in enumerate(priors, 1):
-            parts.append(Text(f"#{i}" + (" (latest)" if i == len(priors) else ""), style="bold"))
+        for i, prior in enumerate(reversed(priors)):
+            n = len(priors) - i
+            parts.append(Text(f"#{n}" + (" (latest)" if i == 0 else ""), style="bold"))
             parts.append(_json_block(prior))
-        if priors and "response" in t.raw:
-            parts.append(Text(""))
-            parts.append(Text("What the fix changed (latest prior → current)", style="bold underline"))
-            parts.append(response_diff(priors[-1], t.response))
         self.query_one("#response-body", Static).update(Group(*parts))
 
     def _render_audit(self) -> None:

@@ -55,13 +55,13 @@ async def test_instructions_json_response_and_audit_tabs(shared_server, sql):
 
         await pilot.press("4")
         text = screen_text(app)
-        assert "Current response" in text
+        assert "What the fix changed (latest prior → current)" in text
         body = detail.query_one("#response-body").content
         from rich.console import Console
         console = Console(width=120, record=True, color_system=None)
         console.print(body)
         rendered = console.export_text()
-        assert "Prior responses (1)" in rendered
+        assert "Current response" in rendered and "Prior responses (1)" in rendered
         assert "What the fix changed (latest prior → current)" in rendered
         assert "--- prior response" in rendered and "+++ current response" in rendered
         assert any(line.startswith("-") and not line.startswith("---") for line in rendered.splitlines())
