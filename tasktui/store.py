@@ -174,6 +174,7 @@ class TaskStore:
         self.generation = 0
         self.loaded_once = False
         self._pages: list[_Page] = []
+        self._pages_query: TaskQuery | None = None  # the query the page table belongs to
         self._lo = 0  # window = pages[_lo:_hi]
         self._hi = 0
         self._ids: set[str] = set()
@@ -285,6 +286,9 @@ class TaskStore:
         for t in list(self._inflight):
             t.cancel()
         self._more_task = None
+        if self.loading_more:
+            self.loading_more = False
+            self._emit(StoreEventKind.LOADING)
         return self.generation
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task:
@@ -321,7 +325,7 @@ class TaskStore:
         """Re-fetch the window and keep the operator's place: starting at the window's
         first page, pages are read until the task at the cursor (``anchor_task_id``) is
         loaded again, or as many rows as the window held (at most ``max_rows``)."""
-        if not self._pages:
+        if not self._pages or self._pages_query != self.query:
             await self.set_query(self.query)
             return
         gen = self._bump()
@@ -398,14 +402,13 @@ class TaskStore:
                     n += 1
             new_pages.append(_Page(page.token, page.next_token if page.has_more else None, n, n))
         self._pages = before + new_pages
+        self._pages_query = self.query
         self._lo = len(before)
         self._hi = len(self._pages)
         self.rows = rows
         self._ids = seen
         self._rows_changed()
-        for t in rows:
-            if t.task_id in self._cache:
-                self._cache[t.task_id] = t
+        self._refresh_cache(rows)
         self._trim(from_start=True)
 
     def _trim(self, *, from_start: bool) -> int:
@@ -434,6 +437,8 @@ class TaskStore:
         if not self._pages and not self.loading:
             await self.set_query(self.query)
             return len(self.rows)
+        if self._pages_query != self.query:
+            return 0  # the first page of a new query is still on its way
         if self._more_task is not None and not self._more_task.done():
             return (await self._wait(self._more_task)) or 0
         if not self.has_more:
@@ -470,6 +475,7 @@ class TaskStore:
                 self.rows.extend(fresh)
                 self._ids.update(t.task_id for t in fresh)
                 self._rows_changed()
+                self._refresh_cache(fresh)
                 dropped = self._trim(from_start=True)
                 self._emit(StoreEventKind.ROWS_APPENDED, count=len(fresh), dropped=dropped,
                            task_ids=tuple(t.task_id for t in fresh))
@@ -487,7 +493,7 @@ class TaskStore:
     async def load_previous(self) -> int:
         """Re-fetch the page before the window (dropped when scrolling far down) from
         its remembered token. Returns how many rows were added at the start."""
-        if self._lo == 0:
+        if self._lo == 0 or self._pages_query != self.query:
             return 0
         return (await self._wait(self._spawn(self._fetch_previous(self.generation)))) or 0
 
@@ -508,6 +514,7 @@ class TaskStore:
         self.rows[:0] = fresh
         self._ids.update(t.task_id for t in fresh)
         self._rows_changed()
+        self._refresh_cache(fresh)
         dropped = self._trim(from_start=False)
         self._emit(StoreEventKind.ROWS_PREPENDED, count=len(fresh), dropped=dropped,
                    task_ids=tuple(t.task_id for t in fresh))
@@ -548,6 +555,13 @@ class TaskStore:
         task = await self.client.get_task(task_id)
         self._put(task)
         return task
+
+    def _refresh_cache(self, tasks: Iterable[Task]) -> None:
+        """Newly listed rows are fresher than cached copies of the same tasks."""
+        if self._cache:
+            for t in tasks:
+                if t.task_id in self._cache:
+                    self._cache[t.task_id] = t
 
     def _cache_put(self, task: Task) -> None:
         self._cache[task.task_id] = task
@@ -724,7 +738,7 @@ class TaskStore:
     async def poll_once(self) -> int:
         """Look once for changed tasks and merge them. Returns how many rows changed
         (updated + removed + inserted)."""
-        if not self.loaded_once:
+        if not self.loaded_once or self._pages_query != self.query:
             return 0
         gen = self.generation
         since = self._watermark or (datetime.now(timezone.utc) - POLL_OVERLAP)
@@ -813,7 +827,7 @@ class TaskStore:
         """A matching task not loaded: show it only where it belongs at the loaded edge
         (newer than the top row when the window starts at the top, newest first; after
         the last row when the whole listing is loaded, oldest first)."""
-        if not self._pages:
+        if not self._pages or self._hi <= self._lo or self._pages_query != self.query:
             return False
         created = task.created_at or _EPOCH
         if self.query.order is SortOrder.NEWEST:

@@ -148,3 +148,18 @@ async def test_an_empty_result_says_so(shared_server, make_store):
     store, _ = await make_store(shared_server.url, shared_server.api_key)
     await store.set_query(TaskQuery(search="zzzz-no-such-task"))
     assert store.is_empty and store.total == 0 and not store.has_more
+
+
+async def test_scrolling_while_a_new_query_loads_never_mixes_the_two(shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server)
+    store, _ = await make_store(proxy.url, shared_server.api_key)
+    await store.set_query(TaskQuery())
+    proxy.script(Fault.slow(0.5, match="status=queued"))
+    pending = asyncio.ensure_future(store.set_query(QUEUED))
+    await _wait_for(lambda: proxy.stats.injected["delay"] == 1 or proxy.scripted_left == 0, "the slow request")
+    assert await store.load_more() == 0  # the old query's tokens are not used for the new one
+    assert await store.load_previous() == 0
+    await pending
+    await store.load_more()
+    assert len(store.rows) == min(200, store.total) and store.total > 100
+    assert all(t.operator_status is OperatorStatus.QUEUED for t in store.rows)
