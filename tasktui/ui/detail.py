@@ -744,6 +744,7 @@ class TaskDetailScreen(Screen):
             self._render_header()
             self.notify(f"{label} failed: {clean(str(e) or type(e).__name__)}", severity="error",
                         markup=False, timeout=8)
+            self.load(task.task_id)  # show what the service holds now
             return False
         self._busy = None
         self.notify(done, markup=False, timeout=4)
