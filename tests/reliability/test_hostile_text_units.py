@@ -104,3 +104,43 @@ def test_every_known_fragment_is_literal_or_a_visible_stand_in() -> None:
             assert out == frag  # markup stays literal text
     assert clean("\x1b[31mred") == "␛[31mred"
     assert clean("[bold]x[/]") == "[bold]x[/]"
+
+
+# the table's cells -----------------------------------------------------------------
+
+_TABLE = None
+
+
+def _table():
+    global _TABLE
+    if _TABLE is None:
+        from tasktui.ui.widgets.task_table import TaskTable
+
+        _TABLE = TaskTable()
+    return _TABLE
+
+
+@FAST
+@given(st.fixed_dictionaries({k: hostile_text(6) for k in ("task_id", "project", "batch", "type", "status")}),
+       st.sampled_from([1, 2, 8, 13, 24, 40]))
+def test_table_cells_of_hostile_tasks_are_inert_and_exactly_as_wide_as_their_column(fields, width: int) -> None:
+    from rich.cells import cell_len
+
+    from tasktui.ui.widgets.task_table import COLUMNS, fit
+
+    doc = {**fields, "task_id": fields["task_id"] or "t", "status": fields["status"] or "s",
+           "created_at": "2026-11-01T00:00:00.000Z", "customer_review_status": fields["status"]}
+    task = Task.from_wire(doc)
+    table = _table()
+    for col in COLUMNS:
+        text, _style = table.cell_text(task, col.key)
+        assert_inert(text)
+        assert "\n" not in text and "\t" not in text
+        out = fit(text, width)
+        assert_inert(out)
+        assert cell_len(out) == width  # a hostile value cannot push the next column
+    for key in ("task_id", "project", "batch", "type"):
+        shown = table.cell_text(task, key)[0]
+        raw = doc[key]
+        if not TERMINAL_CONTROL_RE.search(raw) and not any(c in BIDI for c in raw) and "\r" not in raw:
+            assert shown == raw.replace("\n", " ").replace("\t", " ")  # markup stays literal

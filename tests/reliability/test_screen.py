@@ -1,0 +1,220 @@
+"""The app on screen under hostile data and a hostile terminal: a task whose every field
+is Rich markup and escape sequences, resizing while loading, and ``NO_COLOR``.
+
+Checks are made on the bytes Textual would send to the terminal for the full screen
+(``screen.terminal_bytes``): apart from Textual's own drawing (SGR colours, cursor
+moves) no control character may be there."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import re
+import sqlite3
+from datetime import timedelta
+
+import orjson
+import pytest
+
+from tasktui.api import RetryPolicy
+from tasktui.config import Settings
+from tasktui.connect import Backend
+from tasktui.server.app import insert_doc
+from tasktui.server.model import ms_to_wire
+from tasktui.testing.faultproxy import Fault, FaultProxy
+
+from .hostile import HOSTILE
+from .screen import foreign_controls, screen_text, terminal_bytes
+
+
+def make_app(url: str, api_key: str, tmp_path, now, **kw):
+    from tasktui.ui.app import TaskTuiApp
+
+    settings = Settings(refresh_interval=0, sandbox_db=tmp_path / "unused.db", downloads_dir=tmp_path / "dl")
+    kw.setdefault("client_options", {"retry": RetryPolicy.none(), "timeout": 10.0})
+    return TaskTuiApp(settings, Backend(url, api_key, "sandbox", "local sandbox"), now=lambda: now,
+                      theme="textual-dark", **kw)
+
+
+async def until(pilot, pred, timeout: float = 20.0, what: str = "") -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not pred():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what or pred}")
+        await pilot.pause(0.03)
+    await pilot.pause()
+
+
+def settled(app) -> bool:
+    s = app.store
+    return (s is not None and s.loaded_once and not s.loading and not s.loading_more
+            and app.tasks_screen is not None and app.tasks_screen._debounce is None)
+
+
+def plant(db_path, doc: dict) -> None:
+    """Insert a task document straight into the server's database (what a hostile or
+    broken upstream could send): the server answers with whatever it holds."""
+    conn = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        insert_doc(conn, doc)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def hostile_doc(task_id: str, created) -> dict:
+    h = HOSTILE
+    return {
+        "task_id": task_id, "created_at": ms_to_wire(int(created.timestamp() * 1000)),
+        "updated_at": ms_to_wire(int(created.timestamp() * 1000)),
+        "completed_at": ms_to_wire(int(created.timestamp() * 1000) + 1000),
+        "status": "completed", "type": "[b]type[/b]\x1b[5m", "project": "[red]proj[/]\x9b2J",
+        "batch": "\x1b]8;;https://evil.example\x1b\\batch\x1b]8;;\x1b\\", "unique_id": "[@click=app.quit]u\x07",
+        "instruction": f"# Title {h}\n\nBody [bold]not bold[/bold] \x1b[2J",
+        "params": {"attachment": f"text {h}", "attachment_type": "text"},
+        "metadata": {h: h, "k": ["[i]x[/i]", "\x1b]52;c;ZXZpbA==\x07"]},
+        "response": {"label": h, "annotations": [{"label": "\x1b[31mred"}]},
+        "prior_responses": [{"label": "[s]old[/s]\x1b[0m"}],
+        "customer_review_status": "fixed", "customer_review_comments": [h, "[/]"],
+        "audits": [{"audited_by": h, "audited_at": "2026-11-01T00:00:00.000Z", "audit_result": "fixed",
+                    "audit_source": "customer"}],
+        "tags": ["[u]tag[/u]", "\x1b[7m"], "callback_url": "http://127.0.0.1:9/[x]\x1b",
+        "error": h,
+    }
+
+
+async def test_hostile_task_in_list_and_detail_reaches_the_terminal_as_inert_text(server, tmp_path, seed_now):
+    tid = "aaaaaaaaaaaaaaaaaaaaaaaa"  # a valid id: the detail screen fetches it
+    plant(server.db_path, hostile_doc(tid, seed_now + timedelta(days=2)))
+    # a task whose very id is hostile (a broken or malicious server can send one in a list)
+    bad_id = "[bold]ID[/]\x1b[31m\x9b2J\x07"
+    plant(server.db_path, {**hostile_doc(bad_id, seed_now + timedelta(days=1)), "unique_id": "u2"})
+    app = make_app(server.url, server.api_key, tmp_path, seed_now)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await until(pilot, lambda: settled(app), what="the list")
+        table = app.tasks_screen.table
+        assert [t.task_id for t in table.rows[:2]] == [tid, bad_id]
+        assert foreign_controls(app) == []
+        assert "\x1b]8;" not in terminal_bytes(app)  # no hyperlink made from data
+        text = screen_text(app)
+        assert "[bold]ID[/]␛[31m⟨9B⟩2J␇" in text  # literal, controls made visible
+        assert "[red]proj[/]" in text
+        # clicking the cells that hold "[@click=app.quit]" and links does nothing but select
+        for y in (2, 3):
+            for x in (5, 100):
+                await pilot.click(offset=(x, y))
+                await pilot.pause()
+        assert app.is_running and app.return_code is None
+        # the detail screen, every tab
+        table.move_to_task(tid)
+        await pilot.press("enter")
+        await until(pilot, lambda: getattr(app.screen, "task_id", None) == tid, what="the detail screen")
+        await pilot.pause(0.5)
+        for key in "123456":
+            await pilot.press(key)
+            await pilot.pause(0.2)
+            assert foreign_controls(app) == [], key
+            assert "\x1b]8;" not in terminal_bytes(app), key
+        await pilot.press("1")
+        await pilot.pause(0.2)
+        assert "[@click=app.quit]u␇" in screen_text(app)
+        await pilot.press("escape")
+        # the hostile id cannot be fetched by id (the server refuses such ids): a notice, no crash
+        await until(pilot, lambda: app.screen is app.tasks_screen, what="back to the list")
+        table.move_to_task(bad_id)
+        await pilot.press("enter")
+        await pilot.pause(1.0)
+        assert foreign_controls(app) == []
+        assert app.is_running
+
+
+SIZES = [(80, 24), (200, 60), (81, 25), (199, 59), (80, 24), (120, 40)]
+
+
+async def test_resizing_while_loading_leaves_the_same_screen_as_a_fresh_start(shared_server, tmp_path, seed_now):
+    final = SIZES[-1]
+    # reference: a fresh app at the final size
+    ref = make_app(shared_server.url, shared_server.api_key, tmp_path, seed_now)
+    async with ref.run_test(size=final) as pilot:
+        await until(pilot, lambda: settled(ref), what="the reference list")
+        await pilot.pause(0.2)
+        expected = screen_text(ref)
+    # slow answers keep the app loading while the terminal is resized again and again
+    with FaultProxy(shared_server.url, seed=3, rate=1.0, kinds=(Fault.slow(0.15),)).running() as proxy:
+        app = make_app(proxy.url, shared_server.api_key, tmp_path, seed_now)
+        async with app.run_test(size=SIZES[0]) as pilot:
+            for size in SIZES:
+                await pilot.resize_terminal(*size)
+                await pilot.pause(0.03)
+            assert app.store.loading or not app.store.loaded_once or proxy.stats.requests > 0
+            await pilot.resize_terminal(*final)
+            await until(pilot, lambda: settled(app), what="the list after resizing")
+            await pilot.pause(0.3)
+            assert app.size == final
+            lines = screen_text(app).split("\n")
+            assert len(lines) == final[1]
+            assert foreign_controls(app) == []
+            got = screen_text(app)
+    # the same screen as a fresh start (the count of rows fetched ahead may differ: a tall
+    # terminal prefetches the next page sooner, so the scrollbar thumb differs too)
+    def norm(t: str) -> str:
+        return re.sub(r"Showing [\d,]+ of", "Showing … of", t).translate(str.maketrans("▁▂▃▄▅▆▇█", "        "))
+
+    a, b = norm(got), norm(expected)
+    assert a == b, "\n".join(difflib.unified_diff(b.split("\n"), a.split("\n"), lineterm="", n=0))
+
+
+SGR_RE = re.compile(r"\x1b\[([0-9;:]*)m")
+
+
+def colours(raw: str) -> set[str]:
+    """Every non-grey colour in the SGR sequences of ``raw`` (truecolor, 256 or 16)."""
+    found = set()
+    for params in SGR_RE.findall(raw):
+        p = [x for x in re.split("[;:]", params) if x != ""]
+        i = 0
+        while i < len(p):
+            n = int(p[i])
+            if n in (38, 48) and i + 1 < len(p) and p[i + 1] == "2":
+                r, g, b = (int(x) for x in p[i + 2:i + 5])
+                if not (r == g == b):
+                    found.add(f"rgb({r},{g},{b})")
+                i += 5
+            elif n in (38, 48) and i + 1 < len(p) and p[i + 1] == "5":
+                found.add(f"256:{p[i + 2]}")
+                i += 3
+            else:
+                if 31 <= n <= 36 or 41 <= n <= 46 or 91 <= n <= 96 or 101 <= n <= 106:
+                    found.add(f"16:{n}")
+                i += 1
+    return found
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+async def test_no_color_is_honoured_and_statuses_keep_their_words(shared_server, tmp_path, seed_now,
+                                                                  monkeypatch, no_color: bool) -> None:
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    app = make_app(shared_server.url, shared_server.api_key, tmp_path, seed_now)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, lambda: settled(app), what="the list")
+        await pilot.pause(0.2)
+        raw = terminal_bytes(app)
+        text = screen_text(app)
+        statuses = {t.status_label for t in app.tasks_screen.table.rows[:30]}
+        await pilot.press("enter")  # the detail screen too
+        await until(pilot, lambda: app.screen is not app.tasks_screen, what="the detail screen")
+        await pilot.pause(0.5)
+        raw_detail = terminal_bytes(app)
+    # status and audit are words on screen, never colour alone
+    for s in statuses:
+        assert s in text
+    if no_color:
+        assert app.no_color
+        assert colours(raw) == set() and colours(raw_detail) == set()
+    else:
+        assert colours(raw)  # the same check finds colour when NO_COLOR is not set
