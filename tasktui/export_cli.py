@@ -213,6 +213,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "there is none")
     out.add_argument("--force", action="store_true",
                      help="replace FILE if it exists and discard an unfinished export to it")
+    out.add_argument("--page-size", type=int, default=None, metavar="N",
+                     help="tasks per request, 1-1000 (default: 1000 where the server offers it, "
+                          "else 100; lower it for very large tasks)")
     out.add_argument("--retries", type=int, default=4, metavar="N",
                      help="retry a failed request up to N times, with backoff (default 4; 0: fail at once)")
     out.add_argument("-q", "--quiet", action="store_true",
@@ -297,6 +300,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.retries < 0 or args.retries > 20:
         return fail("--retries must be between 0 and 20", EXIT_USAGE)
+    if args.page_size is not None and not 1 <= args.page_size <= 1000:
+        return fail("--page-size must be between 1 and 1000", EXIT_USAGE)
     to_stdout = args.output in (None, "-")
     fmt = None
     if args.format:
@@ -318,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
         path=None if to_stdout else args.output,
         stream=out_stream,
         format=fmt, resume=args.resume, overwrite=args.force, spec=spec,
-        on_progress=bar.update,
+        on_progress=bar.update, page_size=args.page_size,
     )
     try:
         exporter.prepare()  # bad paths and refused resumes fail before any network

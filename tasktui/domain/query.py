@@ -20,8 +20,12 @@ EXT_SEARCH = "search"  # search=<task id or unique id prefix>
 EXT_MULTI = "multi-value"  # repeated project / batch / type keys mean "any of"
 EXT_FIX = "fix"  # POST /task/{id}/audit with a "response" object
 EXT_IDEMPOTENCY = "idempotency"  # Idempotency-Key replays the first answer
+EXT_PAGE_SIZE = "page-size"  # page_size=N (up to PAGE_SIZE_EXT_MAX) overrides limit's 100
 
 PAGE_LIMIT_MAX = 100
+#: Largest page the bundled server serves with the page-size extension (bulk readers:
+#: export); the standard ``limit`` stays 1..100 for Scale compatibility.
+PAGE_SIZE_EXT_MAX = 1000
 
 
 class DateField(StrEnum):
@@ -160,7 +164,11 @@ class TaskQuery:
         # so the rows are filtered locally (needs_local_filter) instead.
         if self.order is SortOrder.OLDEST and EXT_ORDER in ext:
             p.append(("order", "asc"))
-        p.append(("limit", str(max(1, min(PAGE_LIMIT_MAX, limit)))))
+        if limit > PAGE_LIMIT_MAX and EXT_PAGE_SIZE in ext:
+            p.append(("limit", str(PAGE_LIMIT_MAX)))
+            p.append(("page_size", str(min(PAGE_SIZE_EXT_MAX, limit))))
+        else:
+            p.append(("limit", str(max(1, min(PAGE_LIMIT_MAX, limit)))))
         if next_token:
             p.append(("next_token", next_token))
         return p

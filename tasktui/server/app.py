@@ -37,6 +37,7 @@ from tasktui.domain.query import (
     EXT_MULTI,
     EXT_OPERATOR_STATUS,
     EXT_ORDER,
+    EXT_PAGE_SIZE,
     EXT_SEARCH,
 )
 from tasktui.domain.statuses import OperatorStatus
@@ -45,7 +46,8 @@ from tasktui.server import db as dbm
 from tasktui.server.model import index_row, limited, materialize, ms_to_wire, now_ms, present
 from tasktui.server.queries import BadRequest, count_total, fetch_page, parse_list_query, parse_time
 
-EXTENSIONS = ",".join([EXT_OPERATOR_STATUS, EXT_ORDER, EXT_SEARCH, EXT_MULTI, EXT_FIX, EXT_IDEMPOTENCY])
+EXTENSIONS = ",".join([EXT_OPERATOR_STATUS, EXT_ORDER, EXT_SEARCH, EXT_MULTI, EXT_FIX, EXT_IDEMPOTENCY,
+                       EXT_PAGE_SIZE])
 JSON = "application/json"
 _ID_RE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _TYPE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from tasktui.domain.query import PAGE_SIZE_EXT_MAX
 from tasktui.domain.statuses import OperatorStatus
 
 UTC = timezone.utc
@@ -54,6 +55,7 @@ KNOWN_PARAMS = {
     "start_time", "end_time", "completed_after", "completed_before", "updated_after", "updated_before",
     "status", "type", "project", "batch", "customer_review_status", "tags", "unique_id", "limit",
     "next_token", "include_attachment_url", "limited_response", "order", "search", "offset",
+    "page_size",
 }
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -191,6 +193,14 @@ def parse_list_query(params: list[tuple[str, str]]) -> ListQuery:
             raise BadRequest(f"limit={lim!r} is not a whole number; give 1 to {LIMIT_MAX}") from None
         if not 1 <= q.limit <= LIMIT_MAX:
             raise BadRequest(f"limit={lim} is out of range; give 1 to {LIMIT_MAX}")
+    ps = one("page_size")  # the page-size extension: bigger pages for bulk readers
+    if ps is not None:
+        try:
+            q.limit = int(ps)
+        except ValueError:
+            raise BadRequest(f"page_size={ps!r} is not a whole number; give 1 to {PAGE_SIZE_EXT_MAX}") from None
+        if not 1 <= q.limit <= PAGE_SIZE_EXT_MAX:
+            raise BadRequest(f"page_size={ps} is out of range; give 1 to {PAGE_SIZE_EXT_MAX}")
     o = one("order")
     if o is not None:
         if o.lower() not in ("asc", "desc"):

@@ -168,6 +168,7 @@ def test_unreachable_server_exits_1(tmp_path, clean_env):
     (["--resume"], "standard output cannot be resumed"),
     (["-o", "/nonexistent-dir-xyz/out.json"], "the folder /nonexistent-dir-xyz does not exist"),
     (["--retries", "-1"], "--retries must be between 0 and 20"),
+    (["--page-size", "5000"], "--page-size must be between 1 and 1000"),
 ])
 def test_bad_input_is_one_clear_line_and_exit_2(args, words, capsys, clean_env):
     try:
@@ -208,7 +209,8 @@ def test_dropped_connection_exit_1_then_resume_gives_the_full_set(shared_server,
     with FaultProxy(shared_server.url).running() as proxy:
         # pages 2-4 pass, page 5 loses its connection half-way through the body
         proxy.script(*[Fault.slow(0, match="next_token")] * 3, Fault.drop("body", match="next_token"))
-        r = tasktui(clean_env, "export", "-o", str(out), "--retries", "0", *conn(shared_server, proxy.url))
+        r = tasktui(clean_env, "export", "-o", str(out), "--retries", "0", "--page-size", "100",
+                    *conn(shared_server, proxy.url))
         assert r.returncode == 1, r.stderr
         assert b"--resume" in r.stderr and str(partial_path(out)).encode() in r.stderr
         assert not out.exists()  # a failed export never looks finished
@@ -229,6 +231,7 @@ def test_ctrl_c_exit_130_keeps_a_resumable_partial(shared_server, sql, tmp_path,
     with FaultProxy(shared_server.url).running() as proxy:
         proxy.script(Fault.slow(0.3, match="next_token"), times=20)
         p = subprocess.Popen([sys.executable, "-m", "tasktui", "export", "--status", "completed", "-o", str(out),
+                              "--page-size", "100",
                               *conn(shared_server, proxy.url)], env=clean_env, cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30

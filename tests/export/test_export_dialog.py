@@ -103,7 +103,7 @@ async def test_cancel_from_the_app_leaves_no_finished_looking_file(shared_server
             screen = await open_dialog(pilot)
             target = tmp_path / "canceled.json"
             await set_path(pilot, screen, target)
-            proxy.script(Fault.slow(0.4, match="next_token"), times=30)  # every later page is slow
+            proxy.script(Fault.slow(3, match="next_token"), times=5)  # every later page is slow
             await pilot.press("enter")
             job = current_job(app)
             await wait_for(pilot, lambda: job.progress is not None and job.progress.written >= 100,
@@ -163,7 +163,7 @@ async def test_hidden_export_keeps_running_and_notifies_when_done(shared_server,
             target = tmp_path / "background.ndjson"
             await set_path(pilot, screen, target)
             await pilot.click("#fmt-ndjson", offset=(2, 0))  # a chosen name keeps its suffix unless it matched
-            proxy.script(Fault.slow(0.15, match="next_token"), times=4)
+            proxy.script(Fault.slow(1.0, match="next_token"), times=2)
             screen.query_one("#export-path").focus()
             await pilot.press("enter")
             job = current_job(app)

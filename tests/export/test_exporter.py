@@ -160,7 +160,8 @@ async def test_dropped_connection_then_resume_gives_exactly_the_full_set(shared_
 
     async with proxy:
         async with TaskClient(proxy.url, shared_server.api_key, retry=RetryPolicy.none()) as client:
-            ex = Exporter(client, query, path=out, format=fmt, on_progress=drop_after_three_pages)
+            ex = Exporter(client, query, path=out, format=fmt, on_progress=drop_after_three_pages,
+                          page_size=100)
             with pytest.raises(ApiError):
                 await ex.run()
     assert proxy.stats.injected["drop_mid_body"] >= 1
@@ -208,7 +209,8 @@ async def test_tasks_created_during_an_export_are_not_included_and_resume_agrees
 
     async with proxy:
         async with TaskClient(proxy.url, server.api_key, retry=RetryPolicy.none()) as client:
-            ex = Exporter(client, query, path=out, format=ExportFormat.NDJSON, on_progress=on_progress)
+            ex = Exporter(client, query, path=out, format=ExportFormat.NDJSON, on_progress=on_progress,
+                          page_size=100)
             with pytest.raises(ApiError):
                 await ex.run()
             total_at_start = ex.progress.total
@@ -232,7 +234,7 @@ async def test_resume_is_refused_when_the_filters_differ(shared_server, tmp_path
         async with TaskClient(proxy.url, shared_server.api_key, retry=RetryPolicy.none()) as client:
             with pytest.raises(ApiError):
                 await Exporter(client, TaskQuery(), path=out, spec={"status": []},
-                               on_progress=fail_soon).run()
+                               on_progress=fail_soon, page_size=100).run()
     other = Exporter(None, TaskQuery(), path=out, resume=True, spec={"status": ["queued"]})
     with pytest.raises(ResumeMismatchError, match="other filters.*status"):
         other.prepare()
@@ -265,3 +267,29 @@ def test_output_path_is_validated(tmp_path):
         Exporter(None, TaskQuery(), path=tmp_path).prepare()
     with pytest.raises(ExportUsageError, match="standard output cannot be resumed"):
         Exporter(None, TaskQuery(), stream=io.BytesIO(), resume=True).prepare()
+
+
+async def test_bulk_pages_with_the_page_size_extension(shared_server):
+    """Against the bundled server the export asks for pages of 1,000 (the page-size
+    extension): a bounded number of requests; the standard limit stays 1..100."""
+    proxy = FaultProxy(shared_server.url)
+    buf = io.BytesIO()
+    async with proxy:
+        async with TaskClient(proxy.url, shared_server.api_key) as client:
+            await Exporter(client, TaskQuery(), stream=buf, format=ExportFormat.NDJSON).run()
+            big = proxy.stats.requests
+            proxy.reset_stats()
+            await Exporter(client, TaskQuery(), stream=io.BytesIO(), format=ExportFormat.NDJSON,
+                           page_size=100).run()
+            small = proxy.stats.requests
+    assert len(buf.getvalue().splitlines()) == 1500
+    assert big <= 1 + 2  # the start instant, then 2 pages of up to 1,000
+    assert small == 1 + 15
+    async with httpx.AsyncClient(auth=(shared_server.api_key, "")) as http:
+        r = await http.get(f"{shared_server.url}/tasks", params={"page_size": "1000"})
+        assert r.status_code == 200 and len(r.json()["docs"]) == 1000
+        assert "page-size" in r.headers["x-tasktui-extensions"]
+        r = await http.get(f"{shared_server.url}/tasks", params={"page_size": "1001"})
+        assert r.status_code == 400 and "page_size=1001 is out of range" in r.json()["error"]
+        r = await http.get(f"{shared_server.url}/tasks", params={"limit": "101"})
+        assert r.status_code == 400  # the Scale-compatible limit is unchanged

@@ -8,7 +8,7 @@ import hashlib
 import httpx
 import pytest
 
-EXT = "operator-status,order,search,multi-value,fix,idempotency"
+EXT = "operator-status,order,search,multi-value,fix,idempotency,page-size"
 
 
 def db_digest(sql, handle) -> str:
