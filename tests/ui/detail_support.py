@@ -18,8 +18,12 @@ from tasktui.store import TaskStore
 from tasktui.ui import preview
 from tasktui.ui.detail import TaskDetailScreen
 
-# deterministic image output in every test
+# deterministic image output in every test: half-blocks, and the VT340 cell size
+# textual-image assumes when it cannot ask the terminal (pytest may run on a tty)
 preview.set_image_renderer("halfcell")
+from textual_image._terminal import CellSize, get_cell_size  # noqa: E402
+
+get_cell_size._result = CellSize(10, 20)  # type: ignore[attr-defined]
 
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, total_time=10, seed=1)
 
@@ -43,6 +47,7 @@ class DetailHost(App):
     ) -> None:
         super().__init__()
         self.animation_level = "none"
+        self.theme = "textual-dark"
         self.server = server
         self.first_task_id = task_id
         self.query_ = query
