@@ -257,7 +257,7 @@ class ExportScreen(ModalScreen[None]):
                 yield Static("", classes="export-error", id="export-run-error")
                 with Horizontal(classes="export-buttons"):
                     yield Button("Hide \\[esc]", id="run-hide")
-                    yield Button("Cancel export", id="run-cancel", variant="error")
+                    yield Button("Cancel export \\[c]", id="run-cancel", variant="error")
                     yield Button("Resume", id="run-resume", variant="primary")
                     yield Button("Discard", id="run-discard", variant="error")
                     yield Button("Close", id="run-close")

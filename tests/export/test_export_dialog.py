@@ -179,3 +179,34 @@ async def test_hidden_export_keeps_running_and_notifies_when_done(shared_server,
     finally:
         proxy.clear()
         await proxy.stop()
+
+
+async def test_a_failed_export_keeps_its_partial_and_resumes_from_the_dialog(shared_server, tmp_path):
+    proxy = FaultProxy(shared_server.url)
+    await proxy.start()
+    try:
+        app = make_app(proxy.url, shared_server.api_key, tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_dialog(pilot)
+            target = tmp_path / "flaky.json"
+            await set_path(pilot, screen, target)
+            # the second page loses its connection on every try the retry policy allows
+            proxy.script(Fault.drop("body", match="next_token"), times=2)
+            await pilot.press("enter")
+            job = current_job(app)
+            await wait_for(pilot, lambda: job.state == "failed", what="the failure")
+            await pilot.pause(0.3)
+            assert "Export failed" in screen_text(app)
+            assert "dropped" in shown(screen, "#export-run-error")
+            assert "1,000 tasks are saved" in shown(screen, "#export-stats")
+            assert not target.exists() and partial_path(target).exists() and checkpoint_path(target).exists()
+            await pilot.click("#run-resume")
+            await wait_for(pilot, lambda: current_job(app) is not job and current_job(app).state == "done",
+                           what="the resumed export")
+            assert current_job(app).result.resumed_from == 1000
+            ids = [d["task_id"] for d in json.loads(target.read_text())]
+            assert len(ids) == len(set(ids)) == 1500
+            assert not partial_path(target).exists() and not checkpoint_path(target).exists()
+    finally:
+        proxy.clear()
+        await proxy.stop()
