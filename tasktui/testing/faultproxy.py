@@ -117,7 +117,7 @@ class ProxyStats:
     requests: int = 0  # requests read from clients
     forwarded: int = 0  # requests sent to the upstream server
     passed: int = 0  # answered with the upstream's answer, untouched
-    injected: Counter = field(default_factory=Counter)  # fault kind -> count
+    injected: Counter = field(default_factory=Counter)  # fault kind -> count (when decided)
 
     @property
     def faults(self) -> int:
@@ -284,21 +284,23 @@ class FaultProxy:
     def _choose(self, request_line: str) -> Fault | None:
         with self._lock:
             self.stats.requests += 1
+            chosen = None
             for i, f in enumerate(self._script):
                 if f.match is None or f.match in request_line:
                     del self._script[i]
-                    return f
-            if self.rate > 0 and self.kinds and (self.rate_match is None or self.rate_match in request_line):
-                if self._rng.random() < self.rate:
-                    return self._rng.choice(self.kinds)
-        return None
-
-    def _count(self, fault: Fault | None) -> None:
-        with self._lock:
-            if fault is None:
-                self.stats.passed += 1
+                    chosen = f
+                    break
             else:
-                self.stats.injected[fault.kind] += 1
+                if self.rate > 0 and self.kinds and (self.rate_match is None or self.rate_match in request_line):
+                    if self._rng.random() < self.rate:
+                        chosen = self._rng.choice(self.kinds)
+            if chosen is not None:  # counted when decided, whatever happens next
+                self.stats.injected[chosen.kind] += 1
+            return chosen
+
+    def _count_passed(self) -> None:
+        with self._lock:
+            self.stats.passed += 1
 
     # lifecycle in the running loop -------------------------------------------------
     async def start(self) -> "FaultProxy":
@@ -392,7 +394,6 @@ class FaultProxy:
                     if (resp.header("connection") or "").lower() == "close":
                         up[1].close()
                         up = None
-                self._count(fault)
                 keep = await self._answer(writer, fault, resp)
                 if not keep or (req.header("connection") or "").lower() == "close":
                     return
@@ -411,6 +412,7 @@ class FaultProxy:
             assert resp is not None
             writer.write(_rebuild(resp.first_line, resp.headers, resp.body) + resp.body)
             await writer.drain()
+            self._count_passed()
             return True
         k = fault.kind
         if k == "status":
