@@ -137,6 +137,14 @@ class ServerProcess:
             return None
         return None
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the server process has used so far."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, AssertionError, IndexError, ValueError):
+            return None
+
     def __enter__(self) -> "ServerProcess":
         return self.start()
 

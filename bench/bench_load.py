@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import shutil
 import sys
 import time
@@ -230,14 +231,19 @@ def main() -> int:
     server.start(timeout=180)
     print(f"server pid {server.pid} on {server.url}, db {db}", flush=True)
     try:
+        srv_cpu0, cli0 = server.cpu_seconds(), resource.getrusage(resource.RUSAGE_SELF)
         stats, acks, info = asyncio.run(run_load(server.url, readers=args.readers, writers=args.writers,
                                                  duration=args.duration, seed=args.seed))
+        srv_cpu1, cli1 = server.cpu_seconds(), resource.getrusage(resource.RUSAGE_SELF)
         rss = server.rss_mb()
     finally:
         rc = server.stop()
     integrity = integrity_check(db)
     problems = verify_acks(db, acks)
     problems += check_counts(db)
+
+    def cpu(a, b) -> str:
+        return "?" if a is None or b is None else f"{(b - a) / info['elapsed'] * 100:.0f}%"
 
     kinds = ["list_first", "list_next", "get", "writer_list", *OPS]
     total_req = sum(len(v) for k, v in stats.latency.items() if not k.startswith("shape:"))
@@ -266,7 +272,10 @@ def main() -> int:
         f"30% open a task) and {args.writers} writers (accept / reject / fix / cancel), "
         f"{info['elapsed']:.1f} s, {total_req:,} requests ({total_req / info['elapsed']:.0f} req/s), "
         f"{info['deep_pages']:,} deep pages; client and server share this 2-core machine\n"
-        f"- Load average before: {load_before[0]:.2f} (other engineers' work may share the machine)\n\n"
+        f"- CPU during the load: server {cpu(srv_cpu0, srv_cpu1)}, load client "
+        f"{cpu(cli0.ru_utime + cli0.ru_stime, cli1.ru_utime + cli1.ru_stime)} of one core; "
+        f"load average before: {load_before[0]:.2f}, after: {os.getloadavg()[0]:.2f} "
+        f"(other engineers' tests and benchmarks share this machine)\n\n"
         + "\n".join(lines) + "\n\n"
         + "Slowest filter shapes (the ten with the highest p50):\n\n" + "\n".join(shape_lines) + "\n\n"
         f"- Errors: **{len(stats.errors)}**"
