@@ -151,13 +151,13 @@ class TaskStore:
         read_only: bool = False,
         bulk_concurrency: int = 8,
     ):
-        if max_rows < page_size:
-            raise ValueError("max_rows must hold at least one page")
+        if page_size < 1 or max_rows < 1:
+            raise ValueError("page_size and max_rows must be positive")
         self.client = client
         self.query = query or TaskQuery()
         self.zone = zone
-        self.max_rows = max_rows
-        self.page_size = page_size
+        self.page_size = min(page_size, 100)
+        self.max_rows = max(max_rows, self.page_size)  # the window holds at least one page
         self.read_only = read_only
         self.bulk_concurrency = max(1, bulk_concurrency)
         #: The window of rows (read it, never change it).
