@@ -80,9 +80,10 @@ def materialize(doc: dict[str, Any]) -> dict[str, Any]:
 
 def present(doc: dict[str, Any], origin: str, instructions: dict[str, str]) -> dict[str, Any]:
     """The wire form of a stored document, for a client reaching us at ``origin``."""
-    out = materialize(dict(doc))
-    for k in [k for k in out if k.startswith("_")]:
-        del out[k]
+    out = dict(doc)
+    if "_lazy" in out:
+        out = materialize(out)
+    out.pop("_seed", None)
     if "instruction" not in out:
         instr = instructions.get(out.get("project") or "")
         if instr:
