@@ -811,7 +811,10 @@ class TaskDetailScreen(Screen):
         await self._open_fix_editor(task.task_id, self._fix_text(task))
 
     async def _open_fix_editor(self, tid: str, text: str, error: str | None = None) -> None:
-        await self.app.push_screen_wait(FixEditor(tid, text, self._fix_submitter(tid), error=error))
+        current = self.shown_task.response if self.shown_task is not None else None
+        await self.app.push_screen_wait(FixEditor(
+            tid, text, self._fix_submitter(tid), error=error,
+            original=current if current is not None else {}))
 
     @work(exclusive=True, group="detail-action")
     async def action_fix_external(self) -> None:

@@ -291,7 +291,8 @@ class FixEditor(_Dialog):
         Binding("ctrl+s", "submit", "Submit fix", id="fix.submit", priority=True),
         Binding("ctrl+o", "external", "Open in $EDITOR", id="fix.external", priority=True),
         Binding("ctrl+g", "goto_error", "Go to error", id="fix.goto_error", priority=True),
-        Binding("escape", "cancel", "Cancel", id="fix.cancel"),
+        # priority: the code editor would otherwise take the first esc to give up focus
+        Binding("escape", "cancel", "Cancel", id="fix.cancel", priority=True),
     ]
 
     def __init__(
@@ -301,14 +302,18 @@ class FixEditor(_Dialog):
         submit: Callable[[dict[str, Any]], Awaitable[str | None]],
         *,
         error: str | None = None,
+        original: Any = None,
     ) -> None:
         """``submit(response)`` returns None on success (the editor closes with the
-        response) or an error sentence (the editor stays open, text kept)."""
+        response) or an error sentence (the editor stays open, text kept).
+        ``original`` is the response as it is now (default: ``text`` parsed); submitting
+        it unchanged is refused."""
         super().__init__()
         self._task_id = task_id
         self._text = text
         self._submit = submit
         self._initial_error = error
+        self._original = original if original is not None else validate_response_json(text)[0]
         self._error_at: tuple[int, int] | None = None
         self._busy = False
         self.value: Any = None
@@ -377,6 +382,10 @@ class FixEditor(_Dialog):
         if not self._validate():
             self.app.bell()
             self.notify(f"Not submitted: {self.error}", severity="error", markup=False)
+            return
+        if self.value == self._original:
+            self.app.bell()
+            self._show("No changes yet: edit the response first (or esc, then a to accept it as it is).", ok=False)
             return
         self._busy = True
         self._show("Submitting the fix…", ok=True)

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from textual.widgets import TextArea
 
-from tasktui.ui.dialogs import FixEditor, RejectDialog, validate_response_json
+from tasktui.ui.dialogs import FixEditor, RejectDialog, edit_in_external_editor, validate_response_json
 
 try:
     from .detail_support import (DetailHost, api_get, db_status, find_task, notifications, screen_text,
@@ -26,6 +26,15 @@ def test_validate_response_json_reports_line_and_column():
     assert at == (3, 14) and err.startswith("Line 3, column 14: ")
     _v, err, at = validate_response_json("[1]")
     assert at == (1, 1) and "must be a JSON object" in err and "a list" in err
+
+
+def test_external_editor_round_trip_and_failures(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "EDITOR": "sed -i s/car/truck/"}
+    assert edit_in_external_editor('{"label": "car"}', env=env) == '{"label": "truck"}'
+    with pytest.raises(RuntimeError, match="exited with status 1; nothing was submitted"):
+        edit_in_external_editor("{}", env={"PATH": "/usr/bin:/bin", "EDITOR": "false"})
+    with pytest.raises(RuntimeError, match="was not found"):
+        edit_in_external_editor("{}", env={"PATH": "/usr/bin:/bin", "EDITOR": str(tmp_path / "no-editor")})
 
 
 async def test_accept_updates_the_task(server, sql):
@@ -118,6 +127,9 @@ async def test_fix_validates_as_typed_refuses_invalid_and_reaches_the_callback(s
         editor = await wait_for(pilot, lambda: app.screen if isinstance(app.screen, FixEditor) else None)
         ta = editor.query_one(TextArea)
         assert json.loads(ta.text) == old
+        await pilot.press("ctrl+s")  # unchanged: refused
+        assert app.screen is editor
+        assert str(editor.query_one("#fix-status").content).startswith("No changes yet")
         # break it: remove the last closing brace
         ta.move_cursor(ta.document.end)
         await pilot.press("backspace")
