@@ -45,6 +45,7 @@ from tasktui.domain import (
     EXT_MULTI,
     EXT_OPERATOR_STATUS,
     EXT_ORDER,
+    EXT_PAGE_SIZE,
     EXT_SEARCH,
     EXTENSIONS_HEADER,
     PAGE_LIMIT_MAX,
@@ -57,7 +58,8 @@ from tasktui.domain import (
 
 log = logging.getLogger("tasktui.api")
 
-ALL_EXTENSIONS = frozenset({EXT_OPERATOR_STATUS, EXT_ORDER, EXT_SEARCH, EXT_MULTI, EXT_FIX, EXT_IDEMPOTENCY})
+ALL_EXTENSIONS = frozenset({EXT_OPERATOR_STATUS, EXT_ORDER, EXT_SEARCH, EXT_MULTI, EXT_FIX, EXT_IDEMPOTENCY,
+                            EXT_PAGE_SIZE})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 USER_AGENT = f"tasktui/{__version__}"
 DEFAULT_MAX_ATTACHMENT = 25 * 1024 * 1024
@@ -246,11 +248,12 @@ class TaskClient:
                 await self._call("GET", "tasks", params=[("limit", "1")], what="connect to the task server")
         return self.extensions
 
-    async def _ensure_extensions_for(self, query: TaskQuery) -> None:
+    async def _ensure_extensions_for(self, query: TaskQuery, limit: int = PAGE_LIMIT_MAX) -> None:
         if self.extensions_known:
             return
         # Only ask first when the answer changes the request we would send.
-        if query.wire_params(ALL_EXTENSIONS) != query.wire_params(()) or query.needs_local_filter(()):
+        if (query.wire_params(ALL_EXTENSIONS, limit=limit) != query.wire_params((), limit=limit)
+                or query.needs_local_filter(())):
             await self.discover()
 
     # the request loop ------------------------------------------------------------
@@ -480,7 +483,7 @@ class TaskClient:
         may then be empty while ``has_more`` is still true.
         """
         query = query or TaskQuery()
-        await self._ensure_extensions_for(query)
+        await self._ensure_extensions_for(query, limit)
         ext = self.extensions
         local = query.needs_local_filter(ext)
         what = "list tasks"
