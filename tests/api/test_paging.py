@@ -103,3 +103,11 @@ async def test_a_slow_page_in_flight_is_cancelled_when_the_caller_stops(shared_s
         assert page.tasks
         # the client is usable at once afterwards
         assert (await c.list_tasks(TaskQuery(), limit=1)).tasks
+
+
+async def test_bigger_pages_where_the_server_offers_them(big_server, proxy_for, fast_retry):
+    proxy = await proxy_for(big_server)
+    async with TaskClient(proxy.url, big_server.api_key, retry=fast_retry) as c:
+        ids = [t.task_id async for t in c.iter_tasks(TaskQuery(), limit=1000, parallel=1)]
+    assert len(ids) == len(set(ids)) == 10_000
+    assert proxy.stats.passed == 1 + 10  # discovery, then ten pages of 1,000
