@@ -81,7 +81,8 @@ class TasksScreen(Screen):
     TasksScreen #main { height: 1fr; width: 1fr; }
     TasksScreen TaskTable { height: 1fr; }
     TasksScreen.-empty TaskTable { display: none; }
-    TasksScreen FilterSidebar.-hidden { display: none; }
+    TasksScreen #sidebar-slot { width: 32; height: 1fr; background: $panel; }
+    TasksScreen #sidebar-slot.-hidden { display: none; }
     """
 
     BINDINGS = [
@@ -134,6 +135,10 @@ class TasksScreen(Screen):
                                             zone=self.zone, live_interval=self.live_interval,
                                             read_only=settings.read_only), id="header")
         self.sidebar = FilterSidebar(zone=self.zone, now_fn=now, id="sidebar")
+        self.sidebar_slot = Vertical(id="sidebar-slot")
+        self._sidebar_ready = False
+        self._sidebar_mounting = False
+        self._pickers_started = False
         self.table = TaskTable(zone=self.zone, id="table")
         self.table.has_more = lambda: self.store.has_more
         self.table.has_before = lambda: self.store.has_before
@@ -145,7 +150,7 @@ class TasksScreen(Screen):
         yield self.header
         yield self.notice
         with Horizontal(id="body"):
-            yield self.sidebar
+            yield self.sidebar_slot  # the sidebar is mounted into it once the first rows are up
             with Vertical(id="main"):
                 yield self.table
                 yield self.empty
@@ -155,12 +160,20 @@ class TasksScreen(Screen):
         self._unsubscribe = self.store.subscribe(self._store_event)
         self.table.focus()
         if self.app.size.width < NARROW:
-            self.sidebar.add_class("-hidden")
-        if self._initial_view and self._initial_view in self.settings.views:
-            self.sidebar.apply_view(self.settings.views[self._initial_view])
-        else:
-            self._apply_filters(force=True)
-        self.run_worker(self._load_pickers(), group="pickers", exit_on_error=False)
+            self.sidebar_slot.add_class("-hidden")
+        view = self.settings.views.get(self._initial_view or "")
+        query = TaskQuery()
+        if view is not None:
+            try:
+                query = view.to_query(self.zone, now=self._now() if self._now else None)
+            except DateInputError:
+                query = TaskQuery()
+            self.order = query.order if self._order_supported() else SortOrder.NEWEST
+            query = query.replace(order=self.order)
+        self._set_query(query)
+        # The sidebar (most of the screen's widgets) is mounted right after the first page is
+        # painted, so that the first rows appear as early as possible; at the latest after 0.5 s.
+        self.set_timer(0.5, self._mount_sidebar)
         if self.live_interval > 0:
             self.store.start_polling(self.live_interval)
 
@@ -171,7 +184,36 @@ class TasksScreen(Screen):
 
     def on_resize(self) -> None:
         if self._sidebar_user_choice is None:
-            self.sidebar.set_class(self.app.size.width < NARROW, "-hidden")
+            self.sidebar_slot.set_class(self.app.size.width < NARROW, "-hidden")
+
+    async def _mount_sidebar(self) -> None:
+        if self._sidebar_ready or self._sidebar_mounting:
+            return
+        self._sidebar_mounting = True
+        self.sidebar.zone = self.zone
+        self.sidebar.order = self.order
+        await self.sidebar_slot.mount(self.sidebar)
+        self._sidebar_ready = True
+        view = self.settings.views.get(self._initial_view or "")
+        if view is not None:
+            self.sidebar.apply_view(view)
+        if self.store.projects:
+            self.sidebar.set_projects(self.store.project_names)
+        if self.store.batches:
+            self.sidebar.set_batches([(b.get("name", ""), b.get("project", "")) for b in self.store.batches
+                                      if isinstance(b, dict)])
+        if not self._pickers_started:
+            self._start_pickers()
+
+    async def ensure_sidebar(self) -> FilterSidebar:
+        """The sidebar, mounted (it is mounted lazily after the first page)."""
+        await self._mount_sidebar()
+        return self.sidebar
+
+    def _start_pickers(self) -> None:
+        if not self._pickers_started:
+            self._pickers_started = True
+            self.run_worker(self._load_pickers(), group="pickers", exit_on_error=False)
 
     def on_screen_suspend(self) -> None:
         self._suspended = True
@@ -211,9 +253,11 @@ class TasksScreen(Screen):
             if kind is K.ROWS_REPLACED:
                 self._new_query_pending = False
             self.table.set_rows(self.store.rows, fallback_row=fallback)
-        elif kind is K.PROJECTS:
+        if kind in (K.ROWS_REPLACED, K.ERROR) and not self._sidebar_ready:
+            self.call_after_refresh(self._after_first_paint)
+        if kind is K.PROJECTS and self._sidebar_ready:
             self.sidebar.set_projects(self.store.project_names)
-        elif kind is K.BATCHES:
+        elif kind is K.BATCHES and self._sidebar_ready:
             self.sidebar.set_batches([(b.get("name", ""), b.get("project", "")) for b in self.store.batches
                                       if isinstance(b, dict)])
         elif kind is K.POLL:
@@ -222,6 +266,9 @@ class TasksScreen(Screen):
             else:
                 self._poll_error = None
         self._sync()
+
+    async def _after_first_paint(self) -> None:
+        await self._mount_sidebar()
 
     def _sync(self) -> None:
         s = self.store
@@ -240,7 +287,8 @@ class TasksScreen(Screen):
             self.notice.clear()
         empty = s.is_empty and not s.loading and s.error is None
         if empty:
-            self.empty.show(self.sidebar.describe_active(), self._key_for("tasks.clear_filters"))
+            active = self.sidebar.describe_active() if self._sidebar_ready else s.query.active_filters()
+            self.empty.show(active, self._key_for("tasks.clear_filters"))
         else:
             self.empty.hide()
         self.set_class(empty, "-empty")
@@ -265,7 +313,7 @@ class TasksScreen(Screen):
         if self._debounce is not None:
             self._debounce.stop()
             self._debounce = None
-        if self.sidebar.date_error:
+        if not self._sidebar_ready or self.sidebar.date_error:
             return  # nothing is sent while a typed date is invalid
         if event.immediate:
             self._apply_filters()
@@ -279,6 +327,9 @@ class TasksScreen(Screen):
 
     def _apply_filters(self, force: bool = False) -> None:
         self._debounce = None
+        if not self._sidebar_ready:
+            self._set_query(self.store.query.replace(order=self.order))
+            return
         try:
             query = self.sidebar.build_query()
         except DateInputError:
@@ -375,22 +426,28 @@ class TasksScreen(Screen):
         if task is not None:
             self.app.push_screen(TaskJsonScreen(task))
 
-    def action_search(self) -> None:
+    async def action_search(self) -> None:
+        await self.ensure_sidebar()
         self._show_sidebar()
         self.sidebar.focus_search()
 
-    def action_focus_filters(self) -> None:
+    async def action_focus_filters(self) -> None:
+        await self.ensure_sidebar()
         self._show_sidebar()
         self.sidebar.focus_first()
 
     def _show_sidebar(self) -> None:
-        if self.sidebar.has_class("-hidden"):
-            self.sidebar.remove_class("-hidden")
+        if self.sidebar_slot.has_class("-hidden"):
+            self.sidebar_slot.remove_class("-hidden")
             self._sidebar_user_choice = True
 
+    @property
+    def sidebar_shown(self) -> bool:
+        return not self.sidebar_slot.has_class("-hidden")
+
     def action_toggle_sidebar(self) -> None:
-        hidden = not self.sidebar.has_class("-hidden")
-        self.sidebar.set_class(hidden, "-hidden")
+        hidden = not self.sidebar_slot.has_class("-hidden")
+        self.sidebar_slot.set_class(hidden, "-hidden")
         self._sidebar_user_choice = not hidden
         if hidden and self.focused is not None and self.focused is not self.table \
                 and self.sidebar in self.focused.ancestors:
@@ -417,11 +474,14 @@ class TasksScreen(Screen):
         if zone is self.zone and self.sidebar.zone is zone:
             return
         self.zone = zone
-        self.sidebar.set_zone(zone)
+        if self._sidebar_ready:
+            self.sidebar.set_zone(zone)
+        else:
+            self.sidebar.zone = zone
         self.table.set_zone(zone)
         self.store.set_zone(zone)
         self.header.update_state(zone=zone)
-        if self.sidebar.from_text.strip() or self.sidebar.to_text.strip():
+        if self._sidebar_ready and (self.sidebar.from_text.strip() or self.sidebar.to_text.strip()):
             self._apply_filters()
         self._sync()
 
@@ -447,7 +507,8 @@ class TasksScreen(Screen):
         self._apply_filters()
         self._sync()
 
-    def action_clear_filters(self) -> None:
+    async def action_clear_filters(self) -> None:
+        await self.ensure_sidebar()
         self.sidebar.clear_filters()
         self.table.focus()
 
@@ -475,24 +536,27 @@ class TasksScreen(Screen):
             self.table.set_marks(set())
 
     # ------------------------------------------------------------------ views
-    def apply_view(self, name: str) -> None:
+    async def apply_view(self, name: str) -> None:
         view = self.settings.views.get(name)
         if view is None:
             self.notify(f"No saved view named {name!r}.", severity="error")
             return
+        await self.ensure_sidebar()
         self._show_sidebar() if self.app.size.width >= NARROW else None
         self.order = view.order if self._order_supported() else SortOrder.NEWEST
         self.sidebar.apply_view(view)
         self.notify(f"View: {name}", timeout=2)
 
-    def apply_quick_range(self, key: str) -> None:
+    async def apply_quick_range(self, key: str) -> None:
         from tasktui.domain import quick_range
 
+        await self.ensure_sidebar()
         a, b = quick_range(key, self.zone, now=self._now() if self._now else None)
         self.sidebar.set_dates(a, b)
         self._apply_filters()
 
-    def action_save_view(self) -> None:
+    async def action_save_view(self) -> None:
+        await self.ensure_sidebar()
         try:
             self.sidebar.build_query()
         except DateInputError as e:

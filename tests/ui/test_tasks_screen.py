@@ -273,11 +273,11 @@ async def test_narrow_terminal_hides_the_sidebar_and_it_toggles(shared_server, m
     async with app.run_test(size=(80, 24)) as pilot:
         await settled(pilot, app)
         screen = app.tasks_screen
-        assert screen.sidebar.has_class("-hidden")
+        assert not screen.sidebar_shown
         assert screen.table.visible_column_keys[:4] == ["mark", "task_id", "created", "status"]
         await pilot.press("ctrl+b")
         await pilot.pause()
-        assert not screen.sidebar.has_class("-hidden")
+        assert screen.sidebar_shown
         assert "status" in screen.table.visible_column_keys
         await pilot.press("f")  # focus filters
         await pilot.pause()

@@ -31,5 +31,6 @@ async def settled(pilot, app) -> None:
     """Wait until the first page is on screen and nothing is loading."""
     await wait_for(pilot, lambda: app.store is not None and app.store.loaded_once
                    and not app.store.loading and not app.store.loading_more
-                   and app.tasks_screen is not None and app.tasks_screen._debounce is None,
+                   and app.tasks_screen is not None and app.tasks_screen._debounce is None
+                   and app.tasks_screen._sidebar_ready,
                    what="the list to settle")
