@@ -477,6 +477,9 @@ class TaskClient:
     ) -> TaskPage:
         """One page of tasks matching ``query``, starting at ``next_token``.
 
+        ``limit`` is the page size: 1–100 on the wire contract, up to 1,000 where the
+        server offers the ``page-size`` extension (bulk readers; capped otherwise).
+
         Against a server without the extensions the query needs, the rows are filtered
         here (``TaskQuery.matches``) and further wire pages are read until some rows
         match or the listing ends, at most ``max_scan_pages`` of them; the page returned
