@@ -129,6 +129,7 @@ class TasksScreen(Screen):
         self._unsubscribe: Callable[[], None] | None = None
         self._sidebar_user_choice: bool | None = None
         self._new_query_pending = False
+        self._go_top_pending = False
         self._poll_error: str | None = None
         self.requests_sent = 0  # queries handed to the store (for tests and the bench)
         self.header = AppHeader(HeaderState(backend_kind=backend_kind, backend_label=backend_label,
@@ -253,6 +254,9 @@ class TasksScreen(Screen):
             if kind is K.ROWS_REPLACED:
                 self._new_query_pending = False
             self.table.set_rows(self.store.rows, fallback_row=fallback)
+            if kind is K.ROWS_REPLACED and self._go_top_pending:
+                self._go_top_pending = False
+                self.table.go_top()
         if kind in (K.ROWS_REPLACED, K.ERROR) and not self._sidebar_ready:
             self.call_after_refresh(self._after_first_paint)
         if kind is K.PROJECTS and self._sidebar_ready:
@@ -375,6 +379,12 @@ class TasksScreen(Screen):
     def _near_start(self, event: TaskTable.NearStart) -> None:
         if self.store.has_before and not self.store.loading:
             self.run_worker(self.store.load_previous(), group="previous", exit_on_error=False)
+
+    @on(TaskTable.TopRequested)
+    def _top_requested(self, event: TaskTable.TopRequested) -> None:
+        self._go_top_pending = True
+        self.header.update_state(loading=True)
+        self.run_worker(self.store.reload(), group="query", exit_on_error=False)
 
     @on(TaskTable.MarksChanged)
     def _marks_changed(self, event: TaskTable.MarksChanged) -> None:

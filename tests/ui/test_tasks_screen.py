@@ -337,3 +337,32 @@ async def test_hostile_task_text_is_shown_literally(server, make_app):
         for y in range(0, 10):
             for seg in table.render_line(y):
                 assert not any(c in seg.text for c in "\x1b\x07\x9b")
+
+
+async def test_the_window_stays_bounded_and_pages_come_back_when_scrolling_up(shared_server, make_app, sql):
+    app = make_app(shared_server, max_rows=300)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app)
+        table = app.tasks_screen.table
+        for _ in range(7):  # to the end of what is loaded, seven times: 800 rows seen
+            await pilot.press("G")
+            await wait_for(pilot, lambda: not app.store.loading_more, what="page")
+            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: app.store.offset >= 400, what="rows dropped at the top")
+        assert table.row_count <= 300
+        all_ids = api_order(sql, shared_server, 1500)
+        off = app.store.offset
+        assert [t.task_id for t in table.rows] == all_ids[off: off + table.row_count]
+        header = app.tasks_screen.header.text().plain
+        assert f"Showing {off + 1:,}–{off + table.row_count:,} of 1,500" in header
+        # scrolling up past the window's first row fetches the dropped page again
+        here = table.cursor_task_id
+        await pilot.press("pageup", "pageup", "pageup", "pageup", "pageup", "pageup", "pageup", "pageup")
+        await wait_for(pilot, lambda: app.store.offset < off, what="a page before the window")
+        assert [t.task_id for t in table.rows] == all_ids[app.store.offset: app.store.offset + table.row_count]
+        assert table.cursor_task_id != here
+        # g: the very first task, reloaded from the top
+        await pilot.press("g")
+        await wait_for(pilot, lambda: app.store.offset == 0 and not app.store.loading, what="back to the top")
+        await pilot.pause()
+        assert table.cursor_row == 0 and table.cursor_task_id == all_ids[0]

@@ -167,6 +167,13 @@ class TaskTable(ScrollView, can_focus=True):
             super().__init__()
             self.table = table
 
+    class TopRequested(Message):
+        """``g`` / home while rows before the window were dropped: reload from the top."""
+
+        def __init__(self, table: "TaskTable") -> None:
+            super().__init__()
+            self.table = table
+
     class Activated(Message):
         """Enter or a double click on a row."""
 
@@ -338,7 +345,15 @@ class TaskTable(ScrollView, can_focus=True):
         self._set_cursor(self.cursor_row - 1)
 
     def action_cursor_top(self) -> None:
+        if self.has_before():
+            self.post_message(self.TopRequested(self))
         self._set_cursor(0)
+        self.scroll_to(y=0, animate=False, immediate=True)
+
+    def go_top(self) -> None:
+        """Cursor on the first row, scrolled to the top (after a reload from the start)."""
+        self._set_cursor(0)
+        self.scroll_to(y=0, animate=False, immediate=True)
 
     def action_cursor_bottom(self) -> None:
         self._set_cursor(len(self._rows) - 1)
