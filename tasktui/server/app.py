@@ -800,6 +800,8 @@ def new_task_doc(ttype: str, body: dict[str, Any]) -> dict[str, Any]:
                            "type": ttype, "status": "pending", "work_started": False}
     params: dict[str, Any] = {}
     for k, v in body.items():
+        if v is None:  # null means unset: omitted, never stored as null
+            continue
         if k == "instruction":
             if not isinstance(v, str):
                 raise BadRequest("instruction must be a string")
