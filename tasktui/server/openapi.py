@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from tasktui.domain.query import PAGE_SIZE_EXT_MAX
 from tasktui.server.content import PROJECTS
 
 
@@ -84,6 +85,8 @@ def build(server_url: str) -> dict[str, Any]:
         _q("search", {"type": "string"}, "extension `search`: task id or unique id starts with this (case-insensitive)"),
         _q("order", {"type": "string", "enum": ["asc", "desc"]}, "extension `order`: asc = oldest first"),
         _q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}, "page size"),
+        _q("page_size", {"type": "integer", "minimum": 1, "maximum": PAGE_SIZE_EXT_MAX},
+           f"extension `page-size`: a page of up to {PAGE_SIZE_EXT_MAX} tasks (overrides limit; for bulk readers)"),
         _q("next_token", {"type": "string"}, "opaque position from the previous page"),
         _q("include_attachment_url", {"type": "string", "enum": BOOL}, "accepted, no effect"),
         _q("limited_response", {"type": "string", "enum": BOOL},
