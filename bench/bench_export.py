@@ -19,6 +19,9 @@ What it does:
    timing each from spawn to exit and reading its peak RSS (``ru_maxrss`` from
    ``os.wait4``). Every output is checked: the right number of lines, each task once, and
    the same set of task ids from both.
+
+   Linux counts the parent's resident memory at fork time in a child's ``ru_maxrss``, so
+   this process stays small: seeding and checking run in subprocesses of their own.
 4. Writes the ``export`` section of BENCHMARKS.md via ``bench/_report.py``.
 """
 
@@ -56,6 +59,25 @@ client = scaleapi.ScaleClient(sys.argv[2], api_instance_url=sys.argv[1])
 with open(sys.argv[4], "w") as f:
     for task in client.get_tasks(project_name=sys.argv[3], include_attachment_url=False):
         f.write(json.dumps(task.as_dict()) + "\n")
+"""
+
+
+PREPARE = r"""
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from bench.bench_export import prepare_db
+prepare_db(Path(sys.argv[1]))
+"""
+
+CHECK = r"""
+import hashlib, sys
+import orjson
+ids = []
+with open(sys.argv[1], "rb") as f:
+    for line in f:
+        ids.append(orjson.loads(line)["task_id"])
+print(len(ids), len(set(ids)), hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest())
 """
 
 
@@ -103,16 +125,15 @@ def run_child(argv: list[str]) -> tuple[float, float, int]:
     return elapsed, usage.ru_maxrss / 1024, p.returncode
 
 
-def check(path: Path, n: int) -> set[str]:
-    import orjson
-
-    ids = []
-    with open(path, "rb") as f:
-        for line in f:
-            ids.append(orjson.loads(line)["task_id"])
-    if len(ids) != n or len(set(ids)) != n:
-        raise SystemExit(f"{path}: {len(ids)} lines, {len(set(ids))} distinct; expected {n}")
-    return set(ids)
+def check(path: Path, n: int) -> str:
+    """Lines and distinct task ids in an NDJSON file (in a subprocess); returns a digest
+    of the sorted ids to compare the two contenders' sets."""
+    out = subprocess.run([sys.executable, "-c", CHECK, str(path)], capture_output=True, text=True,
+                         check=True).stdout.split()
+    lines, distinct, digest = int(out[0]), int(out[1]), out[2]
+    if lines != n or distinct != n:
+        raise SystemExit(f"{path}: {lines} lines, {distinct} distinct; expected {n}")
+    return digest
 
 
 def main() -> None:
@@ -124,7 +145,7 @@ def main() -> None:
         tmpd = Path(tmp)
         db = tmpd / "bench.db"
         t0 = time.perf_counter()
-        prepare_db(db)
+        subprocess.run([py, "-c", PREPARE, str(db), str(ROOT)], check=True, cwd=ROOT)
         print(f"seeded 110,000 tasks in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         server = subprocess.Popen([py, "-c", SERVER, str(db), API_KEY], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -137,7 +158,7 @@ def main() -> None:
             for r in range(args.rounds):
                 for size, (project, n) in SIZES.items():
                     order = ["tasktui", "sdk"] if r % 2 == 0 else ["sdk", "tasktui"]
-                    ids: dict[str, set[str]] = {}
+                    ids: dict[str, str] = {}
                     for who in order:
                         out = tmpd / f"{who}-{size}.ndjson"
                         if who == "tasktui":
@@ -169,8 +190,9 @@ def main() -> None:
         "timed from spawn to exit (interpreter start-up included) writing NDJSON to a file; "
         "peak memory is the child's `ru_maxrss`. Order alternates every round. Every output "
         "was checked: N lines, each task once, identical task-id sets from both.\n"
-        "- tasktui: `python -m tasktui export --project P --format ndjson -o FILE` (httpx, "
-        "keyset pages of 100 with the next page prefetched while the current one is written, orjson).\n"
+        "- tasktui: `python -m tasktui export --project P --format ndjson -o FILE` (httpx; keyset "
+        "pages of 1,000 through the bundled server's `page-size` extension — 100 against the real "
+        "API — with the next page prefetched while the current one is written; orjson).\n"
         "- SDK: `for t in ScaleClient(key, api_instance_url=URL).get_tasks(project_name=P, "
         "include_attachment_url=False): f.write(json.dumps(t.as_dict()) + \"\\n\")`.\n"
         f"- Rounds: {args.rounds}; figures are medians. Load average (1 min) while measuring: "

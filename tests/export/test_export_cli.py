@@ -124,12 +124,18 @@ def test_progress_bar_only_when_stderr_is_a_terminal(shared_server, tmp_path, cl
     assert b"exporting" in seen and b"1500/1500" in seen  # the bar: written of total
 
 
-def test_get_prints_one_task_and_exit_4_for_an_unknown_id(shared_server, sql, clean_env):
+def test_get_prints_one_task_and_exit_4_for_an_unknown_id(shared_server, sql, clean_env, tmp_path):
     doc = orjson.loads(sql(shared_server, "SELECT doc FROM docs LIMIT 1")[0][0])
     r = tasktui(clean_env, "get", doc["task_id"], *conn(shared_server))
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)
     assert got["task_id"] == doc["task_id"] and got["status"] == doc["status"]
+    out = tmp_path / "one.json"
+    r = tasktui(clean_env, "get", doc["task_id"], "-o", str(out), "--compact", *conn(shared_server))
+    assert r.returncode == 0 and json.loads(out.read_text()) == got
+    assert len(out.read_text().splitlines()) == 1
+    r = tasktui(clean_env, "get", doc["task_id"], "-o", str(out), *conn(shared_server))
+    assert r.returncode == 2 and b"already exists" in r.stderr
     r = tasktui(clean_env, "get", "6b00000000000000deadbeef", *conn(shared_server))
     assert r.returncode == 4
     assert r.stderr.decode().strip() == "tasktui get: no task with id '6b00000000000000deadbeef'"

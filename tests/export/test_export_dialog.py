@@ -8,7 +8,6 @@ import asyncio
 import json
 from pathlib import Path
 
-import pytest
 
 from tasktui.api import RetryPolicy
 from tasktui.config import Settings
