@@ -136,7 +136,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text(f"Keys — {title}"), id="help-title")
             with VerticalScroll(id="help-body"):
                 yield Static(self.table, id="help-table")
-            yield Static(Text("Remap any key in the config file: [keymap] \"<id>\" = \"<keys>\"   ·   esc closes"),
+            yield Static(Text("Remap: [keymap] \"<id>\" = \"<keys>\" in the config file · esc closes"),
                          id="help-footer")
 
     def action_dismiss_help(self) -> None:
