@@ -67,8 +67,8 @@ __all__ = ["TABS", "TaskDetailScreen", "response_diff"]
 
 TABS = ("summary", "instructions", "json", "response", "audit", "preview")
 TAB_TITLES = {
-    "summary": "Summary", "instructions": "Instructions", "json": "JSON",
-    "response": "Response", "audit": "Audit history", "preview": "Preview",
+    "summary": "1 Summary", "instructions": "2 Instructions", "json": "3 JSON",
+    "response": "4 Response", "audit": "5 Audit history", "preview": "6 Preview",
 }
 #: actions that change a task (removed in read-only mode)
 MUTATING = frozenset({"accept", "reject", "fix", "fix_external", "cancel"})
@@ -181,17 +181,17 @@ class TaskDetailScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
+        Binding("n", "next_task", "Next", id="detail.next"),
+        Binding("p", "prev_task", "Prev", id="detail.prev"),
         Binding("a", "accept", "Accept", id="detail.accept"),
         Binding("x", "reject", "Reject", id="detail.reject"),
         Binding("e", "fix", "Fix", id="detail.fix"),
         Binding("E", "fix_external", "Fix in $EDITOR", id="detail.fix_external", show=False),
-        Binding("c", "cancel_task", "Cancel task", id="detail.cancel"),
+        Binding("c", "cancel_task", "Cancel", id="detail.cancel"),
         Binding("d", "download", "Download", id="detail.download"),
         Binding("y", "copy_id", "Copy id", id="detail.copy_id"),
         Binding("Y", "copy_json", "Copy JSON", id="detail.copy_json", show=False),
         Binding("u", "copy_url", "Copy URL", id="detail.copy_url", show=False),
-        Binding("n", "next_task", "Next", id="detail.next"),
-        Binding("p", "prev_task", "Prev", id="detail.prev"),
         Binding("N", "find_prev", "Prev match", id="detail.find_prev", show=False),
         Binding("slash", "find", "Find", id="detail.find", show=False),
         Binding("R", "reload", "Re-fetch", id="detail.refresh", show=False),
@@ -340,7 +340,7 @@ class TaskDetailScreen(Screen):
         n = total if isinstance(total, int) and total >= len(ids) else len(ids)
         if not isinstance(offset, int):
             offset = 0
-        return f"task {offset + i + 1:,} of {n:,} in the list"
+        return f"{offset + i + 1:,} of {n:,}"
 
     def _render_header(self) -> None:
         t = self.shown_task

@@ -497,20 +497,26 @@ class BulkSummary(_Dialog):
         Binding("y", "copy_failures", "Copy failures", id="dialog.copy_failures"),
     ]
 
-    def __init__(self, outcome: BulkOutcome) -> None:
+    def __init__(self, outcome: BulkOutcome, *, nothing_to_do: bool = False) -> None:
         super().__init__()
         self.outcome = outcome
+        self.nothing_to_do = nothing_to_do
 
     def summary_text(self) -> Text:
         o = self.outcome
         past = BULK_ACTIONS[o.action][1]
         t = Text()
-        t.append(f"{len(o.succeeded)} {past}", style="bold green" if o.succeeded else "")
-        if o.failed:
-            t.append(f"; {len(o.failed)} failed", style="bold red")
-        if o.skipped:
-            t.append(f"; {len(o.skipped)} skipped")
-        t.append(".\n")
+        if self.nothing_to_do:
+            n = len(o.skipped)
+            t.append(f"Nothing was {past}: none of the {n} marked task{'s' if n != 1 else ''} "
+                     f"can be {past}.\n", style="bold")
+        else:
+            t.append(f"{len(o.succeeded)} {past}", style="bold green" if o.succeeded else "")
+            if o.failed:
+                t.append(f"; {len(o.failed)} failed", style="bold red")
+            if o.skipped:
+                t.append(f"; {len(o.skipped)} skipped")
+            t.append(".\n")
         if o.failed:
             t.append("\nFailed:\n", style="bold")
             for tid, why in o.failed.items():
@@ -525,7 +531,8 @@ class BulkSummary(_Dialog):
     def compose(self) -> ComposeResult:
         verb = BULK_ACTIONS[self.outcome.action][0]
         with Vertical(classes="dialog"):
-            yield Label(Text(f"Bulk {verb.lower()}: done"), classes="dialog-title")
+            title = "nothing to do" if self.nothing_to_do else "done"
+            yield Label(Text(f"Bulk {verb.lower()}: {title}"), classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self.summary_text(), id="dialog-text")
             keys = "enter close" + (" · y copy the failures" if self.outcome.failed else "")
@@ -621,7 +628,7 @@ async def run_bulk(app, store, action: str, marked_ids: Iterable[str], *, read_o
             body.append(f"  {one_line(tid, 40)}  {one_line(why, 120)}\n")
     if not plan.eligible:
         await app.push_screen_wait(BulkSummary(BulkOutcome(action, skipped={
-            **plan.skipped, **plan.unknown})))
+            **plan.skipped, **plan.unknown}), nothing_to_do=True))
         return None
     choices: list[tuple[str, str, Any]] = [("y", f"{verb} {len(plan.eligible)}", "all")]
     if plan.hidden and plan.visible_eligible and len(plan.visible_eligible) != len(plan.eligible):

@@ -402,6 +402,7 @@ class PointCloudView(Vertical):
     DEFAULT_CSS = """
     PointCloudView {
         height: 1fr;
+        min-height: 26;
     }
     PointCloudView .view-title {
         height: 1;
@@ -409,9 +410,11 @@ class PointCloudView(Vertical):
     }
     PointCloudView #cloud-top {
         height: 2fr;
+        min-height: 14;
     }
     PointCloudView #cloud-side {
         height: 1fr;
+        min-height: 9;
     }
     """
 

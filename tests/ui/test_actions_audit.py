@@ -45,7 +45,7 @@ async def test_accept_updates_the_task(server, sql):
         await pilot.press("a")
         await wait_for(pilot, lambda: detail.shown_task.audit_label == "Accepted", what="accepted")
         assert db_status(server, tid) == ("completed", "accepted")
-        assert f"Task {tid}  Completed  ·  Accepted" in screen_text(app)
+        await wait_for(pilot, lambda: f"Task {tid}  Completed  ·  Accepted" in screen_text(app))
         assert any(f"Accepted {tid}." in m for m in notifications(app))
 
 
@@ -160,7 +160,7 @@ async def test_fix_validates_as_typed_refuses_invalid_and_reaches_the_callback(s
         assert doc["response"] == new
         assert doc["prior_responses"][-1] == old
         await pilot.press("4")
-        assert "What the fix changed" in screen_text(app)
+        await wait_for(pilot, lambda: "What the fix changed" in screen_text(app))
     # the callback receiver on loopback got the fix with the prior response
     import asyncio
     for _ in range(200):

@@ -60,20 +60,22 @@ def test_plan_counts_what_will_happen():
 
 
 async def test_bulk_cancel_with_mixed_statuses_reports_each_failure(server, sql):
-    queued = find_tasks(sql, server, "ostatus = 'queued'", limit=3)
-    in_progress = find_tasks(sql, server, "ostatus = 'in_progress'", limit=2)
     completed = find_tasks(sql, server, "ostatus = 'completed'", limit=1)
-    marked = queued + in_progress + completed
     query = TaskQuery(statuses=frozenset({OperatorStatus.QUEUED, OperatorStatus.IN_PROGRESS}))
     app = BulkHost(server, query)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.store is not None and app.store.rows)
+        # marked rows of the list as loaded
+        queued = [t.task_id for t in app.store.rows if t.status_label == "Queued"][:3]
+        in_progress = [t.task_id for t in app.store.rows if t.status_label == "In Progress"][:2]
+        assert len(queued) == 3 and len(in_progress) == 2
+        marked = queued + in_progress + completed
         # someone else cancels one of them after the list was loaded: it will fail
         httpx.post(f"{server.url}/task/{queued[2]}/cancel", auth=(server.api_key, "")).raise_for_status()
         worker = app.run_worker(run_bulk(app, app.store, "cancel", marked))
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog), what="confirmation")
         text = dialog_text(app)
-        assert "3 will be canceled;" in screen_text(app)
+        await wait_for(pilot, lambda: "3 will be canceled;" in screen_text(app))
         assert ("3 will be canceled; 2 are In Progress and will be skipped; 1 is Completed and will be "
                 "skipped; 1 marked task is hidden by the current filter.") in text
         await pilot.press("y")
@@ -87,7 +89,7 @@ async def test_bulk_cancel_with_mixed_statuses_reports_each_failure(server, sql)
         text = dialog_text(app)
         assert text.startswith("2 canceled; 1 failed; 3 skipped.")
         assert f"  {queued[2]}  " in text.split("Failed:")[1].split("Skipped:")[0]
-        assert "2 canceled; 1 failed; 3 skipped." in screen_text(app)
+        await wait_for(pilot, lambda: "2 canceled; 1 failed; 3 skipped." in screen_text(app))
         await pilot.press("enter")
         outcome = await worker.wait()
         assert outcome is out
@@ -111,7 +113,7 @@ async def test_bulk_accept_visible_only_and_bulk_reject_with_a_comment(server, s
         text = dialog_text(app)
         assert ("3 will be accepted; 1 is Queued and will be skipped; 2 marked tasks are hidden by the "
                 "current filter.") in text
-        assert "Only the 2 visible [v]" in screen_text(app)
+        await wait_for(pilot, lambda: "Only the 2 visible [v]" in screen_text(app))
         await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, BulkSummary))
         assert app.screen.outcome.succeeded == ready[:2]
@@ -125,7 +127,7 @@ async def test_bulk_accept_visible_only_and_bulk_reject_with_a_comment(server, s
         await wait_for(pilot, lambda: isinstance(app.screen, RejectDialog))
         await pilot.press(*"Boxes too loose", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, BulkSummary))
-        assert "2 rejected." in screen_text(app)
+        await wait_for(pilot, lambda: "2 rejected." in screen_text(app))
         await pilot.press("escape")
         await worker.wait()
     for tid in ready[:2]:
@@ -143,3 +145,20 @@ async def test_bulk_in_read_only_mode_is_refused(shared_server):
         outcome = await app.run_worker(run_bulk(app, app.store, "cancel", ids, read_only=True)).wait()
         assert outcome is None
         assert any(m.startswith("Read-only mode: tasks cannot be canceled") for m in notifications(app))
+
+
+async def test_bulk_with_nothing_eligible_says_so(shared_server, sql):
+    in_progress = find_tasks(sql, shared_server, "ostatus = 'in_progress'", limit=2)
+    app = BulkHost(shared_server, TaskQuery())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.store is not None and app.store.rows)
+        worker = app.run_worker(run_bulk(app, app.store, "cancel", in_progress))
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkSummary))
+        text = dialog_text(app)
+        assert text.startswith("Nothing was canceled: none of the 2 marked tasks can be canceled.")
+        assert f"{in_progress[0]}  In Progress" in text
+        await wait_for(pilot, lambda: "Bulk cancel: nothing to do" in screen_text(app))
+        await pilot.press("enter")
+        assert await worker.wait() is None
+    for tid in in_progress:
+        assert db_status(shared_server, tid)[0] == "in_progress"

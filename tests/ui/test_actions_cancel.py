@@ -19,7 +19,7 @@ async def test_cancel_a_queued_task_after_confirmation(server, sql):
         detail = await wait_loaded(pilot, app, tid)
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        assert f"Cancel task {tid}?" in screen_text(app)
+        await wait_for(pilot, lambda: f"Cancel task {tid}?" in screen_text(app))
         await pilot.press("n")  # declined: nothing happens
         await wait_for(pilot, lambda: app.screen is detail)
         assert db_status(server, tid)[0] == "queued"
@@ -28,7 +28,7 @@ async def test_cancel_a_queued_task_after_confirmation(server, sql):
         await pilot.press("y")
         await wait_for(pilot, lambda: detail.shown_task.status_label == "Canceled", what="canceled")
         assert db_status(server, tid)[0] == "canceled"
-        assert f"Task {tid}  Canceled" in screen_text(app)
+        await wait_for(pilot, lambda: f"Task {tid}  Canceled" in screen_text(app))
         await pilot.press("c")  # and now it says why not
         await wait_for(pilot, lambda: any(f"Cannot cancel: {tid} is already canceled" in m for m in notifications(app)))
 

@@ -88,7 +88,7 @@ async def test_text_task_shows_its_text(shared_server, sql):
     async with app.run_test(size=(120, 40)) as pilot:
         _detail, preview = await _open_preview(pilot, app, tid)
         assert preview.state == "text"
-        assert media.strip()[:60] in screen_text(app).replace("\n", " ")
+        await wait_for(pilot, lambda: media.strip()[:60] in screen_text(app).replace("\n", " "))
 
 
 async def test_pending_image_shows_the_original(shared_server, sql):
@@ -97,7 +97,7 @@ async def test_pending_image_shows_the_original(shared_server, sql):
     async with app.run_test(size=(120, 40)) as pilot:
         _detail, preview = await _open_preview(pilot, app, tid)
         assert preview.state == "image"
-        assert "original attachment (the task is not completed)" in screen_text(app)
+        await wait_for(pilot, lambda: "original attachment (the task is not completed)" in screen_text(app))
 
 
 async def test_media_that_cannot_be_drawn_says_why_and_u_copies_the_url(server, monkeypatch):

@@ -119,7 +119,7 @@ async def test_n_and_p_move_through_the_list_keeping_the_tab(shared_server):
         await pilot.press("n")
         await wait_loaded(pilot, app, ids[1])
         assert detail.query_one(TabbedContent).active == "json"
-        assert f"task 2 of {app.store.total:,} in the list" in screen_text(app)
+        await wait_for(pilot, lambda: f"  ·  2 of {app.store.total:,}" in screen_text(app))
         await pilot.press("n")
         await wait_loaded(pilot, app, ids[2])
         await pilot.press("p", "p")
@@ -168,7 +168,7 @@ async def test_hostile_text_is_shown_literally_and_no_escape_reaches_the_screen(
                 assert escape_chars_on_screen(app) == [], (d["task_id"], key)
             await pilot.press("1")
             if "\x1b[31mred alert" in json.dumps(d, ensure_ascii=False):
-                assert "␛[31mred alert␛[0m" in screen_text(app)
+                await wait_for(pilot, lambda: "␛[31mred alert␛[0m" in screen_text(app))
             await pilot.press("n")
 
 
