@@ -180,7 +180,8 @@ class TaskDetailScreen(Screen):
     """
 
     BINDINGS = [
-        Binding("escape", "back", "Back", id="detail.back"),
+        # priority: the JSON view would otherwise take esc to give up focus
+        Binding("escape", "back", "Back", id="detail.back", priority=True),
         Binding("n", "next_task", "Next", id="detail.next"),
         Binding("p", "prev_task", "Prev", id="detail.prev"),
         Binding("a", "accept", "Accept", id="detail.accept"),

@@ -106,6 +106,10 @@ async def test_json_search_moves_the_selection_and_n_N_step_through_matches(shar
         await pilot.press("/")
         await pilot.press("z", "z", "q", "x")
         assert "no match" in str(detail.query_one("#json-find-status").content)
+        await pilot.press("escape")
+        assert app.screen is detail
+        await pilot.press("escape")  # ...and then esc goes back to the list
+        await wait_for(pilot, lambda: app.screen is not detail, what="back")
 
 
 async def test_n_and_p_move_through_the_list_keeping_the_tab(shared_server):
