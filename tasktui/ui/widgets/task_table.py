@@ -253,7 +253,7 @@ class TaskTable(ScrollView, can_focus=True):
         if idw != self._id_width:
             self._id_width = idw
             self._layout_width = -1
-        self.virtual_size = Size(self.size.width, len(rows) + 1)
+        self.virtual_size = Size(self.size.width, len(rows) + 2)  # + header + end line
         new_row = self.index_of(old_id) if old_id is not None else None
         if new_row is not None:
             if new_row != old_row:
@@ -437,7 +437,7 @@ class TaskTable(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._layout_width = -1
         self._line_cache.clear()
-        self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+        self.virtual_size = Size(self.size.width, len(self._rows) + 2)
         self._scroll_cursor_into_view()
         self._check_near_end()
 
@@ -517,6 +517,11 @@ class TaskTable(ScrollView, can_focus=True):
             hstyle = base + self.get_component_rich_style("task-table--header")
             return Strip([Segment(self._header_text(), hstyle)]).extend_cell_length(width, hstyle).crop(0, width)
         row = int(self.scroll_y) + y - 1
+        if row == len(self._rows) and self._rows:
+            dim = base + self.get_component_rich_style("task-table--dim")
+            text = "  ⋯ more tasks load as you go down" if self.has_more() else \
+                f"  — end of the list —"
+            return Strip([Segment(text, dim)]).extend_cell_length(width, dim).crop(0, width)
         if row < 0 or row >= len(self._rows):
             return Strip.blank(width, base)
         segs = self._row_segments(row)
