@@ -8,6 +8,7 @@ store event arrives here as a :class:`StoreChanged` message and re-syncs the wid
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
@@ -139,6 +140,7 @@ class TasksScreen(Screen):
         self.sidebar_slot = Vertical(id="sidebar-slot")
         self._sidebar_ready = False
         self._sidebar_mounting = False
+        self._sidebar_mounted = asyncio.Event()
         self._pickers_started = False
         self.table = TaskTable(zone=self.zone, id="table")
         self.table.has_more = lambda: self.store.has_more
@@ -188,13 +190,17 @@ class TasksScreen(Screen):
             self.sidebar_slot.set_class(self.app.size.width < NARROW, "-hidden")
 
     async def _mount_sidebar(self) -> None:
-        if self._sidebar_ready or self._sidebar_mounting:
+        if self._sidebar_ready:
+            return
+        if self._sidebar_mounting:  # another caller is mounting it: wait for that
+            await self._sidebar_mounted.wait()
             return
         self._sidebar_mounting = True
         self.sidebar.zone = self.zone
         self.sidebar.order = self.order
         await self.sidebar_slot.mount(self.sidebar)
         self._sidebar_ready = True
+        self._sidebar_mounted.set()
         view = self.settings.views.get(self._initial_view or "")
         if view is not None:
             self.sidebar.apply_view(view)

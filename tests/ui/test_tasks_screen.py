@@ -366,3 +366,16 @@ async def test_the_window_stays_bounded_and_pages_come_back_when_scrolling_up(sh
         await wait_for(pilot, lambda: app.store.offset == 0 and not app.store.loading, what="back to the top")
         await pilot.pause()
         assert table.cursor_row == 0 and table.cursor_task_id == all_ids[0]
+
+
+async def test_keys_pressed_before_the_sidebar_is_mounted_still_work(shared_server, make_app):
+    app = make_app(shared_server)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"6b0")  # at once: the sidebar is mounted on demand
+        await wait_for(pilot, lambda: app.store.query.search == "6b0", what="search applied")
+        await settled(pilot, app)
+        from textual.widgets import Input
+
+        assert app.tasks_screen.sidebar.query_one("#search", Input).value == "6b0"
+        assert all(t.task_id.startswith("6b0") or (t.unique_id or "").lower().startswith("6b0")
+                   for t in app.tasks_screen.table.rows)
