@@ -752,7 +752,12 @@ def build_app(state: State) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app):
+        import anyio.to_thread
+
         state.loop = asyncio.get_running_loop()
+        # one SQLite connection per worker thread: 16 are plenty on a small machine and
+        # bound the memory the page caches take
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 16
         state.callbacks = Dispatcher(state)
         force = None
         if state.options.simulate:

@@ -98,8 +98,12 @@ CREATE INDEX IF NOT EXISTS ix_review ON tasks (review, created_at, task_id);
 CREATE INDEX IF NOT EXISTS ix_project ON tasks (project, created_at, task_id);
 CREATE INDEX IF NOT EXISTS ix_batch ON tasks (batch, created_at, task_id);
 CREATE INDEX IF NOT EXISTS ix_type ON tasks (type, created_at, task_id);
-CREATE INDEX IF NOT EXISTS ix_completed ON tasks (completed_at);
-CREATE INDEX IF NOT EXISTS ix_updated ON tasks (updated_at);
+DROP INDEX IF EXISTS ix_completed;
+DROP INDEX IF EXISTS ix_updated;
+DROP INDEX IF EXISTS ix_completed_created;
+DROP INDEX IF EXISTS ix_updated_created;
+CREATE INDEX IF NOT EXISTS ix_completed_cover ON tasks (completed_at, created_at, ostatus, review, project, batch, type);
+CREATE INDEX IF NOT EXISTS ix_updated_cover ON tasks (updated_at, created_at, ostatus, review, project, batch, type);
 CREATE UNIQUE INDEX IF NOT EXISTS ix_unique_id ON tasks (unique_id) WHERE unique_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ix_unique_id_nocase ON tasks (lower(unique_id)) WHERE unique_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ix_tags_id ON task_tags (id);
@@ -143,7 +147,7 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA cache_size=-16384")  # per connection (one per worker thread)
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA mmap_size=1073741824")
     conn.execute("PRAGMA foreign_keys=OFF")

@@ -131,6 +131,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"Serving the Scale-compatible API at {state.origin}/v1 (database {db_path}"
           f"{', simulated workforce on' if args.simulate else ''}). Ctrl+C stops.", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                          timeout_graceful_shutdown=3))
+                                          timeout_graceful_shutdown=3, timeout_keep_alive=30))
     server.run(sockets=[sock])
     return 0

@@ -117,6 +117,10 @@ class ListQuery:
     order: str = "desc"
     after: tuple[int, str] | None = None
     limited_response: bool = False
+    #: (min, max) created_at of the tasks in the completion / update ranges (set by fetch_page)
+    created_window: tuple[int, int] | None = None
+    #: drive the query from the completion / update range index (set by plan_ranges)
+    drive_range: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -251,11 +255,11 @@ def decode_token(token: str, order: str) -> tuple[int, str]:
 
 # -- SQL ------------------------------------------------------------------------
 
-def _in(col: str, values: tuple[str, ...], where: list[str], args: list[Any]) -> None:
+def _in(col: str, values: tuple[str, ...], where: list[str], args: list[Any], prefix: str = "") -> None:
     if len(values) == 1:
-        where.append(f"{col} = ?")
+        where.append(f"{prefix}{col} = ?")
     else:
-        where.append(f"{col} IN ({','.join('?' * len(values))})")
+        where.append(f"{prefix}{col} IN ({','.join('?' * len(values))})")
     args.extend(values)
 
 
@@ -269,30 +273,32 @@ def base_where(q: ListQuery, *, with_created: bool = True, statuses: tuple[str, 
     where: list[str] = []
     args: list[Any] = []
     sts = q.statuses if statuses is None else statuses
+    # drive_range: let the completion / update range index drive (the other filters
+    # are checked per row), chosen when that range holds fewer tasks than the rest
+    e = "+" if q.drive_range and not scan else ""
     if sts and len(sts) < len(ALL_OSTATUS):
-        _in("ostatus", sts, where, args)
+        _in("ostatus", sts, where, args, e)
     if q.reviews:
-        _in("review", q.reviews, where, args)
+        _in("review", q.reviews, where, args, e)
     if q.projects:
-        _in("project", q.projects, where, args)
+        _in("project", q.projects, where, args, e)
     if q.batches:
-        _in("batch", q.batches, where, args)
+        _in("batch", q.batches, where, args, e)
     if q.types:
-        _in("type", q.types, where, args)
+        _in("type", q.types, where, args, e)
     if with_created:
         if q.created_from is not None:
-            where.append("created_at >= ?")
+            where.append(f"{e}created_at >= ?")
             args.append(q.created_from)
         if q.created_to is not None:
-            where.append("created_at < ?")
+            where.append(f"{e}created_at < ?")
             args.append(q.created_to)
     p = "+" if scan else ""
-    # A task is completed and updated at or after its creation, so an upper bound on
-    # either implies one on created_at: it lets a walk in created order start there.
-    implied = [v for v in (q.completed_to, q.updated_to) if v is not None]
-    if scan and implied and with_created and (q.created_to is None or min(implied) < q.created_to):
-        where.append("created_at < ?")
-        args.append(min(implied))
+    if scan and with_created and q.created_window is not None:
+        # the creation times of the tasks in the completion / update range (found from
+        # their covering indexes): the ordered walk starts and ends there
+        where.append("created_at >= ? AND created_at <= ?")
+        args.extend(q.created_window)
     for col, lo, hi in (("completed_at", q.completed_from, q.completed_to),
                         ("updated_at", q.updated_from, q.updated_to)):
         if lo is not None:
@@ -349,6 +355,13 @@ def fetch_page(conn: sqlite3.Connection, q: ListQuery, total: int | None = None
     (the exact number of matches, when known) picks the plan for secondary filters."""
     fetch = q.limit + 1
     scan = needs_exact_count(q) and (total is None or total > SCAN_THRESHOLD)
+    if scan:
+        window = _created_window(conn, q)
+        if window is None:
+            return [], False
+        q = replace(q, created_window=window)
+    else:
+        q = plan_ranges(conn, q)
     sts = q.statuses if q.statuses and len(q.statuses) < len(ALL_OSTATUS) else ()
     if len(sts) > 1:
         # One index range per status, merged: SQLite would otherwise read and sort every
@@ -364,6 +377,61 @@ def fetch_page(conn: sqlite3.Connection, q: ListQuery, total: int | None = None
         rows = conn.execute(sql, args).fetchall()
     more = len(rows) > q.limit
     return rows[: q.limit], more
+
+
+def _created_window(conn: sqlite3.Connection, q: ListQuery) -> tuple[int, int] | None:
+    """Bounds on created_at implied by the completion and update ranges (each read from
+    an index on (completed_at | updated_at, created_at) without touching the table);
+    None when a range holds no task."""
+    lo, hi = -(2**62), 2**62
+    for col, a, b in (("completed_at", q.completed_from, q.completed_to),
+                      ("updated_at", q.updated_from, q.updated_to)):
+        if a is None and b is None:
+            continue
+        where = [f"{col} IS NOT NULL"]
+        args: list[Any] = []
+        if a is not None:
+            where.append(f"{col} >= ?")
+            args.append(a)
+        if b is not None:
+            where.append(f"{col} < ?")
+            args.append(b)
+        mn, mx = conn.execute(f"SELECT MIN(created_at), MAX(created_at) FROM tasks WHERE {' AND '.join(where)}",
+                              args).fetchone()
+        if mn is None:
+            return None
+        lo, hi = max(lo, mn), min(hi, mx)
+    if lo > hi:
+        return None
+    return lo, hi
+
+
+def plan_ranges(conn: sqlite3.Connection, q: ListQuery) -> ListQuery:
+    """Choose what drives a query with a completion / update range: that range's index
+    (when it holds fewer tasks) or the other filters' indexes. Estimates are bounded
+    index-only counts, so choosing costs little."""
+    ranges = [(c, a, b) for c, a, b in (("completed_at", q.completed_from, q.completed_to),
+                                        ("updated_at", q.updated_from, q.updated_to))
+              if a is not None or b is not None]
+    if not ranges or q.tags or q.search or q.unique_ids:
+        return q
+    cap = 50_000
+    est_range = cap
+    for col, a, b in ranges:
+        where = [f"{col} IS NOT NULL"]
+        args: list[Any] = []
+        if a is not None:
+            where.append(f"{col} >= ?")
+            args.append(a)
+        if b is not None:
+            where.append(f"{col} < ?")
+            args.append(b)
+        n = conn.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE {' AND '.join(where)} LIMIT {cap})",
+                         args).fetchone()[0]
+        est_range = min(est_range, n)
+    est_rest = count_total(conn, replace(q, completed_from=None, completed_to=None, updated_from=None,
+                                         updated_to=None))
+    return replace(q, drive_range=est_range < est_rest)
 
 
 def needs_exact_count(q: ListQuery) -> bool:
@@ -385,7 +453,7 @@ def _count_where(conn: sqlite3.Connection, q: ListQuery) -> int:
 def count_total(conn: sqlite3.Connection, q: ListQuery) -> int:
     """Exact number of tasks matching ``q`` (ignores the page position)."""
     if needs_exact_count(q):
-        return _count_where(conn, q)
+        return _count_where(conn, plan_ranges(conn, q))
     lo, hi = q.created_from, q.created_to
     cwhere: list[str] = []
     cargs: list[Any] = []

@@ -102,7 +102,8 @@ def start_server_thread(db_path: str | Path, api_keys: list[str] | str, *, host:
     sock = bind_socket(host, port)
     real_port = sock.getsockname()[1]
     state.origin = f"http://{_url_host(host)}:{real_port}"
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3,
+                            timeout_keep_alive=30)
     server = uvicorn.Server(config)
     errors: list[BaseException] = []
 
