@@ -29,6 +29,10 @@ Guarantees
   previous page (to drop a duplicate at a page boundary should a server repeat one).
 * **The API key never appears** in the output or the checkpoint (the checkpoint holds
   the server URL without any user-info part, never credentials).
+* **Safe to print.** Task text is data: JSON escapes C0 controls, and the output also
+  escapes C1 controls (which some terminals obey as escape sequences), bidirectional
+  overrides and U+2028/U+2029 as ``\\uXXXX`` — the same JSON, but ``cat`` of an export or
+  an export to a terminal cannot drive the terminal, reorder text or split a line.
 """
 
 from __future__ import annotations
@@ -175,6 +179,25 @@ _JSON_OPEN = b"[\n"
 _JSON_SEP = b",\n"
 _JSON_CLOSE = b"\n]\n"
 _JSON_CLOSE_EMPTY = b"]\n"
+
+
+import re as _re
+
+#: C1 controls, bidi marks / overrides / isolates, and the line / paragraph separators,
+#: as UTF-8. Each byte sequence is a whole character (its lead byte cannot be a
+#: continuation byte) and in JSON text can only sit inside a string.
+_UNSAFE_UTF8 = _re.compile(
+    rb"\xc2[\x80-\x9f]|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]|\xd8\x9c")
+
+
+def _escape_match(m: "_re.Match[bytes]") -> bytes:
+    return b"\\u%04x" % ord(m.group(0).decode("utf-8"))
+
+
+def terminal_safe(data: bytes) -> bytes:
+    """JSON text with the characters a terminal may act on written as ``\\uXXXX``
+    escapes (an equivalent JSON document)."""
+    return _UNSAFE_UTF8.sub(_escape_match, data)
 
 
 def _dumps(doc: Any) -> bytes:
@@ -744,7 +767,7 @@ class Exporter:
                     out.append(_JSON_SEP)
                 out.append(rec)
             n += 1
-        return b"".join(out), n, ids
+        return terminal_safe(b"".join(out)), n, ids
 
     def _take_page(self, page: Any, st: _State, seen: set[str]) -> tuple[bytes, int, set[str]]:
         if st.total is None:

@@ -52,7 +52,8 @@ examples:
   tasktui export --project "Street signs" --format ndjson | jq -r .task_id
   tasktui export --from 2026-11-01 --to 2026-11-30 --tz pacific -o nov.json
   tasktui export -o all.ndjson --resume               continue an interrupted export
-  until tasktui export -o all.ndjson --resume; do sleep 10; done
+  # retry while the failure is one a retry can fix (exit 1), stop on anything else:
+  while tasktui export -o all.ndjson --resume; [ $? -eq 1 ]; do sleep 10; done
 """
 
 PROG = "tasktui export"
@@ -194,11 +195,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = (
-        "Export every task matching the filters as JSON (one array) or NDJSON (one task per "
-        "line), to a file or standard output. A file is written under FILE.partial and renamed "
-        "when complete; an interrupted or failed export keeps FILE.partial and "
-        "FILE.checkpoint.json and continues with --resume. The date range ends at the moment "
-        "the export starts, so tasks created meanwhile do not shift or join it."
+        "Export every task matching the filters as JSON (one array) or NDJSON (one task per\n"
+        "line), to a file or standard output. A file is written as FILE.partial and renamed\n"
+        "when complete; an interrupted or failed export keeps FILE.partial and\n"
+        "FILE.checkpoint.json and continues with --resume. The date range ends at the moment\n"
+        "the export starts, so tasks created meanwhile neither shift it nor join it."
     )
     parser.epilog = EXAMPLES + "\n" + EXIT_CODES_HELP
     one_line_errors(parser, PROG)

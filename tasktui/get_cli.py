@@ -65,10 +65,13 @@ def _encode(doc: Any, compact: bool) -> bytes:
 
     import orjson
 
+    from tasktui.export import terminal_safe
+
     try:
-        return orjson.dumps(doc, option=0 if compact else orjson.OPT_INDENT_2) + b"\n"
+        data = orjson.dumps(doc, option=0 if compact else orjson.OPT_INDENT_2) + b"\n"
     except (orjson.JSONEncodeError, TypeError):
-        return (json.dumps(doc, ensure_ascii=False, indent=None if compact else 2) + "\n").encode()
+        data = (json.dumps(doc, ensure_ascii=False, indent=None if compact else 2) + "\n").encode()
+    return terminal_safe(data)  # task text is data: nothing in it may drive the terminal
 
 
 def _write_file(path: Path, data: bytes) -> None:

@@ -82,7 +82,7 @@ def _fmt_seconds(s: float | None) -> str:
 def describe_progress(p: ExportProgress | None) -> str:
     if p is None:
         return "starting…"
-    of = f" of {p.total:,}" if p.total is not None else ""
+    of = "" if p.total is None else f" of {'' if p.total_exact else 'at most '}{p.total:,}"
     parts = [f"{p.written:,}{of} tasks written"]
     if p.rate:
         parts.append(f"{p.rate:,.0f} tasks/s")

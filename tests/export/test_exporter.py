@@ -293,3 +293,22 @@ async def test_bulk_pages_with_the_page_size_extension(shared_server):
         assert r.status_code == 400 and "page_size=1001 is out of range" in r.json()["error"]
         r = await http.get(f"{shared_server.url}/tasks", params={"limit": "101"})
         assert r.status_code == 400  # the Scale-compatible limit is unchanged
+
+
+@pytest.mark.parametrize("fmt", list(ExportFormat))
+async def test_hostile_text_is_exported_faithfully_and_safe_to_print(shared_server, sql, tmp_path, fmt):
+    """Task text is data: the export holds exactly the server's strings, yet no byte of it
+    can act on a terminal (C0 and C1 controls, bidi overrides, line separators escaped)."""
+    query = TaskQuery(tags=("hostile-text",))
+    docs = {d["task_id"]: d for d in db_tasks(sql, shared_server)}
+    out = tmp_path / f"hostile{fmt.suffix}"
+    async with TaskClient(shared_server.url, shared_server.api_key) as client:
+        await Exporter(client, query, path=out, format=fmt).run()
+    data = out.read_bytes()
+    got = read_output(out, fmt)
+    assert got and all(no_instruction(d) == no_instruction(docs[d["task_id"]]) for d in got)
+    text = data.decode("utf-8")
+    assert "\x1b" not in text
+    assert not [c for c in text if 0x80 <= ord(c) <= 0x9F or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029"]
+    raw = json.dumps([docs[d["task_id"]] for d in got], ensure_ascii=False)
+    assert any(0x80 <= ord(c) <= 0x9F or c in "\u202e\u2028" for c in raw), "the seed has such text"
