@@ -380,6 +380,12 @@ class TaskClient:
                 err = self._network_error(exc, request.url, what, attempt)
                 retryable = (not state_changing or isinstance(exc, _SAFE_BEFORE_SEND)
                              or EXT_IDEMPOTENCY in self.extensions)
+            except httpx.DecodingError:
+                err = self._malformed(what, "the answer's compressed body could not be decoded", None, attempt)
+                retryable = not state_changing or EXT_IDEMPOTENCY in self.extensions
+            except httpx.HTTPError as exc:  # anything else httpx may raise: never a crash
+                err = self._network_error(exc, request.url, what, attempt)
+                retryable = False
             else:
                 code = response.status_code
                 if 200 <= code < 300:
@@ -395,6 +401,13 @@ class TaskClient:
                         err = self._malformed(
                             what, "the answer is not valid JSON (garbled or cut short)", raw, attempt)
                         retryable = not state_changing or EXT_IDEMPOTENCY in self.extensions
+                elif auth_mode is None and code in (401, 403):
+                    # Not our key being refused (none was sent): the link itself is refused.
+                    err = InvalidRequestError(
+                        f"Could not {what}: its server refused access (HTTP {code}); the link may have "
+                        "expired or need credentials tasktui does not send to other sites.",
+                        status_code=code, attempts=attempt)
+                    retryable = False
                 else:
                     err = self._status_error(response, raw, what, attempt)
                     retry_after = err.retry_after

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tasktui.api import AttachmentTooLargeError, AuthError, TaskClient, UnsupportedError
+from tasktui.api import AttachmentTooLargeError, AuthError, InvalidRequestError, TaskClient, UnsupportedError
 from tasktui.domain import TaskQuery
 from tasktui.testing import Fault, FaultProxy
 
@@ -32,8 +32,9 @@ async def test_attachment_elsewhere_is_fetched_without_the_key(shared_server, pr
     proxy = await proxy_for(shared_server)
     task = await _with_attachment(client)
     elsewhere = proxy.origin + task.attachment[len(client.origin):]
-    with pytest.raises(AuthError):
+    with pytest.raises(InvalidRequestError, match="refused access \\(HTTP 401\\)") as ei:
         await client.fetch_attachment(elsewhere)
+    assert not isinstance(ei.value, AuthError)  # not "check your API key": none was sent
     assert proxy.stats.passed == 1
 
 
