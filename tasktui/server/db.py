@@ -62,6 +62,17 @@ CREATE TABLE IF NOT EXISTS counts (
     n INTEGER NOT NULL,
     PRIMARY KEY (day, ostatus, review, project, batch, type)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tag_counts (
+    day INTEGER NOT NULL,
+    tag TEXT NOT NULL,
+    ostatus TEXT NOT NULL,
+    review TEXT NOT NULL,
+    project TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    type TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (tag, day, ostatus, review, project, batch, type)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS projects (
     name TEXT PRIMARY KEY,
     type TEXT NOT NULL,
@@ -130,6 +141,23 @@ BEGIN
     INSERT INTO counts (day, ostatus, review, project, batch, type, n)
     VALUES (NEW.created_at / 86400000, NEW.ostatus, NEW.review, NEW.project, NEW.batch, NEW.type, 1)
     ON CONFLICT (day, ostatus, review, project, batch, type) DO UPDATE SET n = n + 1;
+    UPDATE tag_counts SET n = n - 1 WHERE tag IN (SELECT tag FROM task_tags WHERE id = OLD.id)
+        AND day = OLD.created_at / 86400000 AND ostatus = OLD.ostatus AND review = OLD.review
+        AND project = OLD.project AND batch = OLD.batch AND type = OLD.type;
+    INSERT INTO tag_counts (day, tag, ostatus, review, project, batch, type, n)
+    SELECT NEW.created_at / 86400000, tag, NEW.ostatus, NEW.review, NEW.project, NEW.batch, NEW.type, 1
+    FROM task_tags WHERE id = NEW.id AND true
+    ON CONFLICT (tag, day, ostatus, review, project, batch, type) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS tr_tags_ins AFTER INSERT ON task_tags BEGIN
+    INSERT INTO tag_counts (day, tag, ostatus, review, project, batch, type, n)
+    SELECT created_at / 86400000, NEW.tag, ostatus, review, project, batch, type, 1
+    FROM tasks WHERE id = NEW.id AND true
+    ON CONFLICT (tag, day, ostatus, review, project, batch, type) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS tr_tags_del AFTER DELETE ON task_tags BEGIN
+    UPDATE tag_counts SET n = n - 1 WHERE tag = OLD.tag AND (day, ostatus, review, project, batch, type) IN
+        (SELECT created_at / 86400000, ostatus, review, project, batch, type FROM tasks WHERE id = OLD.id);
 END;
 """
 
@@ -155,9 +183,18 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 def init_schema(conn: sqlite3.Connection) -> None:
+    new_tag_counts = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE name = 'tag_counts'").fetchone() is None
     conn.executescript(SCHEMA)
     conn.executescript(INDEXES)
+    # triggers of older versions are replaced by the current ones
+    if new_tag_counts:
+        conn.execute("DROP TRIGGER IF EXISTS tr_tasks_upd")
     conn.executescript(TRIGGERS)
+    if new_tag_counts and conn.execute("SELECT 1 FROM task_tags LIMIT 1").fetchone():
+        conn.execute("BEGIN IMMEDIATE")
+        rebuild_tag_counts(conn)
+        conn.execute("COMMIT")
 
 
 def drop_for_bulk(conn: sqlite3.Connection) -> None:
@@ -178,6 +215,15 @@ def rebuild_counts(conn: sqlite3.Connection) -> None:
         "INSERT INTO counts (day, ostatus, review, project, batch, type, n) "
         "SELECT created_at / 86400000, ostatus, review, project, batch, type, COUNT(*) "
         "FROM tasks GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+
+
+def rebuild_tag_counts(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM tag_counts")
+    conn.execute(
+        "INSERT INTO tag_counts (day, tag, ostatus, review, project, batch, type, n) "
+        "SELECT t.created_at / 86400000, g.tag, t.ostatus, t.review, t.project, t.batch, t.type, COUNT(*) "
+        "FROM task_tags g JOIN tasks t ON t.id = g.id GROUP BY 1, 2, 3, 4, 5, 6, 7"
     )
 
 

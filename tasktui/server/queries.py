@@ -452,11 +452,18 @@ def _count_where(conn: sqlite3.Connection, q: ListQuery) -> int:
 
 def count_total(conn: sqlite3.Connection, q: ListQuery) -> int:
     """Exact number of tasks matching ``q`` (ignores the page position)."""
-    if needs_exact_count(q):
-        return _count_where(conn, plan_ranges(conn, q))
-    lo, hi = q.created_from, q.created_to
+    table = "counts"
     cwhere: list[str] = []
     cargs: list[Any] = []
+    one_tag = len(q.tags) == 1 and not needs_exact_count(replace(q, tags=()))
+    if one_tag:
+        # one tag and count-table filters: the per-tag counts answer it
+        table = "tag_counts"
+        cwhere.append("tag = ?")
+        cargs.append(q.tags[0])
+    elif needs_exact_count(q):
+        return _count_where(conn, plan_ranges(conn, q))
+    lo, hi = q.created_from, q.created_to
     sts = q.statuses if q.statuses and len(q.statuses) < len(ALL_OSTATUS) else ()
     if sts:
         _in("ostatus", sts, cwhere, cargs)
@@ -479,7 +486,7 @@ def count_total(conn: sqlite3.Connection, q: ListQuery) -> int:
         cargs.append(day_hi)
         if hi > day_hi * DAY_MS:
             edges.append((day_hi * DAY_MS, hi))
-    sql = f"SELECT COALESCE(SUM(n), 0) FROM counts {'WHERE ' + ' AND '.join(cwhere) if cwhere else ''}"
+    sql = f"SELECT COALESCE(SUM(n), 0) FROM {table} {'WHERE ' + ' AND '.join(cwhere) if cwhere else ''}"
     total += conn.execute(sql, cargs).fetchone()[0]
     for a, b in edges:
         total += _count_where(conn, replace(q, created_from=a, created_to=b))

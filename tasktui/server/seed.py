@@ -144,6 +144,7 @@ def seed_database(db_path: str | Path, n: int, *, seed: int = 1, now: datetime |
                 for stmt in _split_triggers(dbm.TRIGGERS):
                     conn.execute(stmt)
                 dbm.rebuild_counts(conn)
+                dbm.rebuild_tag_counts(conn)
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('seeded_at', ?)", (ms_to_wire(now_ms),))
             conn.execute("COMMIT")
         except BaseException:
