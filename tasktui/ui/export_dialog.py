@@ -299,6 +299,7 @@ class ExportScreen(ModalScreen[None]):
         if getattr(self, "_panel", "") != "form":
             return
         raw = self.query_one("#export-path", Input).value
+        self._ensure_downloads_dir(raw)
         try:
             path = validate_output_path(raw)
         except ExportUsageError as e:
@@ -317,6 +318,17 @@ class ExportScreen(ModalScreen[None]):
             self._ask(path, f"{path} already exists. Overwrite it?", resume=False)
             return
         self._begin(path, resume=False, overwrite=False)
+
+    def _ensure_downloads_dir(self, raw: str) -> None:
+        """The configured downloads folder is created on first use (as downloads of one
+        task do); any other missing folder is the operator's to fix."""
+        downloads = Path(self._directory or _downloads_dir(self.app)).expanduser()
+        target = Path(raw.strip()).expanduser()
+        if raw.strip() and target.parent == downloads and not downloads.exists():
+            try:
+                downloads.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass  # validate_output_path says why in a moment
 
     def _ask_unfinished(self, path: Path, cp: Checkpoint, *, resumable: bool) -> None:
         of = f" of {cp.total:,}" if cp.total is not None else ""

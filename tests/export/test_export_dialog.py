@@ -125,9 +125,12 @@ async def test_cancel_from_the_app_leaves_no_finished_looking_file(shared_server
 
 
 async def test_path_validation_and_overwrite_confirmation(shared_server, tmp_path):
-    app = make_app(shared_server.url, shared_server.api_key, tmp_path)
+    downloads = tmp_path / "Downloads"  # not there yet: created on first use
+    app = make_app(shared_server.url, shared_server.api_key, downloads)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_dialog(pilot)
+        default = Path(screen.query_one("#export-path").value)
+        assert default.parent == downloads and not downloads.exists()
         await set_path(pilot, screen, tmp_path / "missing-dir" / "x.json")
         await pilot.press("enter")
         await pilot.pause()
@@ -150,6 +153,15 @@ async def test_path_validation_and_overwrite_confirmation(shared_server, tmp_pat
         await wait_for(pilot, lambda: current_job(app) is not None and current_job(app).state == "done",
                        what="the export to finish")
         assert len(json.loads(existing.read_text())) == 1500
+        await pilot.press("escape")
+        await pilot.pause()
+        screen = await open_dialog(pilot)  # a new export: the default name, its folder made
+        screen.query_one("#export-path").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: current_job(app) is not None and current_job(app).state == "done",
+                       what="the export to the downloads folder")
+        assert current_job(app).path.parent == downloads
+        assert len(json.loads(current_job(app).path.read_text())) == 1500
 
 
 async def test_hidden_export_keeps_running_and_notifies_when_done(shared_server, tmp_path):
