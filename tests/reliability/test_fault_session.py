@@ -186,6 +186,7 @@ async def test_session_under_20_percent_faults_applies_each_action_once(server, 
         await proxy.stop()
 
     # faults really happened, on reads and on writes
+    print(f"fault proxy: {proxy.stats}")  # shown with -s; quoted in RELIABILITY.md
     assert proxy.scripted_left == 0
     assert sum(proxy.stats.injected.values()) >= 4, proxy.stats
     # each action exactly once
