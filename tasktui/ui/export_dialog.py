@@ -108,6 +108,7 @@ class ExportJob:
         self.error: str = ""
         self.shown = True  # whether the dialog is showing it (else: notify at the end)
         self.worker: Any = None
+        self.on_change: Any = None  # the dialog showing it repaints at once when it ends
         exporter.on_progress = self._on_progress
 
     @property
@@ -146,6 +147,11 @@ class ExportJob:
             self._finished()
 
     def _finished(self) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception:  # the dialog may be going away; its timer catches up
+                pass
         if self.shown:
             return
         if self.state == "done" and self.result is not None:
@@ -397,6 +403,7 @@ class ExportScreen(ModalScreen[None]):
     def _attach_job(self, job: ExportJob) -> None:
         self._job = job
         job.shown = True
+        job.on_change = self._refresh_run
         self._fmt = job.exporter.format
         self.query_one("#export-title", Label).update("Export tasks")
         self.query_one("#export-target", Static).update(
@@ -506,11 +513,14 @@ class ExportScreen(ModalScreen[None]):
                                 markup=False, timeout=4)
             else:
                 self._forget()
+            job.on_change = None
         self.dismiss(None)
 
     def on_unmount(self) -> None:
-        if self._job is not None and self._job.running:
-            self._job.shown = False
+        if self._job is not None:
+            self._job.on_change = None
+            if self._job.running:
+                self._job.shown = False
 
 
 def _app_words(message: str) -> str:

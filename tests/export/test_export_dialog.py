@@ -211,8 +211,25 @@ async def test_a_failed_export_keeps_its_partial_and_resumes_from_the_dialog(sha
             assert "dropped" in shown(screen, "#export-run-error")
             assert "1,000 tasks are saved" in shown(screen, "#export-stats")
             assert not target.exists() and partial_path(target).exists() and checkpoint_path(target).exists()
+            # Resume fails again; Close keeps what was written for later
+            proxy.script(Fault.drop("body", match="next_token"), times=2)
             await pilot.click("#run-resume")
-            await wait_for(pilot, lambda: current_job(app) is not job and current_job(app).state == "done",
+            await wait_for(pilot, lambda: current_job(app) is not job and current_job(app).state == "failed",
+                           what="the second failure")
+            await pilot.pause(0.3)  # the dialog refreshes its buttons 5 times a second
+            await pilot.click("#run-close")
+            await pilot.pause()
+            assert not isinstance(app.screen, ExportScreen) and current_job(app) is None
+            assert partial_path(target).exists() and checkpoint_path(target).exists()
+            # later: the same file offers to resume the unfinished export of these filters
+            screen = await open_dialog(pilot)
+            await set_path(pilot, screen, target)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert "unfinished export of these filters" in shown(screen, "#export-question")
+            assert "1,000 of 1,500 tasks written" in shown(screen, "#export-question")
+            await pilot.press("r")
+            await wait_for(pilot, lambda: current_job(app) is not None and current_job(app).state == "done",
                            what="the resumed export")
             assert current_job(app).result.resumed_from == 1000
             ids = [d["task_id"] for d in json.loads(target.read_text())]
