@@ -96,10 +96,20 @@ def run_child(*args: str, timeout: float = 900) -> dict:
 
 
 # ----------------------------------------------------------------------------- 1. first paint
-def first_paint(url: str, runs: int) -> list[float] | None:
+def _cpu_seconds(pid: int) -> float:
+    """user + system CPU time of a process (and its reaped children) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(x) for x in fields[11:15]) / ticks
+
+
+def first_paint(url: str, runs: int) -> tuple[list[float], list[float]] | None:
+    """Wall-clock seconds from spawning ``tasktui`` to a row on screen, and the CPU seconds
+    the process had used by then (less sensitive to a busy machine)."""
     if shutil.which("tmux") is None:
         return None
     times = []
+    cpu = []
     for _ in range(runs):
         sock = f"bench-ui-{uuid.uuid4().hex[:8]}"
         with tempfile.TemporaryDirectory() as tmp:
@@ -107,24 +117,27 @@ def first_paint(url: str, runs: int) -> list[float] | None:
             cfg.write_text("refresh_interval = 0\n")
             env = (f"TASKTUI_CONFIG={shlex.quote(str(cfg))} TASKTUI_DATA_DIR={shlex.quote(tmp)} "
                    f"SCALE_API_KEY={KEY} TASKTUI_API_URL={shlex.quote(url)} TERM=xterm-256color")
-            cmd = f"env -u COLUMNS -u LINES {env} {shlex.quote(sys.executable)} -m tasktui; sleep 5"
+            cmd = f"exec env -u COLUMNS -u LINES {env} {shlex.quote(sys.executable)} -m tasktui"
             t0 = time.perf_counter()
             subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-s", "b", "-x", "120", "-y", "40", cmd],
                            check=True, cwd=ROOT)
             try:
+                pid = int(subprocess.run(["tmux", "-L", sock, "display", "-p", "-t", "b", "#{pane_pid}"],
+                                         capture_output=True, text=True).stdout.strip())
                 deadline = t0 + 60
                 while True:
                     screen = subprocess.run(["tmux", "-L", sock, "capture-pane", "-p", "-t", "b"],
                                             capture_output=True, text=True).stdout
                     if ROW_RE.search(screen):
                         times.append(time.perf_counter() - t0)
+                        cpu.append(_cpu_seconds(pid))
                         break
                     if time.perf_counter() > deadline:
                         raise RuntimeError("no rows painted within 60 s:\n" + screen)
                     time.sleep(0.005)
             finally:
                 subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
-    return times
+    return times, cpu
 
 
 # ----------------------------------------------------------------------------- children
@@ -297,6 +310,7 @@ def main() -> int:
     ap.add_argument("--scroll", type=int, default=20_000)
     ap.add_argument("--compare", type=int, default=100_000, help="rows loaded into each table widget")
     ap.add_argument("--no-report", action="store_true", help="print, do not write BENCHMARKS.md")
+    ap.add_argument("--only-first-paint", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         kind, *rest = args.child
@@ -319,6 +333,9 @@ def main() -> int:
         print("1. first paint …", flush=True)
         fp = first_paint(server.url, args.runs)
         print(f"   {fp}", flush=True)
+        if args.only_first_paint:
+            print(fp)
+            return 0
         print("2. filter changes …", flush=True)
         flt = run_child("filter", server.url, KEY, str(args.changes))["times"]
         print(f"   p50 {percentile(flt, 50) * 1000:.0f} ms", flush=True)
@@ -339,8 +356,10 @@ def main() -> int:
              "(other engineers' work shared the 2 cores)." , ""]
     lines += ["| measure | result | target |", "|---|---|---|"]
     if fp:
-        lines.append(f"| process start → first rows painted (tmux 120x40, median of {len(fp)}) | "
-                     f"{median(fp):.2f} s (min {min(fp):.2f}, max {max(fp):.2f}) | ≤ 1.5 s |")
+        wall, cpu = fp
+        lines.append(f"| process start → first rows painted (tmux 120x40, median of {len(wall)}) | "
+                     f"{median(wall):.2f} s wall (min {min(wall):.2f}, max {max(wall):.2f}); "
+                     f"{median(cpu):.2f} s of CPU used by then | ≤ 1.5 s |")
     else:
         lines.append("| process start → first rows painted | not measured (tmux missing) | ≤ 1.5 s |")
     lines.append(f"| filter change → new first page painted, {len(flt)} changes | p50 "
@@ -351,11 +370,15 @@ def main() -> int:
                  f"{scr['seconds']:.1f} s of scrolling) | ≤ 200 MB |")
     lines += ["", f"Widgets alone, the same {args.compare:,} rows (each in a fresh process; the rows "
               "themselves are in memory in both):", "",
-              "| widget | mount → first paint | peak memory | ratio (stock / ours) |", "|---|---|---|---|",
-              f"| Textual DataTable (stock) | {stock['seconds']:.2f} s | {stock['peak_mb']:.0f} MB | "
-              f"{stock['seconds'] / max(ours['seconds'], 1e-6):.0f}× time, "
-              f"{stock['peak_mb'] / max(ours['peak_mb'], 1e-6):.1f}× memory |",
-              f"| tasktui TaskTable (virtual) | {ours['seconds']:.3f} s | {ours['peak_mb']:.0f} MB | 1 |",
+              "| widget | mount → first paint | memory added by the widget (peak − before) | peak process "
+              "memory |", "|---|---|---|---|",
+              f"| Textual DataTable (stock) | {stock['seconds']:.2f} s | "
+              f"{stock['peak_mb'] - stock['rss_before_mb']:.0f} MB | {stock['peak_mb']:.0f} MB |",
+              f"| tasktui TaskTable (virtual) | {ours['seconds']:.3f} s | "
+              f"{ours['peak_mb'] - ours['rss_before_mb']:.0f} MB | {ours['peak_mb']:.0f} MB |",
+              f"| ratio stock / ours | {stock['seconds'] / max(ours['seconds'], 1e-6):,.0f}× | "
+              f"{(stock['peak_mb'] - stock['rss_before_mb']) / max(ours['peak_mb'] - ours['rss_before_mb'], 1e-6):.1f}× "
+              "| |",
               "",
               "Notes: the filter figure starts when the query reaches the store (after the 250 ms "
               "debounce that groups keystrokes) and ends at the first screen refresh showing the new "
