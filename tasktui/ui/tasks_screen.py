@@ -100,6 +100,8 @@ class TasksScreen(Screen):
         bind("tasks.sidebar", "ctrl+b,f2", "toggle_sidebar", "Sidebar", tooltip="Show or hide the filter sidebar"),
         bind("tasks.clear_filters", "C", "clear_filters", "Clear filters", show=False,
              tooltip="Clear every filter (zone, date field and sort order are kept)"),
+        bind("tasks.copy_id", "y", "copy_ids", "Copy id", show=False,
+             tooltip="Copy the task id under the cursor (or the marked ids, one a line)"),
         bind("tasks.export", "ctrl+e", "export", "Export",
              tooltip="Export every task matching the filters to a JSON / NDJSON file"),
         bind("tasks.bulk_accept", "A", "bulk('accept')", "Accept marked", show=False,
@@ -441,6 +443,17 @@ class TasksScreen(Screen):
         task = self.store.row(task_id)
         if task is not None:
             self.app.push_screen(TaskJsonScreen(task))
+
+    def action_copy_ids(self) -> None:
+        from tasktui.ui.clipboard import copy_text
+
+        ids = sorted(self.marked_ids) or ([self.table.cursor_task_id] if self.table.cursor_task_id else [])
+        if not ids:
+            self.app.bell()
+            return
+        what = f"{len(ids)} task ids" if len(ids) > 1 else f"task id {ids[0]}"
+        result = copy_text(self.app, "\n".join(ids), what=what)
+        self.notify(result.message, severity="information" if result.ok else "error", timeout=3)
 
     async def action_search(self) -> None:
         await self.ensure_sidebar()

@@ -379,3 +379,15 @@ async def test_keys_pressed_before_the_sidebar_is_mounted_still_work(shared_serv
         assert app.tasks_screen.sidebar.query_one("#search", Input).value == "6b0"
         assert all(t.task_id.startswith("6b0") or (t.unique_id or "").lower().startswith("6b0")
                    for t in app.tasks_screen.table.rows)
+
+
+async def test_y_copies_the_task_id_or_the_marked_ids(shared_server, make_app, monkeypatch):
+    monkeypatch.setenv("TASKTUI_CLIPBOARD", "off")  # the app's own clipboard only
+    app = make_app(shared_server)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app)
+        rows = app.tasks_screen.table.rows
+        await pilot.press("j", "y")
+        assert app.clipboard == rows[1].task_id
+        await pilot.press("space", "space", "y")
+        assert app.clipboard == "\n".join(sorted([rows[1].task_id, rows[2].task_id]))
