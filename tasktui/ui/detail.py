@@ -233,6 +233,7 @@ class TaskDetailScreen(Screen):
         self._last_index: int | None = None
         self._find_term = ""
         self._load_generation = 0
+        self._rendered: set[str] = set()
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -308,23 +309,36 @@ class TaskDetailScreen(Screen):
             self.show_task(task)
 
     def show_task(self, task: Task) -> None:
-        """Render ``task`` in every tab."""
+        """Show ``task``: the header and the active tab now, the other tabs when they
+        are opened (so that n / p stay quick on big tasks)."""
         self.shown_task = task
         self.task_id = task.task_id
+        self._rendered: set[str] = set()
         self._notice("")
         self._render_header()
-        self._render_summary()
-        self.query_one("#instructions-md", Markdown).update(
-            clean(task.instruction) or "*This task has no instructions.*")
-        ta = self.query_one("#json-text", TextArea)
-        ta.load_text(pretty_json(task.raw))
-        self._render_response()
-        self._render_audit()
-        if self.active_tab == "preview":
-            self.query_one(MediaPreview).show(task)
-        if self._find_term:
-            self._find(self._find_term, forward=True, from_start=True)
+        self._render_tab(self.active_tab)
         self.refresh_bindings()
+
+    def _render_tab(self, tab: str) -> None:
+        task = self.shown_task
+        if task is None or tab in self._rendered:
+            return
+        self._rendered.add(tab)
+        if tab == "summary":
+            self._render_summary()
+        elif tab == "instructions":
+            self.query_one("#instructions-md", Markdown).update(
+                clean(task.instruction) or "*This task has no instructions.*")
+        elif tab == "json":
+            self.query_one("#json-text", TextArea).load_text(pretty_json(task.raw))
+            if self._find_term:
+                self._find(self._find_term, forward=True, from_start=True)
+        elif tab == "response":
+            self._render_response()
+        elif tab == "audit":
+            self._render_audit()
+        elif tab == "preview":
+            self.query_one(MediaPreview).show(task)
 
     def _notice(self, message: str) -> None:
         n = self.query_one("#detail-notice", Static)
@@ -516,8 +530,8 @@ class TaskDetailScreen(Screen):
     # ------------------------------------------------------------------ tabs
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id == "preview" and self.shown_task is not None:
-            self.query_one(MediaPreview).show(self.shown_task)
+        if event.pane.id:
+            self._render_tab(event.pane.id)
         self.refresh_bindings()
 
     def action_tab(self, tab: str) -> None:
@@ -715,12 +729,23 @@ class TaskDetailScreen(Screen):
             if not ok:
                 self.notify(f"Cannot {kind.split('_')[0]}: {why}.", severity="warning", markup=False)
                 return None
+        if kind in ("fix", "fix_external") and not self._server_can_fix():
+            self.notify("This server does not offer Fix (editing a task's response); only Accept and "
+                        "Reject are available here.", severity="warning", markup=False)
+            return None
         if kind == "cancel":
             ok, why = self.shown_task.can_cancel()
             if not ok:
                 self.notify(f"Cannot cancel: {why}.", severity="warning", markup=False)
                 return None
         return self.shown_task
+
+    def _server_can_fix(self) -> bool:
+        """False only when the backend is known not to offer the fix extension."""
+        client = getattr(self.store, "client", None)
+        if client is None or not getattr(client, "extensions_known", False):
+            return True
+        return bool(getattr(self.store, "can_fix", True))
 
     def _in_audit_queue(self) -> bool:
         if self._audit_queue is not None:

@@ -159,14 +159,14 @@ async def test_hostile_text_is_shown_literally_and_no_escape_reaches_the_screen(
         if ("\x1b" in flat or "\x9b" in flat) and key not in seen:
             seen.add(key)
             picked.append(d)
-    picked = picked[:4]
+    picked = picked[:3]
     assert picked
     ids = [d["task_id"] for d in picked]
     app = DetailHost(shared_server, ids[0], task_ids=ids)
     async with app.run_test(size=(100, 30)) as pilot:
         for d in picked:
             await wait_loaded(pilot, app, d["task_id"])
-            for key in "12345":
+            for key in "125":  # where task text shows: summary, instructions, audit comments
                 await pilot.press(key)
                 await pilot.pause()
                 assert escape_chars_on_screen(app) == [], (d["task_id"], key)
