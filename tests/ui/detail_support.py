@@ -44,6 +44,7 @@ class DetailHost(App):
         tab: str = "summary",
         store_read_only: bool | None = None,
         task_ids: list[str] | None = None,
+        client_options: dict | None = None,
     ) -> None:
         super().__init__()
         self.animation_level = "none"
@@ -57,12 +58,13 @@ class DetailHost(App):
         self.tab = tab
         self.store_read_only = read_only if store_read_only is None else store_read_only
         self.task_ids = task_ids
+        self.client_options = client_options or {}
         self.store: TaskStore | None = None
         self.client: TaskClient | None = None
         self.detail: TaskDetailScreen | None = None
 
     async def on_mount(self) -> None:
-        self.client = TaskClient(self.server.url, self.server.api_key, retry=FAST_RETRY)
+        self.client = TaskClient(self.server.url, self.server.api_key, retry=FAST_RETRY, **self.client_options)
         self.store = TaskStore(self.client, zone=self.zone, read_only=self.store_read_only,
                                page_size=20, max_rows=200)
         if self.query_ is not None:

@@ -195,3 +195,13 @@ async def test_a_failed_fix_keeps_the_edited_json(server, sql):
         await pilot.press("escape")  # changed text: asks before discarding
         await pilot.pause()
         assert app.screen is not detail
+
+
+async def test_fix_is_refused_up_front_where_the_server_does_not_offer_it(shared_server, sql):
+    tid = find_task(sql, shared_server, "ostatus = 'completed' AND review = 'pending'")
+    app = DetailHost(shared_server, tid, client_options={"ignore_extensions": True})
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = await wait_loaded(pilot, app, tid)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: any("This server does not offer Fix" in m for m in notifications(app)))
+        assert app.screen is detail
