@@ -85,7 +85,7 @@ class TaskTuiApp(App[int]):
             self.theme = theme
 
     async def on_mount(self) -> None:
-        from tasktui.api import TaskClient
+        from tasktui.api import RetryPolicy, TaskClient
         from tasktui.store import DEFAULT_MAX_ROWS, TaskStore
 
         for w in check_keymap(self.settings.keymap):
@@ -94,7 +94,11 @@ class TaskTuiApp(App[int]):
             self.set_keymap(self.settings.keymap)
         for w in self.settings.warnings:
             self.notify(w, severity="warning", timeout=10)
-        self.client = TaskClient(self.backend.url, self.backend.api_key, **self._client_options)
+        options = dict(self._client_options)
+        # Interactive: a few quick retries, then say what happened (the retry key is there).
+        options.setdefault("retry", RetryPolicy(max_attempts=3, base_delay=0.3, max_delay=3.0, total_time=8.0))
+        options.setdefault("connect_timeout", 5.0)
+        self.client = TaskClient(self.backend.url, self.backend.api_key, **options)
         self.store = TaskStore(self.client, zone=self.settings.zone,
                                max_rows=self._max_rows or DEFAULT_MAX_ROWS,
                                read_only=self.settings.read_only)

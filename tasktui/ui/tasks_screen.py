@@ -292,7 +292,8 @@ class TasksScreen(Screen):
             error=s.error is not None or self._poll_error is not None,
         )
         if s.error is not None:
-            self.notice.show_error(advice_for(s.error, self._key_for("tasks.refresh"), self._config_path))
+            self.notice.show_error(advice_for(s.error, self._key_for("tasks.refresh"), self._config_path,
+                                              has_rows=bool(rows)))
         elif self._poll_error:
             self.notice.show_error(self._poll_error)
         elif self.notice.message and self.notice.has_class("-error"):

@@ -9,19 +9,18 @@ from textual.widgets import Static
 from tasktui.ui.safe import one_line
 
 
-def advice_for(error: BaseException, retry_key: str, config_hint: str = "") -> str:
+def advice_for(error: BaseException, retry_key: str, config_hint: str = "", *, has_rows: bool = True) -> str:
     """One or two sentences: what happened and what to do."""
     name = type(error).__name__
     msg = one_line(str(error)).rstrip(".")
+    kept = "The list shows what was loaded before" if has_rows else "Nothing could be loaded yet"
     if name == "AuthError":
         what = (f"{msg}. Check the API key (SCALE_API_KEY, --api-key, or api_key in "
                 f"{config_hint or 'the config file'}), then press {retry_key} to retry")
     elif name == "RateLimitedError":
-        what = f"{msg}. The list is kept; wait a moment and press {retry_key} to retry"
-    elif name == "NetworkError":
-        what = f"{msg}. The list shows what was loaded before; press {retry_key} to retry"
-    elif name == "ServerError":
-        what = f"{msg}. The list shows what was loaded before; press {retry_key} to retry"
+        what = f"{msg}. {kept}; wait a moment and press {retry_key} to retry"
+    elif name in ("NetworkError", "ServerError", "MalformedResponseError"):
+        what = f"{msg}. {kept}; press {retry_key} to retry"
     else:
         what = f"{msg}. Press {retry_key} to retry"
     return what + "."
