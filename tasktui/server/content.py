@@ -84,32 +84,39 @@ _RECEIPT_ITEMS = ["Milk 1L", "Bread", "Apples 1kg", "Coffee beans", "Eggs x12", 
                   "Tomatoes", "Rice 2kg", "Olive oil", "Cheese", "Yoghurt", "Pasta"]
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def content(kind: str, seed: int) -> dict[str, Any]:
-    """The deterministic content of a demo task."""
+    """The deterministic content of a demo task. (Draws with ``random()`` arithmetic
+    rather than ``randint``: this runs for every completed task a page shows.)"""
     rng = random.Random(seed)
+    rand = rng.random
+
+    def ri(lo: int, hi: int) -> int:
+        return lo + int(rand() * (hi - lo + 1))
+
     if kind in ("boxes", "polygons"):
         labels = PROJECTS[0]["labels"] if kind == "boxes" else PROJECTS[1]["labels"]
+        nl = len(labels)
         shapes = []
-        for _ in range(rng.randint(2, 6)):
-            label = rng.choice(labels)
-            w = rng.randint(40, 160)
-            h = rng.randint(40, 140)
-            left = rng.randint(5, IMAGE_W - w - 5)
-            top = rng.randint(5, IMAGE_H - h - 5)
+        for _ in range(ri(2, 6)):
+            label = labels[int(rand() * nl)]
+            w = ri(40, 160)
+            h = ri(40, 140)
+            left = ri(5, IMAGE_W - w - 5)
+            top = ri(5, IMAGE_H - h - 5)
             shape: dict[str, Any] = {"label": label, "left": left, "top": top, "width": w, "height": h}
             if kind == "polygons":
                 cx, cy = left + w / 2, top + h / 2
-                n = rng.randint(4, 7)
+                n = ri(4, 7)
                 pts = []
                 for k in range(n):
-                    a = 2 * math.pi * k / n + rng.uniform(-0.2, 0.2)
-                    r = rng.uniform(0.75, 1.0)
+                    a = 2 * math.pi * k / n + (rand() - 0.5) * 0.4
+                    r = 0.75 + rand() * 0.25
                     pts.append({"x": round(cx + math.cos(a) * w / 2 * r, 1),
                                 "y": round(cy + math.sin(a) * h / 2 * r, 1)})
                 shape["vertices"] = pts
             shapes.append(shape)
-        return {"shapes": shapes, "background": rng.randint(0, 3)}
+        return {"shapes": shapes, "background": ri(0, 3)}
     if kind == "ocr":
         items = rng.sample(_RECEIPT_ITEMS, rng.randint(3, 6))
         lines = [f"{it:<14} {rng.randint(1, 20)}.{rng.randint(0, 99):02d}" for it in items]
