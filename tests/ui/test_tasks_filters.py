@@ -230,3 +230,40 @@ async def test_project_picker_is_filled_from_the_api_and_filters(shared_server, 
         (n,) = sql(shared_server, "SELECT COUNT(*) FROM tasks WHERE project = ?", project)[0]
         assert app.store.total == n
         assert {t.project for t in shown_tasks(app)} == {project}
+
+
+async def test_completion_date_switch_and_batch_picker(shared_server, make_app, sql):
+    app = make_app(shared_server)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot, app)
+        sidebar = app.tasks_screen.sidebar
+        from textual.widgets import RadioButton, Select
+
+        sidebar.query_one("#df-completed", RadioButton).value = True
+        sidebar.query_one("#from", Input).value = "2026-11-10"
+        sidebar.query_one("#to", Input).value = "2026-11-12"
+        await wait_for(pilot, lambda: app.store.query.date_field.value == "completed"
+                       and app.store.query.end is not None, what="completion range applied")
+        await settled(pilot, app)
+        (n,) = sql(shared_server, "SELECT COUNT(*) FROM tasks WHERE completed_at >= ? AND completed_at < ?",
+                   int(datetime(2026, 11, 10, tzinfo=ZoneInfo("UTC")).timestamp() * 1000),
+                   int(datetime(2026, 11, 13, tzinfo=ZoneInfo("UTC")).timestamp() * 1000))[0]
+        assert n > 0 and app.store.total == n
+        start, end = app.store.query.start, app.store.query.end
+        assert all(t.completed_at is not None and start <= t.completed_at < end for t in shown_tasks(app))
+        # batches offered follow the chosen project
+        project_sel = sidebar.query_one("#project", Select)
+        batch_sel = sidebar.query_one("#batch", Select)
+        await wait_for(pilot, lambda: len(batch_sel._options) > 1 and len(project_sel._options) > 1,
+                       what="pickers filled")
+        project = [v for _, v in project_sel._options if isinstance(v, str)][0]
+        project_sel.value = project
+        await pilot.pause(0.1)
+        offered = {v for _, v in batch_sel._options if isinstance(v, str)}
+        expected = {r[0] for r in sql(shared_server, "SELECT name FROM batches WHERE project = ?", project)}
+        assert offered == expected
+        batch = sorted(offered)[0]
+        batch_sel.value = batch
+        await wait_for(pilot, lambda: app.store.query.batches == (batch,), what="batch applied")
+        await settled(pilot, app)
+        assert {t.batch for t in shown_tasks(app)} <= {batch}
