@@ -765,26 +765,24 @@ class Exporter:
 
     def _encode_page(self, tasks: Iterable[Task], st: _State,
                      seen: set[str]) -> tuple[bytes, int, set[str]]:
-        out: list[bytes] = []
-        ids: set[str] = set()
-        n = 0
-        first = st.written == 0
-        ndjson = self.format is ExportFormat.NDJSON
-        for t in tasks:
-            tid = t.task_id
-            if tid in seen or tid in ids:
-                continue  # a page boundary repeated by the server: never twice
-            ids.add(tid)
-            rec = _dumps(t.raw)
-            if ndjson:
-                out.append(rec)
-                out.append(b"\n")
-            else:
-                if not first or n:
-                    out.append(_JSON_SEP)
-                out.append(rec)
-            n += 1
-        return terminal_safe(b"".join(out)), n, ids
+        raws = [t.raw for t in tasks]
+        ids_list = [r["task_id"] for r in raws]
+        ids = set(ids_list)
+        if len(ids) != len(ids_list) or not ids.isdisjoint(seen):
+            # a page (or a page boundary) repeated by the server: each task once
+            keep, ids = [], set()
+            for r, tid in zip(raws, ids_list):
+                if tid not in seen and tid not in ids:
+                    ids.add(tid)
+                    keep.append(r)
+            raws = keep
+        if self.format is ExportFormat.NDJSON:
+            blob = b"\n".join(map(_dumps, raws)) + b"\n" if raws else b""
+        else:
+            blob = _JSON_SEP.join(map(_dumps, raws))
+            if raws and st.written:
+                blob = _JSON_SEP + blob
+        return terminal_safe(blob), len(raws), ids
 
     def _take_page(self, page: Any, st: _State, seen: set[str]) -> tuple[bytes, int, set[str]]:
         if st.total is None:
