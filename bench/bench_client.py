@@ -59,9 +59,9 @@ class Checksum:
         self.total += c
         self.xor ^= c
 
-    def report(self, seconds: float) -> dict:
+    def report(self, seconds: float, cpu: float = 0.0) -> dict:
         return {"count": self.count, "sum": self.total, "xor": self.xor, "seconds": seconds,
-                "peak_rss_mb": peak_rss_mb()}
+                "cpu": cpu, "peak_rss_mb": peak_rss_mb()}
 
 
 def peak_rss_mb() -> float:
@@ -89,11 +89,10 @@ def child_tasktui(url: str, project: str, page: int = 100) -> dict:
         async with TaskClient(url, API_KEY) as client:
             query = TaskQuery(projects=(project,))
             check = Checksum()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             async for task in client.iter_tasks(query, limit=page):
                 check.add(task.task_id)
-            secs = time.perf_counter() - t0
-            return check.report(secs)
+            return check.report(time.perf_counter() - t0, time.process_time() - c0)
 
     return asyncio.run(run())
 
@@ -103,11 +102,10 @@ def child_sdk(url: str, project: str) -> dict:
 
     client = scaleapi.ScaleClient(API_KEY, api_instance_url=url)
     check = Checksum()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for task in client.get_tasks(project_name=project, limit=100):
         check.add(task.id)
-    secs = time.perf_counter() - t0
-    return check.report(secs)
+    return check.report(time.perf_counter() - t0, time.process_time() - c0)
 
 
 # -- the parent ---------------------------------------------------------------------------
@@ -203,7 +201,7 @@ def main() -> None:
 
     db = prepare_db()
     want = {size: expected(db, project) for size, (project, _) in SIZES.items()}
-    results: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     loads: list[float] = []
     with ServerProcess(db, API_KEY) as server:
         for r in range(args.rounds):
@@ -215,9 +213,10 @@ def main() -> None:
                     if (rep["count"], rep["sum"], rep["xor"]) != (n, want[size]["sum"], want[size]["xor"]):
                         raise SystemExit(f"{who} did not read each of the {n} tasks of {project} exactly once "
                                          f"({rep['count']} read)")
-                    results.setdefault((who, size), []).append((rep["seconds"], rss))
-                    print(f"round {r + 1} {size:>4} {who:8} {rep['seconds']:6.2f} s  "
-                          f"{n / rep['seconds']:8,.0f} tasks/s  peak RSS {rss:6.1f} MiB", file=sys.stderr)
+                    results.setdefault((who, size), []).append((rep["seconds"], rss, rep["cpu"]))
+                    print(f"round {r + 1} {size:>4} {who:12} {rep['seconds']:6.2f} s  "
+                          f"{n / rep['seconds']:8,.0f} tasks/s  CPU {rep['cpu']:6.2f} s  "
+                          f"peak RSS {rss:6.1f} MiB", file=sys.stderr)
 
     rows = []
     ratio = {}
@@ -225,25 +224,30 @@ def main() -> None:
     for size, (_, n) in SIZES.items():
         tp = {}
         for who in CONTENDERS:
-            secs = [s for s, _ in results[(who, size)]]
-            rss = [m for _, m in results[(who, size)]]
+            secs = [s for s, _, _ in results[(who, size)]]
+            rss = [m for _, m, _ in results[(who, size)]]
+            cpu = [c for _, _, c in results[(who, size)]]
             tp[who] = n / median(secs)
-            rows.append(f"| {size} | {who} | {median(secs):.2f} | {tp[who]:,.0f} | {median(rss):.1f} | {max(rss):.1f} |")
+            rows.append(f"| {size} | {who} | {median(secs):.2f} | {tp[who]:,.0f} | "
+                        f"{median(cpu) / n * 1e6:.0f} | {median(rss):.1f} | {max(rss):.1f} |")
         ratio[size] = tp["tasktui"] / tp["sdk"]
         ratio_ext[size] = tp["tasktui-1000"] / tp["sdk"]
-    mem = {who: (median([m for _, m in results[(who, '100k')]]) - median([m for _, m in results[(who, '10k')]]))
+    mem = {who: (median([m for _, m, _ in results[(who, '100k')]])
+                 - median([m for _, m, _ in results[(who, '10k')]]))
            for who in CONTENDERS}
     busy = max(loads) if loads else 0.0
     body = header("API client: iter_tasks vs the scaleapi SDK", ".venv/bin/python -m bench.bench_client") + (
         f"- Rounds: {args.rounds}, alternating which client goes first; each run a fresh process reading a whole "
         "project (pages of 100) from the bundled server running in its own process (`tasktui serve`).\n"
         "- Time: measured inside the child from the first request to the last task (imports excluded); "
+        "client CPU: the child's own CPU time over the same span, per task (steadier than wall time on a "
+        "busy machine); "
         "peak RSS: the child's `VmHWM` (interpreter and imports included).\n"
         f"- Load average seen while measuring: up to {busy:.2f} on {os.cpu_count()} cores"
         + (" (the machine was busy with other work: absolute figures are pessimistic)" if busy > 1.0 else "")
         + "\n\n"
-        "| tasks | client | median s | tasks/s | median peak RSS MiB | max peak RSS MiB |\n"
-        "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        "| tasks | client | median s | tasks/s | client CPU µs/task | median peak RSS MiB | max peak RSS MiB |\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
         f"- Throughput ratio tasktui / SDK, both with pages of 100: **{ratio['10k']:.2f}x** at 10k, "
         f"**{ratio['100k']:.2f}x** at 100k (target: at least 2x). With pages of 1,000 (`tasktui-1000`, the "
         f"bundled server's page-size extension, which the SDK cannot use): {ratio_ext['10k']:.2f}x and "

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, AsyncIterator
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import orjson
@@ -69,6 +69,9 @@ DEFAULT_MAX_ATTACHMENT = 25 * 1024 * 1024
 DEFAULT_MAX_SCAN_PAGES = 20
 #: ``iter_tasks`` reads listings longer than this with several page chains at once.
 PARALLEL_MIN_TASKS = 1_000
+#: Chains times page size stays within this many tasks (pages of 100: 3 chains;
+#: pages of 1,000: one chain).
+PARALLEL_PAGE_BUDGET = 300
 #: At most this many creation-time slices (whole UTC days each) per listing.
 MAX_SLICES = 24
 #: Pages a slice being read may run ahead of the caller.
@@ -157,6 +160,7 @@ class TaskClient:
             raise TypeError("api_key must be a string")
         # User info in the URL would be a second, unscrubbed copy of a secret: drop it.
         self._base = url.copy_with(username=None, password=None, query=None, fragment=None)
+        self._base_str = str(self._base).rstrip("/")
         self._key = api_key
         self.retry = retry or RetryPolicy()
         self.ignore_extensions = ignore_extensions
@@ -359,13 +363,18 @@ class TaskClient:
             # One key per logical action, reused by its retries: the server replays the
             # first answer instead of applying the action twice.
             headers[IDEMPOTENCY_HEADER] = str(uuid.uuid4())
+        if "://" not in url:
+            url = f"{self._base_str}/{url}"
+        if params:
+            # Encoded here once: httpx would parse the URL again for each merge.
+            url = f"{url}?{urlencode(params, quote_via=quote)}"
         start = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             err: ApiError
             retry_after: float | None = None
-            request = self._http.build_request(method, url, params=params, content=content, headers=headers)
+            request = self._http.build_request(method, url, content=content, headers=headers)
             try:
                 response = await self._http.send(request, auth=auth_mode, stream=True,
                                                  follow_redirects=follow_redirects)
@@ -586,10 +595,14 @@ class TaskClient:
         oldest-first is cut into slices of whole UTC days of creation time, read by up
         to ``parallel`` page chains at once (each a few pages ahead at most) and yielded
         slice after slice, so the order is the same as one chain's. Otherwise — and
-        always when resuming from ``start_token`` — one chain with one page prefetched.
+        always when resuming from ``start_token``, or with pages bigger than 150 — one
+        chain with one page prefetched.
         """
         query = query or TaskQuery()
         par = self.parallel if parallel is None else max(1, parallel)
+        # Big pages already amortise the per-request cost; several chains of them would
+        # only hold more in memory.
+        par = min(par, max(1, PARALLEL_PAGE_BUDGET // max(1, limit)))
         slices = await self._plan_slices(query, par) if start_token is None and par > 1 else None
         if slices:
             gen = self._iter_slices(slices, limit, par)
