@@ -123,15 +123,21 @@ async def test_session_under_20_percent_faults_applies_each_action_once(server, 
             await filter_to(pilot, app, {OperatorStatus.COMPLETED}, {AuditStatus.READY_TO_AUDIT})
             table = app.tasks_screen.table
             table.focus()
-            for _ in range(4):
-                await pilot.press("pagedown")
-            await pilot.press("G")
-            await until(pilot, lambda: table.row_count > 100 and settled(app), what="page two")
+            for pages in (100, 200, 300):  # scroll on until pages two, three and four are in
+                await pilot.press("G")
+                await until(pilot, lambda: table.row_count > pages and settled(app), what=f"more than {pages} rows")
             await pilot.press("g")
+            for _ in range(3):  # refresh the list a few times
+                await pilot.press("r")
+                await until(pilot, lambda: settled(app), what="the refreshed list")
 
-            # accept the first task (the audit queue then moves to the next one)
+            # open the first task, step through its neighbours and back, accept it
             a = await open_row(pilot, app, 0)
             a_before = docs_of(sql, server, [a])[a]
+            for key in "nnpp":
+                await pilot.press(key)
+                await pilot.pause(0.3)
+            await until(pilot, lambda: app.screen.shown_task.task_id == a, what=f"back on {a}")
             await pilot.press("a")
             await until(pilot, lambda: app.screen.shown_task.task_id != a
                         or app.screen.shown_task.audit_label == "Accepted", what=f"accept of {a}")
