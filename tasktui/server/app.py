@@ -71,6 +71,7 @@ class ServerOptions:
     simulate_interval: float = 2.0  # seconds between workforce steps
     simulate_batch: int = 3  # tasks moved per transition per step
     simulate_error_rate: float = 0.1  # share of in-progress tasks that end in Error
+    simulate_arrivals: bool = True  # new Queued tasks arrive each step
     callback_attempts: int = 6  # deliveries tried per callback (1 + retries)
     callback_backoff: float = 1.0  # first retry delay in seconds; doubles each time
     callback_timeout: float = 10.0

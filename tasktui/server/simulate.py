@@ -8,7 +8,10 @@ Every ``simulate_interval`` seconds it takes up to ``simulate_batch`` tasks for 
   message saying what failed (about one in ten),
 - Completed and Rejected -> Redo (pending, ``redo`` true, review status rejected; the
   rejected response goes to ``prior_responses``),
-- Redo -> Completed with a new response, review status back to pending.
+- Redo -> Completed with a new response, review status back to pending,
+
+and about half as many new Queued tasks arrive (``simulate_arrivals``), so there is always
+work to cancel and the top of the list keeps moving.
 
 Each change bumps ``updated_at``; completions and errors fire callbacks. Tasks are taken
 newest first, so the top of the default list is where things move.
@@ -116,6 +119,11 @@ class Workforce:
                 if event and doc.get("callback_url"):
                     fired.append((present(doc, self.state.origin, instr), event))
 
+            # customers keep sending work: new Queued tasks appear at the top of the list
+            if self.state.options.simulate_arrivals:
+                from tasktui.server.app import insert_doc
+                for _ in range(max(1, k // 2)):
+                    insert_doc(conn, self._new_task())
             for rid, doc in take("t.ostatus = 'in_progress'"):
                 if self.rng.random() < self.state.options.simulate_error_rate:
                     doc["status"] = "error"
@@ -139,6 +147,26 @@ class Workforce:
                 doc.pop("completed_at", None)
                 save(rid, doc, None)
         return fired
+
+    def _new_task(self) -> dict[str, Any]:
+        """A fresh Queued demo task (its media and response come from its seed)."""
+        import secrets
+
+        from tasktui.server.content import ATTACHMENT_TYPE, MEDIA_NAME, PROJECTS
+        from tasktui.server.seed import batch_name
+
+        p = self.rng.choices(PROJECTS, weights=[x["weight"] for x in PROJECTS])[0]
+        t = now_ms()
+        tid = f"{t // 1000:08x}{secrets.token_hex(8)}"
+        seed = self.rng.getrandbits(31)
+        params: dict[str, Any] = {"attachment": f"/v1/media/{tid}/{MEDIA_NAME[p['kind']]}",
+                                  "attachment_type": ATTACHMENT_TYPE[p["kind"]]}
+        if p["labels"]:
+            params["objects_to_annotate" if p["kind"] in ("boxes", "polygons", "lidar") else "categories"] = p["labels"]
+        return {"task_id": tid, "created_at": ms_to_wire(t), "updated_at": ms_to_wire(t), "type": p["type"],
+                "project": p["name"], "batch": batch_name(p, 2), "params": params, "status": "pending",
+                "work_started": False, "metadata": {"source": f"{p['slug']}-feed-{seed % 7}", "frame": seed % 10000},
+                "_seed": seed}
 
     def _complete(self, doc: dict[str, Any]) -> None:
         doc["status"] = "completed"

@@ -168,7 +168,7 @@ def create(c: httpx.Client, **body) -> dict:
 
 
 def test_callbacks_through_completion_fix_and_redo(server_factory, receiver, sql):
-    h = server_factory(n=0, simulate=True, simulate_interval=0.05, callback_backoff=0.05, simulate_error_rate=0)
+    h = server_factory(n=0, simulate=True, simulate_interval=0.05, callback_backoff=0.05, simulate_error_rate=0, simulate_arrivals=False)
     with client(h) as c:
         t = create(c, callback_url=receiver.url, metadata={"k": 1})
         tid = t["task_id"]
@@ -198,7 +198,7 @@ def test_failing_receiver_is_retried(server_factory, sql):
     rec = Receiver(fail_first=2)
     try:
         h = server_factory(n=0, simulate=True, simulate_interval=0.05, callback_backoff=0.05, callback_attempts=4,
-                           simulate_error_rate=0)
+                           simulate_error_rate=0, simulate_arrivals=False)
         with client(h) as c:
             tid = create(c, callback_url=rec.url)["task_id"]
             rec.wait_for(lambda b: b["task_id"] == tid)
@@ -215,7 +215,7 @@ def test_receiver_that_never_answers_gives_up(server_factory):
     rec = Receiver(fail_first=10**6)
     try:
         h = server_factory(n=0, simulate=True, simulate_interval=0.05, callback_backoff=0.02, callback_attempts=3,
-                           simulate_error_rate=0)
+                           simulate_error_rate=0, simulate_arrivals=False)
         with client(h) as c:
             tid = create(c, callback_url=rec.url)["task_id"]
             deadline = time.monotonic() + 10
@@ -250,6 +250,7 @@ def test_simulated_workforce_moves_tasks_and_bumps_updated_at(server_factory, sq
         raise AssertionError(f"nothing moved: {before} -> {after}")
     moved = sql(h, "SELECT COUNT(*) FROM tasks WHERE updated_at > ?", max_updated)[0][0]
     assert moved > 0
+    assert sql(h, "SELECT COUNT(*) FROM tasks")[0][0] > 300  # new work arrived
     # the maintained counts still agree with the rows (checked on a quiet server)
     h.stop()
     h = start_server_thread(h.db_path, h.api_keys)
