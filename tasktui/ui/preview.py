@@ -69,7 +69,8 @@ Fetch = Callable[[str], Awaitable[Any]]
 
 MAX_TEXT_BYTES = 2_000_000
 MAX_POINTS = 20_000
-MAX_IMAGE_SIDE = 2400  # larger images are downscaled before display
+MAX_IMAGE_SIDE = 2400
+MAX_GROUND_TOP = 800  # ground points drawn in the top view  # larger images are downscaled before display
 
 PALETTE = [
     (230, 60, 60), (60, 160, 235), (245, 200, 40), (70, 200, 100), (235, 120, 30),
@@ -440,12 +441,18 @@ class PointCloudView(Vertical):
         lo = -math.inf
         for hi, color, _name in _HEIGHT_BANDS:
             idx = [i for i, z in enumerate(c.zs) if lo <= z < hi]
+            first = lo == -math.inf
             lo = hi
             if not idx:
                 continue
             xs = [c.xs[i] for i in idx]
-            top.scatter(xs, [c.ys[i] for i in idx], marker_style=color, hires_mode=HiResMode.BRAILLE)
             side.scatter(xs, [c.zs[i] for i in idx], marker_style=color, hires_mode=HiResMode.BRAILLE)
+            if first and len(idx) > MAX_GROUND_TOP:
+                # seen from above, dense ground returns would fill every dot and hide the
+                # objects: draw an even sample of them
+                idx = idx[:: math.ceil(len(idx) / MAX_GROUND_TOP)]
+                xs = [c.xs[i] for i in idx]
+            top.scatter(xs, [c.ys[i] for i in idx], marker_style=color, hires_mode=HiResMode.BRAILLE)
         for i, (label, corners, (x0, x1, z0, z1)) in enumerate(self.cuboids):
             color = _hex(_label_color(label, i))
             top.plot([p[0] for p in corners], [p[1] for p in corners], line_style=color,

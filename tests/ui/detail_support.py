@@ -98,6 +98,21 @@ def escape_chars_on_screen(app: App) -> list[str]:
             if "\x1b" in t or "\x07" in t or any(0x80 <= ord(c) <= 0x9F for c in t)]
 
 
+def terminal_output(app: App) -> str:
+    """The exact bytes Textual would write to a real terminal for a full repaint."""
+    update = app.screen._compositor.render_update(full=True)
+    return update.render_segments(app.console)
+
+
+#: escape sequences the seeded hostile tasks carry; none may reach the terminal
+HOSTILE_SEQUENCES = ("\x1b]52;", "\x1b]8;;https://evil", "\x1b[2J", "\x1b[31mred", "\x9b", "\x07 clipboard")
+
+
+def hostile_sequences_in_output(app: App) -> list[str]:
+    out = terminal_output(app)
+    return [seq for seq in HOSTILE_SEQUENCES if seq in out]
+
+
 def notifications(app: App) -> list[str]:
     return [n.message for n in app._notifications]
 

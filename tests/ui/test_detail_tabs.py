@@ -9,10 +9,10 @@ from textual.widgets import TabbedContent, TextArea
 from tasktui.domain import AuditStatus, OperatorStatus, TaskQuery, Zone, format_instant, parse_wire_time
 
 try:
-    from .detail_support import (DetailHost, api_get, escape_chars_on_screen, find_task, notifications,
+    from .detail_support import (DetailHost, api_get, escape_chars_on_screen, hostile_sequences_in_output, find_task, notifications,
                                  screen_text, wait_for, wait_loaded)
 except ImportError:
-    from detail_support import (DetailHost, api_get, escape_chars_on_screen, find_task, notifications,
+    from detail_support import (DetailHost, api_get, escape_chars_on_screen, hostile_sequences_in_output, find_task, notifications,
                                 screen_text, wait_for, wait_loaded)
 
 
@@ -146,6 +146,7 @@ async def test_hostile_text_is_shown_literally_and_no_escape_reaches_the_screen(
             await pilot.press(key)
             await pilot.pause()
             assert escape_chars_on_screen(app) == [], key
+            assert hostile_sequences_in_output(app) == [], key
         await pilot.press("2")
         text = screen_text(app)
         assert "[bold red]URGENT[/bold red] re-check this [/] now" in text
@@ -170,6 +171,7 @@ async def test_hostile_text_is_shown_literally_and_no_escape_reaches_the_screen(
                 await pilot.press(key)
                 await pilot.pause()
                 assert escape_chars_on_screen(app) == [], (d["task_id"], key)
+                assert hostile_sequences_in_output(app) == [], (d["task_id"], key)
             await pilot.press("1")
             if "\x1b[31mred alert" in json.dumps(d, ensure_ascii=False):
                 await wait_for(pilot, lambda: "␛[31mred alert␛[0m" in screen_text(app))
@@ -185,3 +187,29 @@ async def test_audit_status_filter_makes_the_audit_queue(shared_server):
     async with app.run_test(size=(120, 40)) as pilot:
         detail = await wait_loaded(pilot, app)
         assert not detail._in_audit_queue()
+
+
+async def test_the_escape_checks_catch_raw_sequences():
+    """Control: Textual passes control characters through, so without tasktui.ui.safe
+    the checks above would fail."""
+    from rich.text import Text
+    from textual.app import App
+    from textual.widgets import Static
+
+    from tasktui.ui.safe import safe_text
+
+    raw = "x \x1b]52;c;ZXZpbA==\x07 y \x1b[31mred \x9b31m"
+
+    class Raw(App):
+        def compose(self):
+            yield Static(Text(raw), id="raw")
+
+    async with Raw().run_test() as pilot:
+        await pilot.pause()
+        assert escape_chars_on_screen(pilot.app)
+        assert set(hostile_sequences_in_output(pilot.app)) >= {"\x1b]52;", "\x1b[31mred", "\x9b"}
+        pilot.app.query_one("#raw", Static).update(safe_text(raw))
+        await pilot.pause()
+        assert escape_chars_on_screen(pilot.app) == []
+        assert hostile_sequences_in_output(pilot.app) == []
+        assert "x ␛]52;c;ZXZpbA==␇ y ␛[31mred ⟨9B⟩31m" in screen_text(pilot.app)
