@@ -37,6 +37,7 @@ Guarantees
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -901,7 +902,7 @@ class Exporter:
             try:
                 if self.format is ExportFormat.JSON:
                     f.write(_JSON_CLOSE if st.written else _JSON_CLOSE_EMPTY)
-                os.fsync(f.fileno())
+                await asyncio.to_thread(os.fsync, f.fileno())  # off the loop: the app stays responsive
                 os.replace(part, self.path)  # the finished file appears whole, at once
             except OSError as e:
                 raise ExportIOError(
