@@ -161,7 +161,7 @@ class TaskClient:
         # User info in the URL would be a second, unscrubbed copy of a secret: drop it.
         self._base = url.copy_with(username=None, password=None, query=None, fragment=None)
         self._base_str = str(self._base).rstrip("/")
-        self._key = api_key
+        self._key = _Secret(api_key)
         self.retry = retry or RetryPolicy()
         self.ignore_extensions = ignore_extensions
         self.max_scan_pages = max(1, max_scan_pages)
@@ -262,8 +262,9 @@ class TaskClient:
 
     # the request loop ------------------------------------------------------------
     def _scrub(self, text: str) -> str:
-        if self._key and len(self._key) >= 4:
-            text = text.replace(self._key, "***")
+        key = self._key.value
+        if key and len(key) >= 4:
+            text = text.replace(key, "***")
         return text
 
     def _server_message(self, response: httpx.Response, body: bytes) -> str:
@@ -818,6 +819,20 @@ class TaskClient:
             follow_redirects=True, max_bytes=max_bytes, parse_json=False, learn=False)
         ctype = response.headers.get("content-type")
         return Attachment(url=str(target), content=raw, content_type=ctype.split(";")[0].strip() if ctype else None)
+
+
+class _Secret:
+    """Holds the API key so that no repr, ``vars()`` dump or traceback shows it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<hidden>"
+
+    __str__ = __repr__
 
 
 def _q(task_id: str) -> str:

@@ -207,3 +207,12 @@ def test_bad_base_url_is_refused():
         TaskClient("ftp://example.com/v1", "k")
     c = TaskClient("http://user:secret@example.com/v1/", "k")
     assert "secret" not in c.base_url and c.base_url == "http://example.com/v1"
+
+
+async def test_user_agent_names_tasktui_and_the_key_stays_out_of_default_headers():
+    from tasktui import __version__
+
+    async with TaskClient("http://127.0.0.1:9/v1", "test_secret_key_42") as c:
+        assert c._http.headers["user-agent"] == f"tasktui/{__version__}"
+        assert "authorization" not in c._http.headers  # sent per request, only to the API origin
+        assert "test_secret_key_42" not in repr(c) and "test_secret_key_42" not in str(vars(c))
