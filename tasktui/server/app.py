@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import orjson
@@ -43,8 +43,16 @@ from tasktui.domain.query import (
 from tasktui.domain.statuses import OperatorStatus
 from tasktui.domain.task import Task
 from tasktui.server import db as dbm
-from tasktui.server.model import index_row, limited, materialize, ms_to_wire, now_ms, present
-from tasktui.server.queries import BadRequest, count_total, fetch_page, parse_list_query, parse_time
+from tasktui.server.model import index_row, limited, materialize, ms_to_wire, now_ms, present, wire_to_ms
+from tasktui.server.queries import (
+    BadRequest,
+    count_total,
+    encode_token,
+    fetch_page,
+    parse_bool,
+    parse_list_query,
+    parse_time,
+)
 
 EXTENSIONS = ",".join([EXT_OPERATOR_STATUS, EXT_ORDER, EXT_SEARCH, EXT_MULTI, EXT_FIX, EXT_IDEMPOTENCY,
                        EXT_PAGE_SIZE])
@@ -382,7 +390,6 @@ def build_app(state: State) -> Starlette:
                 out = present_all(conn, docs, origin)
             if q.limited_response:
                 out = [limited(d) for d in out]
-            from tasktui.server.queries import encode_token
             token = encode_token(rows[-1][1], rows[-1][2], q.order) if more and rows else None
             return orjson.dumps({"docs": out, "total": total, "limit": q.limit, "offset": 0,
                                  "has_more": token is not None, "next_token": token})
@@ -438,7 +445,6 @@ def build_app(state: State) -> Starlette:
         clear = request.query_params.get("clear_unique_id")
         clear_uid = False
         if clear is not None:
-            from tasktui.server.queries import parse_bool
             clear_uid = parse_bool("clear_unique_id", clear)
 
         def change(doc, conn):
@@ -666,7 +672,6 @@ def build_app(state: State) -> Starlette:
         for name in ("start_time", "end_time"):
             if qp.get(name) is not None:
                 bounds.append((name, parse_time(name, qp[name])))
-        from tasktui.server.queries import parse_bool
         if qp.get("exclude_archived") is not None:
             parse_bool("exclude_archived", qp["exclude_archived"])
 
@@ -679,7 +684,6 @@ def build_app(state: State) -> Starlette:
             if st:
                 docs = [d for d in docs if d.get("status") == st]
             for name, ms in bounds:
-                from tasktui.server.model import wire_to_ms
                 if name == "start_time":
                     docs = [d for d in docs if wire_to_ms(d["created_at"]) >= ms]
                 else:
