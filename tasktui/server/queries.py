@@ -441,6 +441,21 @@ def needs_exact_count(q: ListQuery) -> bool:
 
 
 def _count_where(conn: sqlite3.Connection, q: ListQuery) -> int:
+    if q.search and replace(q, search="", order="desc", limit=LIMIT_MAX, after=None,
+                            limited_response=False) == ListQuery():
+        # search alone: two index-only range counts, minus the tasks both ranges hold
+        s = q.search.lower()
+        hi = s + "\U0010ffff"
+        if s.strip("0123456789abcdef"):
+            a = 0  # not hex: no task id starts with it
+        else:
+            a = conn.execute("SELECT COUNT(*) FROM tasks WHERE task_id >= ? AND task_id < ?", (s, hi)).fetchone()[0]
+        b = conn.execute("SELECT COUNT(*) FROM tasks WHERE unique_id IS NOT NULL AND lower(unique_id) >= ? "
+                         "AND lower(unique_id) < ?", (s, hi)).fetchone()[0]
+        both = conn.execute("SELECT COUNT(*) FROM tasks WHERE unique_id IS NOT NULL AND lower(unique_id) >= ? "
+                            "AND lower(unique_id) < ? AND task_id >= ? AND task_id < ?",
+                            (s, hi, s, hi)).fetchone()[0] if a and b else 0
+        return a + b - both
     sts = q.statuses if q.statuses and len(q.statuses) < len(ALL_OSTATUS) else ()
     if len(sts) > 1:
         # one indexed range per status instead of an IN that defeats the index order
