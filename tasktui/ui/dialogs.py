@@ -46,7 +46,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
 from tasktui.domain import Task
-from tasktui.ui.safe import clean, one_line, pretty_json
+from tasktui.ui.safe import clean, one_line
 
 __all__ = [
     "BULK_ACTIONS",

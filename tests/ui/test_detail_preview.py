@@ -9,9 +9,9 @@ from PIL import Image
 from tasktui.ui.preview import MediaPreview, annotate_image, annotation_legend, parse_point_cloud
 
 try:
-    from .detail_support import DetailHost, api_get, find_task, notifications, screen_text, wait_for, wait_loaded
+    from .detail_support import DetailHost, api_get, find_task, screen_text, wait_for, wait_loaded
 except ImportError:
-    from detail_support import DetailHost, api_get, find_task, notifications, screen_text, wait_for, wait_loaded
+    from detail_support import DetailHost, api_get, find_task, screen_text, wait_for, wait_loaded
 
 
 def test_annotations_are_drawn_over_the_image():
