@@ -205,3 +205,15 @@ async def test_fix_is_refused_up_front_where_the_server_does_not_offer_it(shared
         await pilot.press("e")
         await wait_for(pilot, lambda: any("This server does not offer Fix" in m for m in notifications(app)))
         assert app.screen is detail
+
+
+async def test_E_falls_back_to_the_built_in_editor_where_the_terminal_cannot_be_handed_over(shared_server, sql):
+    tid = find_task(sql, shared_server, "ostatus = 'completed' AND review = 'pending'")
+    app = DetailHost(shared_server, tid)
+    async with app.run_test(size=(120, 40)) as pilot:  # headless: no terminal to suspend
+        await wait_loaded(pilot, app, tid)
+        await pilot.press("E")
+        editor = await wait_for(pilot, lambda: app.screen if isinstance(app.screen, FixEditor) else None)
+        assert any("Could not use the external editor" in m and "opening the built-in editor" in m
+                   for m in notifications(app))
+        assert json.loads(editor.query_one(TextArea).text) == api_get(shared_server, tid)["response"]
