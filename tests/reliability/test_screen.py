@@ -225,3 +225,57 @@ async def test_no_color_is_honoured_and_statuses_keep_their_words(shared_server,
         assert colours(raw) == set() and colours(raw_detail) == set()
     else:
         assert colours(raw)  # the same check finds colour when NO_COLOR is not set
+
+
+PICKER_NAME = "[b]Bold[/b] \x1b[31mR\x9b2J [@click=app.quit]Q[/]"
+
+
+async def test_hostile_project_and_batch_names_in_the_pickers_and_the_empty_state(server, tmp_path, seed_now):
+    """Project and batch names come from the server: a name holding markup must not crash
+    the pickers (Textual parses plain-string option prompts as markup) nor be applied, and
+    the empty state lists the active filters without letting an escape through."""
+    from textual.widgets import Input, Select
+
+    batch = "b " + PICKER_NAME
+    conn = sqlite3.connect(server.db_path, timeout=30)
+    try:
+        conn.execute("INSERT INTO projects (name, type, created_at, doc) VALUES (?,?,?,?)",
+                     (PICKER_NAME, "imageannotation", "2026-01-01T00:00:00.000Z",
+                      orjson.dumps({"name": PICKER_NAME, "type": "imageannotation"})))
+        conn.execute("INSERT INTO batches (name, project, created_at, doc) VALUES (?,?,?,?)",
+                     (batch, PICKER_NAME, "2026-01-01T00:00:00.000Z",
+                      orjson.dumps({"name": batch, "project": PICKER_NAME, "status": "in_progress"})))
+        conn.commit()
+    finally:
+        conn.close()
+    app = make_app(server.url, server.api_key, tmp_path, seed_now)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: settled(app), what="the list")
+        sidebar = app.tasks_screen.sidebar
+        sel = sidebar.query_one("#project", Select)
+        await until(pilot, lambda: any(v == PICKER_NAME for _p, v in sel._options), what="the project list")
+        sel.focus()
+        await pilot.pause()
+        await pilot.press("enter")  # open the picker: its options are laid out and drawn
+        await pilot.pause(0.3)
+        assert "[b]Bold[/b] ␛[31mR⟨9B⟩2J" in screen_text(app)  # literal (cut to the picker's width)
+        assert foreign_controls(app) == []
+        sel.value = PICKER_NAME  # choose it: nothing matches (the project has no tasks)
+        await until(pilot, lambda: app.store.query.projects == (PICKER_NAME,) and settled(app), what="the filter")
+        await pilot.pause(0.3)
+        bsel = sidebar.query_one("#batch", Select)
+        bsel.focus()
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert foreign_controls(app) == []
+        await pilot.press("escape")
+        sidebar.query_one("#search", Input).value = "zz [i]nope[/i]"
+        await until(pilot, lambda: app.store.query.search and settled(app), what="the search")
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "No tasks match these filters" in text
+        # the active filters, listed: the project's name literal, its controls made visible
+        assert "Project: [b]Bold[/b] ␛[31mR⟨9B⟩2J [@click=app.quit]Q[/]" in text
+        assert "Search: zz [i]nope[/i]" in text
+        assert foreign_controls(app) == []
+        assert app.is_running

@@ -6,6 +6,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from tasktui.ui.safe import one_line
+
 
 def empty_text(active_filters: list[str], clear_key: str) -> Text:
     t = Text(justify="left")
@@ -14,7 +16,7 @@ def empty_text(active_filters: list[str], clear_key: str) -> Text:
         t.append("Active filters:\n")
         for f in active_filters:
             t.append("  • ")
-            t.append(f)
+            t.append(one_line(f))  # filter values (project names, search text) are data
             t.append("\n")
         t.append("\nPress ")
         t.append(clear_key, style="bold reverse")

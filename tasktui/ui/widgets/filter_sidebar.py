@@ -321,7 +321,7 @@ class FilterSidebar(VerticalScroll):
         self._projects = names
         sel = self.query_one("#project", Select)
         with sel.prevent(Select.Changed):
-            sel.set_options([(one_line(n), n) for n in names])
+            sel.set_options([(Text(one_line(n)), n) for n in names])  # Text: never markup
             if current:
                 sel.value = current
         self._fill_batches()
@@ -340,7 +340,7 @@ class FilterSidebar(VerticalScroll):
         if current and current not in names:
             names.append(current)
         with sel.prevent(Select.Changed):
-            sel.set_options([(one_line(n), n) for n in names])
+            sel.set_options([(Text(one_line(n)), n) for n in names])  # Text: never markup
             if current:
                 sel.value = current
 
@@ -380,7 +380,7 @@ class FilterSidebar(VerticalScroll):
                 return
             if value not in known:
                 known.append(value)
-                sel.set_options([(one_line(n), n) for n in sorted(known)])
+                sel.set_options([(Text(one_line(n)), n) for n in sorted(known)])
             sel.value = value
 
     def clear_filters(self) -> None:
