@@ -92,7 +92,9 @@ def test_tasktui_opens_on_the_embedded_sandbox_in_a_terminal(tmux, tmp_path):
     tmux.keys("Escape")
     tmux.wait_for(r"Showing \d+ of")
     # a status box: focus the filters, tick the first box (Completed)
-    tmux.keys("f", "Space")
+    tmux.keys("f")
+    tmux.wait_for(r"esc Back to the list")  # the focus is in the sidebar
+    tmux.keys("Space")
     tmux.wait_for(r"Task status · 1 of 6 on")
     deadline = time.monotonic() + 20
     while True:  # the filter applies after a short debounce and one request

@@ -417,7 +417,10 @@ class FilterSidebar(VerticalScroll):
         return out
 
     def focus_first(self) -> None:
-        self.query_one("#status", SelectionList).focus()
+        status = self.query_one("#status", SelectionList)
+        if status.highlighted is None:
+            status.highlighted = 0
+        status.focus()
 
     def focus_search(self) -> None:
         self.query_one("#search", Input).focus()
