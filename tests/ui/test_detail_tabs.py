@@ -213,3 +213,26 @@ async def test_the_escape_checks_catch_raw_sequences():
         assert escape_chars_on_screen(pilot.app) == []
         assert hostile_sequences_in_output(pilot.app) == []
         assert "x ␛]52;c;ZXZpbA==␇ y ␛[31mred ⟨9B⟩31m" in screen_text(pilot.app)
+
+
+async def test_links_in_instructions_are_shown_never_opened(server, monkeypatch):
+    import httpx
+    from textual.widgets import Markdown
+
+    r = httpx.post(f"{server.url}/task/imageannotation", auth=(server.api_key, ""), json={
+        "instruction": "See [the guide](https://evil.invalid/x) and ![img](https://evil.invalid/p.png)",
+        "attachment": "https://media.invalid/a.png", "attachment_type": "image"})
+    r.raise_for_status()
+    tid = r.json()["task_id"]
+    app = DetailHost(server, tid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = await wait_loaded(pilot, app, tid)
+        opened: list[str] = []
+        monkeypatch.setattr(app, "open_url", lambda url, **kw: opened.append(url))
+        await pilot.press("2")
+        await wait_for(pilot, lambda: "the guide" in screen_text(app))
+        md = detail.query_one("#instructions-md", Markdown)
+        md.post_message(Markdown.LinkClicked(md, "https://evil.invalid/x"))
+        await wait_for(pilot, lambda: any("Links in task instructions are not opened: https://evil.invalid/x" in m
+                                          for m in notifications(app)))
+        assert opened == []
