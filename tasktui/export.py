@@ -899,7 +899,9 @@ class Exporter:
                         save_checkpoint()
                 raise
 
+            st.complete = True
             try:
+                save_checkpoint()  # every page is written: a resume only has to finish
                 if self.format is ExportFormat.JSON:
                     f.write(_JSON_CLOSE if st.written else _JSON_CLOSE_EMPTY)
                 await asyncio.to_thread(os.fsync, f.fileno())  # off the loop: the app stays responsive

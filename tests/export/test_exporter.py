@@ -27,6 +27,7 @@ from tasktui.domain import (
 )
 from tasktui.export import (
     ExportFormat,
+    ExportIOError,
     Exporter,
     OutputExistsError,
     ResumeMismatchError,
@@ -312,3 +313,29 @@ async def test_hostile_text_is_exported_faithfully_and_safe_to_print(shared_serv
     assert not [c for c in text if 0x80 <= ord(c) <= 0x9F or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029"]
     raw = json.dumps([docs[d["task_id"]] for d in got], ensure_ascii=False)
     assert any(0x80 <= ord(c) <= 0x9F or c in "\u202e\u2028" for c in raw), "the seed has such text"
+
+
+async def test_a_failed_rename_resumes_without_fetching_again(shared_server, sql, tmp_path):
+    """Every page written, then the final rename fails (the target became a folder): the
+    resume only has to close and rename, and asks the server for no page."""
+    out = tmp_path / "blocked.json"
+    query = TaskQuery(projects=("Receipts OCR",))
+    want = expected_ids(db_tasks(sql, shared_server), query)
+
+    def block_target(p):
+        if p.pages == 1 and not out.exists():
+            out.mkdir()
+
+    async with TaskClient(shared_server.url, shared_server.api_key) as client:
+        with pytest.raises(ExportIOError, match="cannot finish"):
+            await Exporter(client, query, path=out, on_progress=block_target).run()
+    cp = read_checkpoint(out)
+    assert cp is not None and cp.complete and cp.written == len(want)
+    out.rmdir()
+    proxy = FaultProxy(shared_server.url)
+    async with proxy:
+        async with TaskClient(proxy.url, shared_server.api_key) as client:
+            result = await Exporter(client, query, path=out, resume=True).run()
+    assert proxy.stats.requests == 0
+    assert result.written == len(want) and result.resumed_from == len(want)
+    assert [d["task_id"] for d in json.loads(out.read_bytes())] == want
