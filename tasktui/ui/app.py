@@ -89,11 +89,11 @@ class TaskTuiApp(App[int]):
         from tasktui.store import DEFAULT_MAX_ROWS, TaskStore
 
         for w in check_keymap(self.settings.keymap):
-            self.notify(w, severity="warning", timeout=10)
+            self.notify(w, severity="warning", timeout=10, markup=False)
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         for w in self.settings.warnings:
-            self.notify(w, severity="warning", timeout=10)
+            self.notify(w, severity="warning", timeout=10, markup=False)
         options = dict(self._client_options)
         # Interactive: a few quick retries, then say what happened (the retry key is there).
         options.setdefault("retry", RetryPolicy(max_attempts=3, base_delay=0.3, max_delay=3.0, total_time=8.0))

@@ -454,7 +454,7 @@ class TasksScreen(Screen):
             return
         what = f"{len(ids)} task ids" if len(ids) > 1 else f"task id {ids[0]}"
         result = copy_text(self.app, "\n".join(ids), what=what)
-        self.notify(result.message, severity="information" if result.ok else "error", timeout=3)
+        self.notify(result.message, severity="information" if result.ok else "error", timeout=3, markup=False)
 
     async def action_search(self) -> None:
         await self.ensure_sidebar()
@@ -569,13 +569,13 @@ class TasksScreen(Screen):
     async def apply_view(self, name: str) -> None:
         view = self.settings.views.get(name)
         if view is None:
-            self.notify(f"No saved view named {name!r}.", severity="error")
+            self.notify(f"No saved view named {name!r}.", severity="error", markup=False)
             return
         await self.ensure_sidebar()
         self._show_sidebar() if self.app.size.width >= NARROW else None
         self.order = view.order if self._order_supported() else SortOrder.NEWEST
         self.sidebar.apply_view(view)
-        self.notify(f"View: {name}", timeout=2)
+        self.notify(f"View: {name}", timeout=2, markup=False)
 
     async def apply_quick_range(self, key: str) -> None:
         from tasktui.domain import quick_range
@@ -590,7 +590,7 @@ class TasksScreen(Screen):
         try:
             self.sidebar.build_query()
         except DateInputError as e:
-            self.notify(f"Fix the dates first: {e}", severity="error")
+            self.notify(f"Fix the dates first: {e}", severity="error", markup=False)
             return
 
         def problem(name: str) -> str | None:
@@ -607,10 +607,10 @@ class TasksScreen(Screen):
             try:
                 path = save_view(view, self.settings.config_file or None)
             except (OSError, ConfigError) as e:
-                self.notify(f"Could not save the view: {e}", severity="error")
+                self.notify(f"Could not save the view: {e}", severity="error", markup=False)
                 return
             self.settings.views[name] = view
-            self.notify(f"Saved view {name!r} in {path}.", timeout=4)
+            self.notify(f"Saved view {name!r} in {path}.", timeout=4, markup=False)
 
         self.app.push_screen(PromptDialog("Save the current filters as a view", placeholder="name",
                                           hint="enter: save in the config file · esc: cancel",

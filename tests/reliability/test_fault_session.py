@@ -117,7 +117,7 @@ async def test_session_under_20_percent_faults_applies_each_action_once(server, 
         app = TaskTuiApp(settings, Backend(proxy.url, server.api_key, "remote", "through the fault proxy"),
                          now=lambda: seed_now, client_options={"retry": RETRY, "timeout": 10.0},
                          theme="textual-dark")
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
             await until(pilot, lambda: settled(app), what="the first page")
             # filter: Completed and Ready to Audit; scroll far enough to load page two
             await filter_to(pilot, app, {OperatorStatus.COMPLETED}, {AuditStatus.READY_TO_AUDIT})

@@ -92,7 +92,7 @@ async def test_hostile_task_in_list_and_detail_reaches_the_terminal_as_inert_tex
     bad_id = "[bold]ID[/]\x1b[31m\x9b2J\x07"
     plant(server.db_path, {**hostile_doc(bad_id, seed_now + timedelta(days=1)), "unique_id": "u2"})
     app = make_app(server.url, server.api_key, tmp_path, seed_now)
-    async with app.run_test(size=(200, 50)) as pilot:
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
         await until(pilot, lambda: settled(app), what="the list")
         table = app.tasks_screen.table
         assert [t.task_id for t in table.rows[:2]] == [tid, bad_id]
@@ -249,7 +249,7 @@ async def test_hostile_project_and_batch_names_in_the_pickers_and_the_empty_stat
     finally:
         conn.close()
     app = make_app(server.url, server.api_key, tmp_path, seed_now)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(160, 50), notifications=True) as pilot:
         await until(pilot, lambda: settled(app), what="the list")
         sidebar = app.tasks_screen.sidebar
         sel = sidebar.query_one("#project", Select)
@@ -277,5 +277,28 @@ async def test_hostile_project_and_batch_names_in_the_pickers_and_the_empty_stat
         # the active filters, listed: the project's name literal, its controls made visible
         assert "Project: [b]Bold[/b] ␛[31mR⟨9B⟩2J [@click=app.quit]Q[/]" in text
         assert "Search: zz [i]nope[/i]" in text
+        assert foreign_controls(app) == []
+        assert app.is_running
+
+
+async def test_copying_a_hostile_task_id_notifies_it_literally(server, tmp_path, seed_now, monkeypatch):
+    """The notice after ``y`` names the task id: an id holding markup must be shown as is
+    (Textual parses notifications as markup unless told not to: a stray ``[/]`` crashed the
+    app). Notifications are on, as in real use (``run_test`` turns them off by default)."""
+    monkeypatch.setenv("TASKTUI_CLIPBOARD", "off")
+    tid = "copy[/]me [@click=app.quit]Q[/]"
+    plant(server.db_path, {**hostile_doc(tid, seed_now + timedelta(days=3)), "unique_id": "u3"})
+    app = make_app(server.url, server.api_key, tmp_path, seed_now)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await until(pilot, lambda: settled(app), what="the list")
+        table = app.tasks_screen.table
+        assert table.rows[0].task_id == tid
+        table.focus()
+        table.move_to_task(tid)
+        await pilot.press("y")
+        await until(pilot, lambda: any(tid in str(n.message) for n in app._notifications), what="the notice")
+        await pilot.pause(0.5)
+        toasts = [line for line in screen_text(app).split("\n") if "Copied task id" in line]
+        assert toasts and "Copied task id copy[/]me [@click=app.quit]" in toasts[0]  # literal in the toast
         assert foreign_controls(app) == []
         assert app.is_running

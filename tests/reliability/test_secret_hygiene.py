@@ -156,7 +156,7 @@ async def test_app_session_never_shows_the_key(keyed_server, tmp_path: Path, sql
                         sandbox_db=tmp_path / "unused.db", downloads_dir=tmp_path / "dl")
     backend = Backend(keyed_server.url, KEY, "remote", "127.0.0.1")
     app = TaskTuiApp(settings, backend, client_options={"retry": RetryPolicy.none(), "timeout": 5.0})
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await _until(pilot, lambda: app.store is not None and app.store.loaded_once and not app.store.loading)
         capture(app)
         await pilot.press("enter")  # the detail screen of the first task
@@ -174,7 +174,7 @@ async def test_app_session_never_shows_the_key(keyed_server, tmp_path: Path, sql
     wrong = TaskTuiApp(Settings(api_key=WRONG, refresh_interval=0, sandbox_db=tmp_path / "u2.db"),
                        Backend(keyed_server.url, WRONG, "remote", "127.0.0.1"),
                        client_options={"retry": RetryPolicy.none(), "timeout": 5.0})
-    async with wrong.run_test(size=(120, 40)) as pilot:
+    async with wrong.run_test(size=(120, 40), notifications=True) as pilot:
         await _until(pilot, lambda: wrong.store is not None and wrong.store.error is not None, timeout=15)
         await pilot.pause(0.3)
         capture(wrong)
