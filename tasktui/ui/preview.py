@@ -32,6 +32,7 @@ import time, so import :mod:`tasktui.ui.detail` (which imports this) before ``Ap
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import math
@@ -482,6 +483,15 @@ class PointCloudView(Vertical):
 
 
 # --------------------------------------------------------------------------- the preview
+def _decode_image(data: bytes) -> PILImage.Image:
+    """Decode (in a worker thread) and bound the size of an attachment image."""
+    img = PILImage.open(io.BytesIO(data))
+    img.load()
+    if max(img.size) > MAX_IMAGE_SIDE:
+        img.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
+    return img.convert("RGB")
+
+
 def _kind_of(task: Task, content_type: str | None = None) -> str:
     t = (task.attachment_type or "").lower()
     ct = (content_type or "").lower()
@@ -601,10 +611,7 @@ class MediaPreview(VerticalScroll):
         name = one_line(url.split("?")[0].rsplit("/", 1)[-1], 60)
         if kind == "image":
             try:
-                img = PILImage.open(io.BytesIO(data))
-                img.load()
-                if max(img.size) > MAX_IMAGE_SIDE:
-                    img.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
+                img = await asyncio.to_thread(_decode_image, bytes(data))
             except (PILImage.DecompressionBombError, OSError, ValueError, SyntaxError) as e:
                 await self._set("message", message=self._cannot(
                     task, f"The attachment is not an image this app can read ({clean(str(e))})."))
@@ -624,7 +631,7 @@ class MediaPreview(VerticalScroll):
             await self._set("image", caption=caption, body=widget)
         elif kind == "pointcloud":
             try:
-                cloud = parse_point_cloud(bytes(data))
+                cloud = await asyncio.to_thread(parse_point_cloud, bytes(data))
             except PointCloudError as e:
                 await self._set("message", message=self._cannot(task, f"The point cloud cannot be drawn: {e}."))
                 return
