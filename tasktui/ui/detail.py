@@ -434,6 +434,8 @@ class TaskDetailScreen(Screen):
         row("Response", Text("(tab 4)", style="dim") if raw.get("response") is not None else None)
         row("Prior responses", Text(f"{len(t.prior_responses)} (tab 4)") if t.prior_responses else None)
         row("Audits", Text(f"{len(t.audits)} (tab 5)") if t.audits else None)
+        row("Review comments", Text(f"{len(t.customer_review_comments)} (tab 5)")
+            if t.customer_review_comments else None)
         shown = {"task_id", "status", "customer_review_status", "type", "project", "batch", "unique_id",
                  "created_at", "updated_at", "completed_at", "tags", "params", "callback_url", "error",
                  "instruction", "metadata", "response", "prior_responses", "audits", "work_started",
