@@ -37,6 +37,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
+from tasktui.api import ApiError
 from tasktui.export import (
     ExportError,
     Exporter,
@@ -109,6 +110,7 @@ class ExportJob:
         self.shown = True  # whether the dialog is showing it (else: notify at the end)
         self.worker: Any = None
         self.on_change: Any = None  # the dialog showing it repaints at once when it ends
+        self._cancel_requested = False
         exporter.on_progress = self._on_progress
 
     @property
@@ -133,15 +135,23 @@ class ExportJob:
             self.result = await self.exporter.run()
             self.state = "done"
         except asyncio.CancelledError:
-            # canceled on purpose: no finished-looking file, nothing half-done left behind
-            self.exporter.discard()
-            self.state = "canceled"
+            if self._cancel_requested:
+                # canceled on purpose: no finished-looking file, nothing half-done left behind
+                self.exporter.discard()
+                self.state = "canceled"
+            else:
+                # the app is closing: keep what was written; the dialog offers to resume it
+                self.state = "failed"
+                self.error = "the app closed during the export"
             raise
-        except (ExportError, _api_error()) as e:  # type: ignore[misc]
+        except (ExportError, ApiError) as e:
             self.error = str(e)
             self.state = "failed"
         except OSError as e:
             self.error = f"cannot write the export: {e.strerror or e}"
+            self.state = "failed"
+        except Exception as e:  # never leave the dialog saying "Exporting…" forever
+            self.error = f"the export stopped unexpectedly: {type(e).__name__}: {e}"
             self.state = "failed"
         finally:
             self._finished()
@@ -163,13 +173,8 @@ class ExportJob:
 
     def cancel(self) -> None:
         if self.running and self.worker is not None:
+            self._cancel_requested = True
             self.worker.cancel()
-
-
-def _api_error() -> type[Exception]:
-    from tasktui.api import ApiError
-
-    return ApiError
 
 
 _JOBS: "weakref.WeakKeyDictionary[App, ExportJob]" = weakref.WeakKeyDictionary()

@@ -13,7 +13,7 @@ from tasktui.api import RetryPolicy
 from tasktui.config import Settings
 from tasktui.connect import Backend
 from tasktui.domain import OperatorStatus, TaskQuery
-from tasktui.export import checkpoint_path, partial_path
+from tasktui.export import checkpoint_path, partial_path, read_checkpoint
 from tasktui.testing.faultproxy import Fault, FaultProxy
 from tasktui.ui.app import TaskTuiApp
 from tasktui.ui.export_dialog import ExportScreen, current_job
@@ -235,6 +235,33 @@ async def test_a_failed_export_keeps_its_partial_and_resumes_from_the_dialog(sha
             ids = [d["task_id"] for d in json.loads(target.read_text())]
             assert len(ids) == len(set(ids)) == 1500
             assert not partial_path(target).exists() and not checkpoint_path(target).exists()
+    finally:
+        proxy.clear()
+        await proxy.stop()
+
+
+async def test_quitting_the_app_mid_export_keeps_a_resumable_partial(shared_server, tmp_path):
+    """Closing the app is not a cancel: what was written stays, with its checkpoint."""
+    proxy = FaultProxy(shared_server.url)
+    await proxy.start()
+    target = tmp_path / "quit.ndjson"
+    try:
+        app = make_app(proxy.url, shared_server.api_key, tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_dialog(pilot)
+            await set_path(pilot, screen, target)
+            proxy.script(Fault.slow(5, match="next_token"), times=2)
+            await pilot.press("enter")
+            job = current_job(app)
+            await wait_for(pilot, lambda: job.progress is not None and job.progress.written >= 1000,
+                           what="the first page")
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+        assert job.state == "failed"
+        assert not target.exists()
+        assert partial_path(target).exists()
+        cp = read_checkpoint(target)
+        assert cp is not None and cp.written == 1000
     finally:
         proxy.clear()
         await proxy.stop()
