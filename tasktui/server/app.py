@@ -764,6 +764,13 @@ def build_app(state: State) -> Starlette:
         # bound the memory the page caches take
         anyio.to_thread.current_default_thread_limiter().total_tokens = 16
         state.callbacks = Dispatcher(state)
+
+        def purge() -> None:  # idempotency records past their time-to-live
+            conn = state.pool.get()
+            with dbm.Tx(conn, write=True):
+                conn.execute("DELETE FROM idempotency WHERE created_at < ?",
+                             (now_ms() - int(state.options.idempotency_ttl * 1000),))
+        await run_in_threadpool(purge)
         force = None
         if state.options.simulate:
             force = Workforce(state)

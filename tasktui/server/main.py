@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         if existing:
             print(f"Not seeding: {db_path} already holds {existing:,} tasks (--seed only fills an empty database).")
         else:
+            print(f"Seeding {args.seed:,} demo tasks into {db_path} ...", flush=True)
             t = time.perf_counter()
             n = seed_database(db_path, args.seed, seed=args.seed_value)
             print(f"Seeded {n:,} demo tasks into {db_path} in {time.perf_counter() - t:.1f} s.")

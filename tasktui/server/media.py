@@ -93,7 +93,7 @@ def _image_png(kind: str, seed: int) -> bytes:
     return buf.getvalue()
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=32)
 def _annotated_png(kind: str, seed: int, response: bytes) -> bytes:
     img = _base_image(kind, seed)
     d = ImageDraw.Draw(img)
