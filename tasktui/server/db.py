@@ -177,7 +177,7 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA cache_size=-16384")  # per connection (one per worker thread)
     conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute("PRAGMA mmap_size=1073741824")
+    conn.execute("PRAGMA mmap_size=268435456")
     conn.execute("PRAGMA foreign_keys=OFF")
     return conn
 
