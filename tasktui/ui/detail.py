@@ -365,7 +365,7 @@ class TaskDetailScreen(Screen):
         h.append("Task ", style="bold")
         h.append(one_line(t.task_id, 60), style="bold")
         h.append("  ")
-        h.append(t.status_label, style=_STATUS_STYLE.get(t.status_label, "bold"))
+        h.append(one_line(t.status_label), style=_STATUS_STYLE.get(t.status_label, "bold"))
         if t.audit_label:
             h.append("  ·  ")
             h.append(t.audit_label, style=_AUDIT_STYLE.get(t.audit_label, "bold"))
@@ -406,7 +406,7 @@ class TaskDetailScreen(Screen):
                 table.add_row(Text(label), Text(clean(value)))
 
         row("Task ID", t.task_id)
-        row("Status", Text(t.status_label, style=_STATUS_STYLE.get(t.status_label, "bold"))
+        row("Status", Text(one_line(t.status_label), style=_STATUS_STYLE.get(t.status_label, "bold"))
             + Text(f"  (wire: {one_line(t.status, 30)}"
                    + (", work started" if t.work_started else "") + ")", style="dim"))
         row("Audit status", Text(t.audit_label or "—", style=_AUDIT_STYLE.get(t.audit_label, "dim"))
@@ -463,7 +463,7 @@ class TaskDetailScreen(Screen):
         if "response" in t.raw:
             parts.append(_json_block(t.response))
         else:
-            parts.append(Text("No response yet: the task is " + t.status_label + ".", style="dim"))
+            parts.append(Text("No response yet: the task is " + one_line(t.status_label) + ".", style="dim"))
         parts.append(Text(""))
         parts.append(Text(f"Prior responses ({len(priors)})", style="bold underline"))
         if not priors:

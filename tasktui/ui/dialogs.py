@@ -476,7 +476,7 @@ def plan_bulk(action: str, marked_ids: Iterable[str], tasks: dict[str, Task | Ex
         if ok:
             plan.eligible.append(tid)
         else:
-            plan.skipped[tid] = task.status_label
+            plan.skipped[tid] = one_line(task.status_label)  # an unknown wire status is data
     return plan
 
 

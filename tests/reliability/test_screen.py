@@ -302,3 +302,30 @@ async def test_copying_a_hostile_task_id_notifies_it_literally(server, tmp_path,
         assert toasts and "Copied task id copy[/]me [@click=app.quit]" in toasts[0]  # literal in the toast
         assert foreign_controls(app) == []
         assert app.is_running
+
+
+async def test_a_task_with_an_unknown_hostile_status_in_list_and_detail(server, tmp_path, seed_now):
+    """A status the app does not know (another service, a newer API) is shown as its
+    wire value: that value is data too."""
+    tid = "bbbbbbbbbbbbbbbbbbbbbbbb"
+    status = "[b]weird[/b]\x1b[31m\x9b2J\x07"
+    plant(server.db_path, {**hostile_doc(tid, seed_now + timedelta(days=4)), "unique_id": "u4",
+                           "status": status, "customer_review_status": status})
+    app = make_app(server.url, server.api_key, tmp_path, seed_now)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await until(pilot, lambda: settled(app), what="the list")
+        table = app.tasks_screen.table
+        assert table.rows[0].task_id == tid
+        assert foreign_controls(app) == []
+        table.focus()
+        table.move_to_task(tid)
+        await pilot.press("enter")
+        await until(pilot, lambda: getattr(app.screen, "shown_task", None) is not None
+                    and app.screen.shown_task.task_id == tid, what="the detail")
+        for key in "1345":
+            await pilot.press(key)
+            await pilot.pause(0.2)
+            assert foreign_controls(app) == [], key
+        await pilot.press("1")
+        await pilot.pause(0.2)
+        assert "[b]weird[/b]␛[31m⟨9B⟩2J␇" in screen_text(app)
