@@ -144,3 +144,31 @@ def test_table_cells_of_hostile_tasks_are_inert_and_exactly_as_wide_as_their_col
         raw = doc[key]
         if not TERMINAL_CONTROL_RE.search(raw) and not any(c in BIDI for c in raw) and "\r" not in raw:
             assert shown == raw.replace("\n", " ").replace("\t", " ")  # markup stays literal
+
+
+# the detail screen's pure renderers ---------------------------------------------------
+
+@FAST
+@given(json_values(), json_values())
+def test_response_diff_of_hostile_responses_is_inert(before, after) -> None:
+    from tasktui.ui.detail import response_diff
+
+    t = response_diff(before, after)
+    assert_inert(t.plain.replace("\n", ""))
+    assert_inert(SGR_RE.sub("", render(t)).replace("\n", ""))
+
+
+@FAST
+@given(st.lists(st.fixed_dictionaries({"label": hostile_text(6), "left": st.integers(0, 50), "top": st.integers(0, 50),
+                                       "width": st.integers(1, 20), "height": st.integers(1, 20),
+                                       "position": st.just({"x": 1, "y": 2, "z": 0}),
+                                       "dimensions": st.just({"x": 2, "y": 1, "z": 1})}), max_size=5))
+def test_annotation_legends_of_hostile_labels_are_inert(annotations) -> None:
+    from tasktui.ui.preview import _cuboids, _legend_text, annotation_legend
+
+    response = {"annotations": annotations}
+    legend = _legend_text(annotation_legend(response))
+    assert_inert(legend.plain)
+    assert_inert(SGR_RE.sub("", render(legend)).replace("\n", ""))
+    for label, *_ in _cuboids(response):
+        assert_inert(label)
