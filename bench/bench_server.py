@@ -154,9 +154,14 @@ def main() -> int:
     lines += ["", f"Deep paging: walking pages 1–{pages} by following `next_token`, the first ten pages took "
                   f"median {median(early):.1f} ms and the last ten {median(late):.1f} ms; page {pages} vs page 1 "
                   f"(median of repeats): **{ratio:.2f}x** — keyset pagination, cost independent of depth.",
-              "", "Target: p99 <= 50 ms per page with total. "
-              + ("Met for every view." if all(r[2] <= 50 for r in rows) and percentile(last, 99) <= 50
-                 else "NOT met for: " + ", ".join(r[0] for r in rows if r[2] > 50) + ".")]
+              ""]
+    missed = [r[0] for r in rows if r[2] > 50]
+    if percentile(first, 99) > 50:
+        missed.append("page 1")
+    if percentile(last, 99) > 50:
+        missed.append(f"page {pages}")
+    lines.append("Target: p99 <= 50 ms per page with total. "
+                 + ("Met for every view." if not missed else "NOT met for: " + ", ".join(missed) + "."))
     body = "\n".join(lines)
     if args.no_write:
         print(body)
