@@ -325,6 +325,9 @@ def run(args: argparse.Namespace) -> int:
         stream=out_stream,
         format=fmt, resume=args.resume, overwrite=args.force, spec=spec,
         on_progress=bar.update, page_size=args.page_size,
+        # which service a resume must continue on (the sandbox's port changes every run;
+        # on loopback the port is not compared); the exact URL is set once it is open
+        server_url="http://127.0.0.1/v1" if settings.uses_sandbox else settings.api_url,
     )
     try:
         exporter.prepare()  # bad paths and refused resumes fail before any network

@@ -234,7 +234,7 @@ async def test_resume_is_refused_when_the_filters_differ(shared_server, tmp_path
     async with proxy:
         async with TaskClient(proxy.url, shared_server.api_key, retry=RetryPolicy.none()) as client:
             with pytest.raises(ApiError):
-                await Exporter(client, TaskQuery(), path=out, spec={"status": []},
+                await Exporter(client, TaskQuery(), path=out, spec={"status": []}, server_url=proxy.url,
                                on_progress=fail_soon, page_size=100).run()
     other = Exporter(None, TaskQuery(), path=out, resume=True, spec={"status": ["queued"]})
     with pytest.raises(ResumeMismatchError, match="other filters.*status"):
@@ -243,6 +243,13 @@ async def test_resume_is_refused_when_the_filters_differ(shared_server, tmp_path
                    format=ExportFormat.NDJSON)
     with pytest.raises(ResumeMismatchError, match="started as json"):
         fmt.prepare()
+    elsewhere = Exporter(None, TaskQuery(), path=out, resume=True, spec={"status": []},
+                         server_url="https://api.scale.com/v1")
+    with pytest.raises(ResumeMismatchError, match="started against http://127.0.0.1"):
+        elsewhere.prepare()
+    # the same bundled server on another port (the sandbox picks one each run) is the same
+    Exporter(None, TaskQuery(), path=out, resume=True, spec={"status": []},
+             server_url="http://127.0.0.1:1/v1").prepare()
     # without --resume: the unfinished export is not silently thrown away
     with pytest.raises(UnfinishedExportError, match="--resume"):
         Exporter(None, TaskQuery(), path=out, spec={"status": []}).prepare()
