@@ -348,7 +348,10 @@ def main() -> int:
     print(f"   ours {ours}\n   stock {stock}", flush=True)
     load_after = os.getloadavg()[0]
 
-    cmd = "python bench/bench_ui.py" + (f" --tasks {args.tasks}" if args.tasks != 1_000_000 else "")
+    cmd = "python bench/bench_ui.py" + "".join(
+        f" --{k} {v}" for k, v, d in (("tasks", args.tasks, 1_000_000), ("runs", args.runs, 5),
+                                      ("changes", args.changes, 20), ("scroll", args.scroll, 20_000),
+                                      ("compare", args.compare, 100_000)) if v != d)
     lines = [header("Tasks screen (bench_ui.py)", cmd),
              f"- Data: {args.tasks:,} tasks in the bundled server, in its own process (`tasktui serve`), "
              "SQLite in bench/out.",
