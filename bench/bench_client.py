@@ -35,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
+RESULTS = OUT / "client-results.json"  # the last run's figures (``--render`` rewrites the section)
 API_KEY = "test_bench_client_key_0123456789"
 SIZES = {"10k": ("bench-10k", 10_000), "100k": ("bench-100k", 100_000)}
 #: tasktui with pages of 100 (what the SDK uses: the fair comparison), the SDK, and tasktui
@@ -189,6 +190,8 @@ def run_child(who: str, url: str, project: str) -> tuple[dict, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--render", action="store_true",
+                    help=f"rewrite the section from the last run's figures ({RESULTS.name}) without measuring")
     ap.add_argument("--child", choices=CONTENDERS, help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
     ap.add_argument("--project", help=argparse.SUPPRESS)
@@ -202,9 +205,14 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(ROOT))
-    from bench._report import header, median, write_section
+    from bench._report import header
     from bench._serverproc import ServerProcess
 
+    if args.render:
+        saved = json.loads(RESULTS.read_text())
+        render(saved["head"], saved["rounds"], saved["loads"],
+               {tuple(k.split("|")): [tuple(x) for x in v] for k, v in saved["results"].items()})
+        return
     db = prepare_db()
     want = {size: expected(db, project) for size, (project, _) in SIZES.items()}
     results: dict[tuple[str, str], list[tuple[float, float, float, float]]] = {}
@@ -225,6 +233,16 @@ def main() -> None:
                     print(f"round {r + 1} {size:>4} {who:12} {rep['seconds']:6.2f} s  "
                           f"{n / rep['seconds']:8,.0f} tasks/s  CPU {rep['cpu']:6.2f} s  server CPU "
                           f"{server_cpu:6.2f} s  peak RSS {rss:6.1f} MiB", file=sys.stderr)
+
+    head = header("API client: iter_tasks vs the scaleapi SDK", ".venv/bin/python -m bench.bench_client")
+    RESULTS.write_text(json.dumps({"head": head, "rounds": args.rounds, "loads": loads,
+                                   "results": {"|".join(k): v for k, v in results.items()}}))
+    render(head, args.rounds, loads, results)
+
+
+def render(head: str, rounds: int, loads: list[float],
+           results: dict[tuple[str, str], list[tuple[float, float, float, float]]]) -> None:
+    from bench._report import median, write_section
 
     rows = []
     ratio = {}
@@ -249,8 +267,8 @@ def main() -> None:
     srv = {who: median([x[3] for x in results[(who, "100k")]]) / SIZES["100k"][1] * 1e6 or 1.0
            for who in CONTENDERS}
     busy = max(loads) if loads else 0.0
-    body = header("API client: iter_tasks vs the scaleapi SDK", ".venv/bin/python -m bench.bench_client") + (
-        f"- Rounds: {args.rounds}, alternating which client goes first; each run a fresh process reading a whole "
+    body = head + (
+        f"- Rounds: {rounds}, alternating which client goes first; each run a fresh process reading a whole "
         "project (pages of 100) from the bundled server running in its own process (`tasktui serve`).\n"
         "- Time: measured inside the child from the first request to the last task (imports excluded); "
         "client CPU: the child's own CPU time over the same span, per task (steadier than wall time on a "
@@ -267,8 +285,10 @@ def main() -> None:
         f"bundled server's page-size extension, which the SDK cannot use): {ratio_ext['10k']:.2f}x and "
         f"{ratio_ext['100k']:.2f}x.\n"
         f"- Memory growth from 10k to 100k tasks (median peak RSS): tasktui {mem['tasktui']:+.1f} MiB, "
-        f"tasktui-1000 {mem['tasktui-1000']:+.1f} MiB, SDK {mem['sdk']:+.1f} MiB — all stream, holding at most a page or two at a time "
-        "(each run checks every task came exactly once with a checksum of the ids, not a set).\n"
+        f"tasktui-1000 {mem['tasktui-1000']:+.1f} MiB, SDK {mem['sdk']:+.1f} MiB. All three stream: tasktui holds "
+        "a bounded number of pages whatever the count (3 chains, each at most 2 pages ahead, with pages of 100; "
+        "one chain with one page prefetched with pages of 1,000), and each run checks that every task came "
+        "exactly once with a checksum of the ids rather than a set.\n"
         "- Where the time goes: each page's token comes in the previous answer, so one chain of pages waits "
         "for the server page after page. The SDK adds its own work in series: a new `requests.Session` and TCP "
         "connection per page, the stdlib `json`, a `Task` object per task. `TaskClient` keeps HTTP/1.1 "
@@ -276,12 +296,13 @@ def main() -> None:
         "the dict), asks for page N+1 as soon as page N's token is known, and on long listings runs up to 3 "
         "chains over slices of whole creation days, each at most 2 pages ahead, yielding the slices in order, "
         "so the server is kept busy while the caller consumes.\n"
-        f"- The ceiling is the server's CPU: with pages of 100 it spends about {srv['tasktui']:.0f} µs per task "
-        f"(a fixed cost per request, which includes counting the total again for every page, plus the "
-        f"documents), "
-        f"so from one server process no client can exceed about {1e6 / srv['tasktui']:,.0f} tasks/s; with "
-        f"pages of 1,000, {srv['tasktui-1000']:.0f} µs per task. Parallel chains reach that ceiling only when "
-        "a core is free for the server; on this shared machine they often were not.\n"
+        f"- The server's CPU is the ceiling: reading with `TaskClient` and pages of 100 costs it about "
+        f"{srv['tasktui']:.0f} µs per task, so one server process cannot serve much more than "
+        f"{round(1e6 / srv['tasktui'], -3):,.0f} tasks/s to anyone; pages of 1,000 cost it "
+        f"{srv['tasktui-1000']:.0f} µs per task. The SDK costs it {srv['sdk']:.0f} µs per task "
+        f"({srv['sdk'] / srv['tasktui']:.1f}x as much), because each of its pages opens a new TCP connection "
+        "and session. Parallel chains get near the ceiling only when a core is free for the server; on this "
+        "shared machine one often was not.\n"
     )
     write_section("client", body)
 
