@@ -142,6 +142,8 @@ def main() -> int:
              f"- Each figure: {args.requests} requests of `GET /v1/tasks?limit=100` over real HTTP (keep-alive, "
              "one httpx client, body parsed with orjson), each answer holding 100 tasks and the exact `total`; "
              "parameters vary per request (random statuses, review statuses, date ranges, projects).",
+             "- Measured right after seeding: the first request to touch part of the database reads it from "
+             "disk (random date ranges touch new parts), so the tails include first reads.",
              f"- Load average before / after: {load_before[0]:.2f} / {load_after[0]:.2f}"
              + (" — the machine was busy with other work while measuring (2 cores shared)." if busy else "."),
              "", "| view | p50 ms | p99 ms | max ms |", "|---|---:|---:|---:|"]
