@@ -163,3 +163,17 @@ async def test_scrolling_while_a_new_query_loads_never_mixes_the_two(shared_serv
     await store.load_more()
     assert len(store.rows) == min(200, store.total) and store.total > 100
     assert all(t.operator_status is OperatorStatus.QUEUED for t in store.rows)
+
+
+async def test_a_failed_refresh_keeps_what_is_shown(shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server)
+    store, rec = await make_store(proxy.url, shared_server.api_key)
+    await store.set_query(TaskQuery())
+    before = [t.task_id for t in store.rows]
+    proxy.script(Fault.drop("before"), times=20)
+    await store.refresh()
+    assert [t.task_id for t in store.rows] == before  # nothing lost
+    assert store.error is not None and "dropped" in str(store.error) and not store.loading
+    proxy.clear()
+    await store.refresh()
+    assert store.error is None and [t.task_id for t in store.rows] == before
