@@ -166,3 +166,21 @@ async def test_polling_on_a_timer(server, make_store):
     assert rec.of("poll")[-1].ok and store.last_poll is not None
     store.stop_polling()
     assert not store.polling
+
+
+async def test_polling_oldest_first_appends_new_tasks_at_the_end(server, make_store):
+    from tasktui.domain import SortOrder
+
+    store, rec = await make_store(server.url, server.api_key)
+    await store.set_query(TaskQuery(statuses=frozenset({S.QUEUED}), order=SortOrder.OLDEST))
+    while store.has_more:
+        await store.load_more()
+    n, total = len(store.rows), store.total
+    async with TaskClient(server.url, server.api_key) as other:
+        r = await other._http.post("task/imageannotation",
+                                   json={"instruction": "late", "attachment": "https://example.com/c.png"})
+        fresh = r.json()["task_id"]
+    rec.clear()
+    assert await store.poll_once() == 1
+    assert store.rows[-1].task_id == fresh and len(store.rows) == n + 1 and store.total == total + 1
+    assert rec.of("rows_appended")[0].task_ids == (fresh,)
