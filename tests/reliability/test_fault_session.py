@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import orjson
+import pytest
 from textual.widgets import SelectionList, TextArea
 
 from tasktui.api import RetryPolicy
@@ -98,6 +99,7 @@ async def back_to_list(pilot, app) -> None:
     await until(pilot, lambda: app.screen is app.tasks_screen, what="the list")
 
 
+@pytest.mark.timeout(300)  # a busy machine slows the session; its own waits are bounded
 async def test_session_under_20_percent_faults_applies_each_action_once(server, sql, tmp_path: Path, seed_now):
     from tasktui.ui.app import TaskTuiApp
     from tasktui.ui.dialogs import ConfirmDialog, FixEditor

@@ -68,6 +68,7 @@ def keyed_server(server_factory):
     return server_factory(keys=[KEY])
 
 
+@pytest.mark.timeout(300)  # 17 short-lived processes
 def test_cli_never_shows_or_writes_the_key(keyed_server, tmp_path: Path, sql) -> None:
     root = tmp_path / "run"
     env = clean_env(root)
