@@ -85,12 +85,12 @@ async def test_each_audit_box_changes_the_rows(shared_server, make_app, sql):
             previous = index
 
 
-async def test_zone_toggle_changes_displayed_times(shared_server, make_app, monkeypatch):
-    monkeypatch.setenv("TZ", "Asia/Tokyo")  # "Local" must differ from UTC and Pacific
-    import time
+async def test_zone_toggle_changes_displayed_times(shared_server, make_app):
+    import pendulum
+    from pendulum.tz.local_timezone import test_local_timezone as local_zone_is
 
-    time.tzset()
-    try:
+    # "Local" must differ from UTC and Pacific (pendulum caches the machine's zone: mock it)
+    with local_zone_is(pendulum.timezone("Asia/Tokyo")):
         app = make_app(shared_server)
         async with app.run_test(size=SIZE) as pilot:
             await settled(pilot, app)
@@ -117,9 +117,6 @@ async def test_zone_toggle_changes_displayed_times(shared_server, make_app, monk
             await pilot.pause()
             assert table.row_texts(0)[col] == expect("UTC")
             assert table.cursor_task_id == task.task_id
-    finally:
-        monkeypatch.delenv("TZ")
-        time.tzset()
 
 
 async def test_zone_toggle_reinterprets_the_typed_range(shared_server, make_app):
