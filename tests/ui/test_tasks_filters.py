@@ -112,7 +112,7 @@ async def test_zone_toggle_changes_displayed_times(shared_server, make_app):
             await pilot.press("t")
             await pilot.pause()
             assert table.row_texts(0)[col] == expect("Asia/Tokyo")
-            assert " Local " in app.tasks_screen.header.text().plain
+            assert " Local (Asia/Tokyo) " in app.tasks_screen.header.text().plain
             await pilot.press("t")
             await pilot.pause()
             assert table.row_texts(0)[col] == expect("UTC")

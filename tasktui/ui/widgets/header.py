@@ -44,6 +44,14 @@ def counts_text(shown: int, total: int | None, exact: bool = True, offset: int =
     return f"Showing {what} of {approx}{total:,}"
 
 
+def zone_text(zone: Zone) -> str:
+    """``UTC``, ``Pacific``, or ``Local (Europe/Paris)``: which zone "local" is."""
+    if zone is Zone.LOCAL:
+        name = getattr(zone.tz(), "name", "") or ""
+        return f"Local ({name})" if name else "Local"
+    return zone.label
+
+
 class AppHeader(Widget):
     """One line at the top of the Tasks screen."""
 
@@ -88,7 +96,7 @@ class AppHeader(Widget):
             t.append("⇄ " + one_line(s.backend_label or "remote", 40), style="bold cyan")
         sep = " │ "
         t.append(sep, style="dim")
-        t.append(s.zone.label, style="bold")
+        t.append(zone_text(s.zone), style="bold")
         t.append(sep, style="dim")
         t.append(counts_text(s.shown, s.total, s.total_exact, s.offset))
         if s.marked:
