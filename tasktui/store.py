@@ -36,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any, Awaitable, Callable, Iterable
 
-from tasktui.api import ApiError, TaskClient, TaskPage, UnsupportedError
+from tasktui.api import ApiError, TaskClient, TaskPage, UnsupportedError, clean_text
 from tasktui.domain import (
     EXT_FIX,
     DateField,
@@ -358,6 +358,9 @@ class TaskStore:
                         break
         except ApiError as e:
             error = e
+        except Exception as e:  # a bug must not leave the view loading forever
+            log.exception("loading tasks failed")
+            error = _unexpected("load tasks", e)
         if gen != self.generation:
             return
         if error is not None and not pages:
@@ -456,7 +459,10 @@ class TaskStore:
                 token = self._pages[idx].token if idx < len(self._pages) else self._pages[-1].next_token
                 try:
                     page = await self.client.list_tasks(self.query, token, limit=self.page_size)
-                except ApiError as e:
+                except Exception as e:  # ApiError, or a bug: reported, never stuck loading
+                    if not isinstance(e, ApiError):
+                        log.exception("loading more tasks failed")
+                        e = _unexpected("load more tasks", e)
                     if gen == self.generation:
                         self._set_error(e)
                     return added
@@ -870,6 +876,10 @@ class TaskStore:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _unexpected(what: str, exc: Exception) -> ApiError:
+    return ApiError(f"Could not {what}: unexpected error ({type(exc).__name__}: {clean_text(exc, 160)}).")
 
 
 def _optimistic(task: Task, action: str, comments: str | None, response: Any) -> Task:
