@@ -226,6 +226,8 @@ class ExportScreen(ModalScreen[None]):
     def __init__(self, store: Any, *, directory: Path | None = None) -> None:
         super().__init__()
         self.store = store
+        # what the dialog shows is what it exports, even if the filters change meanwhile
+        self.export_query = store.query
         self._directory = directory
         self._fmt = ExportFormat.JSON
         self._job: ExportJob | None = None
@@ -234,7 +236,7 @@ class ExportScreen(ModalScreen[None]):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        q = self.store.query
+        q = self.export_query
         filters = q.active_filters()
         summary = "Filters: " + "; ".join(filters) if filters else "No filters: every task"
         total = getattr(self.store, "total", None)
@@ -320,7 +322,7 @@ class ExportScreen(ModalScreen[None]):
             cp = read_checkpoint(path)
         except ExportUsageError:
             cp = None  # damaged: offered as "overwrite" below
-        spec = query_to_dict(self.store.query)
+        spec = query_to_dict(self.export_query)
         if cp is not None:
             same = cp.fingerprint == fingerprint(spec) and cp.format is self._fmt
             self._ask_unfinished(path, cp, resumable=same)
@@ -390,7 +392,7 @@ class ExportScreen(ModalScreen[None]):
 
     def _begin(self, path: Path, *, resume: bool, overwrite: bool) -> None:
         exporter = Exporter(
-            self.store.client, self.store.query, path=path, format=self._fmt,
+            self.store.client, self.export_query, path=path, format=self._fmt,
             resume=resume, overwrite=overwrite,
             server_url=getattr(self.store.client, "base_url", None),
         )
