@@ -2,7 +2,7 @@
 database, and check that SQLite's integrity check passes and that every write it had
 acknowledged with a 200 is there.
 
-    .venv/bin/python bench/bench_crash.py                    # 5 rounds on 100,000 tasks
+    .venv/bin/python bench/bench_crash.py                    # 10 rounds on 100,000 tasks
     .venv/bin/python bench/bench_crash.py --rounds 2 --tasks 2000
 
 Each round: the server (``python -m tasktui serve`` in its own process) takes writes
@@ -170,7 +170,7 @@ def prepare_db(n: int) -> Path:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tasks", type=int, default=100_000)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--writers", type=int, default=5)
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--no-report", action="store_true")
@@ -188,7 +188,7 @@ def main() -> int:
         lines.append(f"| {i} | {r.killed_after:.2f} | {r.acked} | {r.in_flight} | {r.wal_bytes:,} | {r.integrity} | {len(r.problems)} |")
     cmd = "make setup && .venv/bin/python bench/bench_crash.py" + (
         f" --tasks {args.tasks}" if args.tasks != 100_000 else "") + (
-        f" --rounds {args.rounds}" if args.rounds != 5 else "")
+        f" --rounds {args.rounds}" if args.rounds != 10 else "")
     body = header(f"Crash: SIGKILL mid-write, {args.rounds} rounds on {args.tasks:,} tasks (bench_crash.py)", cmd)
     errs = [e for r in res.rounds for e in r.errors]
     body += (
