@@ -92,3 +92,27 @@ def test_config_show_masks_the_key_and_warns_on_stderr(tmp_path: Path) -> None:
     assert "api_key" in r.stdout
     assert KEY not in r.stdout and KEY not in r.stderr
     assert "chmod 600" in r.stderr
+
+
+async def test_the_app_warns_on_screen_about_a_readable_key_file(shared_server, tmp_path: Path) -> None:
+    from tasktui.api import RetryPolicy
+    from tasktui.connect import Backend
+    from tasktui.ui.app import TaskTuiApp
+
+    p = tmp_path / "config.toml"
+    p.write_text(f'api_key = "{KEY}"\nrefresh_interval = 0\n')
+    p.chmod(0o644)
+    s = load_settings(p, env={})
+    app = TaskTuiApp(s, Backend(shared_server.url, shared_server.api_key, "remote", "test"),
+                     client_options={"retry": RetryPolicy.none()})
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app._notifications:
+                break
+        await pilot.pause(0.3)
+        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        messages = " ".join(str(n.message) for n in app._notifications)
+    assert "chmod 600" in messages and str(p) in messages
+    assert "chmod 600" in text  # on screen, as a warning toast
+    assert KEY not in text and KEY not in messages
