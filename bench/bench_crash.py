@@ -69,7 +69,8 @@ class CrashResult:
 
 
 async def _one_round(server: ServerProcess, acks: list[Ack], used: set[str], *, writers: int,
-                     kill_after: float, rng: random.Random, stats: Stats) -> tuple[int, int, list[str]]:
+                     kill_after: float, rng: random.Random, stats: Stats,
+                     weights: dict[str, int] | None = None) -> tuple[int, int, list[str]]:
     """Writes until SIGKILL. Returns (acknowledged this round, writes in flight at the
     kill, unexpected errors)."""
     before = len(acks)
@@ -78,7 +79,7 @@ async def _one_round(server: ServerProcess, acks: list[Ack], used: set[str], *, 
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0)) as client:
         ext = await discover_extensions(client, server.url, API_KEY)
         ws = [Writer(client, server.url, API_KEY, w, rng=random.Random(rng.random()), extensions=ext,
-                     stats=Stats(), acks=acks) for w in slices(writers)]
+                     stats=Stats(), acks=acks, weights=weights) for w in slices(writers)]
         for w in ws:
             w.used = used  # a task written in an earlier round is never picked again
         killed = asyncio.Event()
@@ -114,7 +115,7 @@ async def _one_round(server: ServerProcess, acks: list[Ack], used: set[str], *, 
 
 
 def run_crash(db: Path, *, rounds: int, writers: int = 5, kill_window: tuple[float, float] = (1.0, 3.0),
-              seed: int = 3, log_path: Path | None = None) -> CrashResult:
+              seed: int = 3, log_path: Path | None = None, weights: dict[str, int] | None = None) -> CrashResult:
     """Kill / restart ``rounds`` times on ``db`` (an existing seeded database)."""
     rng = random.Random(seed)
     res = CrashResult()
@@ -125,7 +126,8 @@ def run_crash(db: Path, *, rounds: int, writers: int = 5, kill_window: tuple[flo
         for _ in range(rounds):
             kill_after = rng.uniform(*kill_window)
             acked, in_flight, errors = asyncio.run(_one_round(
-                server, res.acks, used, writers=writers, kill_after=kill_after, rng=rng, stats=res.stats))
+                server, res.acks, used, writers=writers, kill_after=kill_after, rng=rng, stats=res.stats,
+                weights=weights))
             wal = Path(f"{db}-wal")
             wal_bytes = wal.stat().st_size if wal.exists() else 0
             server.start(timeout=120)  # restart on the same file

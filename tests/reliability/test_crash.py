@@ -13,8 +13,9 @@ from tasktui.server import seed_database
 def test_sigkill_mid_write_keeps_every_acknowledged_write(tmp_path: Path) -> None:
     db = tmp_path / "crash.db"
     seed_database(db, 2000, seed=5)
-    res = run_crash(db, rounds=2, writers=4, kill_window=(0.8, 1.5), seed=11,
-                    log_path=tmp_path / "server.log")
+    res = run_crash(db, rounds=2, writers=4, kill_window=(1.0, 2.0), seed=11,
+                    log_path=tmp_path / "server.log",
+                    weights={"accept": 1, "reject": 1, "fix": 1, "cancel": 1})
     assert len(res.rounds) == 2
     for r in res.rounds:
         assert r.acked > 0, "no write was acknowledged before the kill: the test proved nothing"

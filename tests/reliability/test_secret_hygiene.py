@@ -112,12 +112,12 @@ def test_cli_never_shows_or_writes_the_key(keyed_server, tmp_path: Path, sql) ->
         proxy.script(Fault.slow(0, match="GET /v1/tasks"), Fault.slow(0, match="GET /v1/tasks"),
                      Fault.drop(match="GET /v1/tasks"))
         pconn = ["--api-url", proxy.url, "--api-key", KEY]
-        check(["export", "-o", str(out / "cut.json"), "--retries", "0", "--no-progress", *pconn], 1)
+        check(["export", "-o", str(out / "cut.json"), "--retries", "0", "--page-size", "100", "--no-progress", *pconn], 1)
         left = sorted(p.name for p in out.iterdir() if p.name.startswith("cut.json."))
         assert any(n.endswith(".partial") for n in left) and any("checkpoint" in n for n in left), left
         for p in out.iterdir():  # grep the unfinished state now: --resume removes it
             produced.append((f"unfinished {p.name}", p.read_bytes()))
-        check(["export", "-o", str(out / "cut.json"), "--resume", "--no-progress", *pconn], 0)
+        check(["export", "-o", str(out / "cut.json"), "--resume", "--page-size", "100", "--no-progress", *pconn], 0)
     assert (out / "cut.json").exists()
 
     # config file holding the key (the one place it may live), and config show
