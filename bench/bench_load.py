@@ -288,7 +288,8 @@ def main() -> int:
         + ", load client "
         f"{cpu(cli0.ru_utime + cli0.ru_stime, cli1.ru_utime + cli1.ru_stime)} of one core; "
         f"load average before: {load_before[0]:.2f}, after: {os.getloadavg()[0]:.2f} "
-        f"(other engineers' tests and benchmarks share this machine)\n\n"
+        + ("(the client shares the 2 cores with the server)" if load_before[0] < 1.5 else "(other work shared this machine)")
+        + "\n\n"
         + "\n".join(lines) + "\n\n"
         + "Slowest filter shapes (the ten with the highest p50):\n\n" + "\n".join(shape_lines) + "\n\n"
         f"- Errors: **{len(stats.errors)}**"
