@@ -70,12 +70,15 @@ DEFAULT_MAX_SCAN_PAGES = 20
 #: ``iter_tasks`` reads listings longer than this with several page chains at once.
 PARALLEL_MIN_TASKS = 1_000
 #: Chains times page size stays within this many tasks (pages of 100: 3 chains;
-#: pages of 1,000: one chain).
-PARALLEL_PAGE_BUDGET = 300
+#: pages of 1,000: two chains).
+PARALLEL_PAGE_BUDGET = 2_000
 #: At most this many creation-time slices (whole UTC days each) per listing.
-MAX_SLICES = 24
-#: Pages a slice being read may run ahead of the caller.
-SLICE_LOOKAHEAD = 2
+MAX_SLICES = 64
+#: Tasks a slice being read may run ahead of the caller (in whole pages, at least one):
+#: enough for the chains to keep the server busy, bounded whatever the listing's length.
+SLICE_LOOKAHEAD_TASKS = 1_600
+#: Page size ``iter_tasks`` uses by default where the server offers ``page-size``.
+BULK_PAGE_SIZE = 1_000
 #: Upper bound on batches read by ``batches()`` (offset paging).
 MAX_BATCHES = 20_000
 
@@ -586,7 +589,7 @@ class TaskClient:
         query: TaskQuery | None = None,
         *,
         start_token: str | None = None,
-        limit: int = PAGE_LIMIT_MAX,
+        limit: int | None = None,
         parallel: int | None = None,
     ) -> AsyncIterator[Task]:
         """Every task matching ``query``, once each, in the listing's order, fetching
@@ -596,10 +599,15 @@ class TaskClient:
         oldest-first is cut into slices of whole UTC days of creation time, read by up
         to ``parallel`` page chains at once (each a few pages ahead at most) and yielded
         slice after slice, so the order is the same as one chain's. Otherwise — and
-        always when resuming from ``start_token``, or with pages bigger than 150 — one
+        always when resuming from ``start_token``, or when the page budget allows one — one
         chain with one page prefetched.
+
+        ``limit`` (page size) defaults to ``BULK_PAGE_SIZE`` where the server offers the
+        ``page-size`` extension (fewer round trips), else the wire maximum of 100.
         """
         query = query or TaskQuery()
+        if limit is None:
+            limit = BULK_PAGE_SIZE if EXT_PAGE_SIZE in await self.discover() else PAGE_LIMIT_MAX
         par = self.parallel if parallel is None else max(1, parallel)
         # Big pages already amortise the per-request cost; several chains of them would
         # only hold more in memory.
@@ -658,7 +666,8 @@ class TaskClient:
 
     async def _iter_slices(self, slices: list[TaskQuery], limit: int, parallel: int) -> AsyncIterator[Task]:
         """Yield the slices' tasks in order, with up to ``parallel`` slices being read at
-        once, each at most ``SLICE_LOOKAHEAD`` pages ahead of the caller."""
+        once, each at most ``SLICE_LOOKAHEAD_TASKS`` tasks (or one page) ahead of the caller."""
+        lookahead = max(1, SLICE_LOOKAHEAD_TASKS // max(1, limit))
         done = object()
         running: dict[int, tuple[asyncio.Task, asyncio.Queue]] = {}
 
@@ -674,7 +683,7 @@ class TaskClient:
                 await queue.put(e)
 
         def start(i: int) -> None:
-            queue: asyncio.Queue = asyncio.Queue(maxsize=SLICE_LOOKAHEAD)
+            queue: asyncio.Queue = asyncio.Queue(maxsize=lookahead)
             running[i] = (asyncio.ensure_future(produce(slices[i], queue)), queue)
 
         started = 0

@@ -25,7 +25,7 @@ async def test_iter_tasks_yields_ten_thousand_tasks_exactly_once(big_server, fas
 async def test_iter_tasks_under_faults_still_yields_each_task_once(big_server, proxy_for, fast_retry):
     proxy = await proxy_for(big_server, seed=1234, rate=0.2, kinds=DEFAULT_MIX)
     async with TaskClient(proxy.url, big_server.api_key, retry=fast_retry) as c:
-        ids = [t.task_id async for t in c.iter_tasks(TaskQuery())]
+        ids = [t.task_id async for t in c.iter_tasks(TaskQuery(), limit=100)]
     assert len(ids) == 10_000 and len(set(ids)) == 10_000
     s = proxy.stats
     assert s.faults >= 20 and len(s.injected) >= 6  # most kinds of fault were met
@@ -111,3 +111,19 @@ async def test_bigger_pages_where_the_server_offers_them(big_server, proxy_for, 
         ids = [t.task_id async for t in c.iter_tasks(TaskQuery(), limit=1000, parallel=1)]
     assert len(ids) == len(set(ids)) == 10_000
     assert proxy.stats.passed == 1 + 10  # discovery, then ten pages of 1,000
+
+
+async def test_default_page_size_follows_what_the_server_offers(big_server, proxy_for, fast_retry):
+    """By default iter_tasks asks for pages of 1,000 where the server offers the
+    page-size extension, and the wire maximum of 100 where it does not (the real API)."""
+    proxy = await proxy_for(big_server)
+    async with TaskClient(proxy.url, big_server.api_key, retry=fast_retry) as c:
+        ids = [t.task_id async for t in c.iter_tasks(TaskQuery())]
+    assert len(ids) == len(set(ids)) == 10_000
+    # discovery + two probes planning the slices + ten full pages + one partial page per slice
+    assert proxy.stats.passed <= 3 + 10 + 64
+    before = proxy.stats.passed
+    async with TaskClient(proxy.url, big_server.api_key, retry=fast_retry, ignore_extensions=True) as c:
+        ids = [t.task_id async for t in c.iter_tasks(TaskQuery())]
+    assert len(ids) == len(set(ids)) == 10_000
+    assert proxy.stats.passed - before >= 100  # no page bigger than 100
