@@ -241,14 +241,12 @@ async def read_body(request: Request, state: State) -> bytes:
     return b"".join(chunks)
 
 
-async def read_json(request: Request, state: State, *, required: bool = True) -> Any:
-    body = await read_body(request, state)
-    if not body.strip():
-        if required:
-            raise BadRequest("the request body is empty; send a JSON document")
+def parse_json_body(raw: bytes) -> Any:
+    """The request body as JSON (None when empty); a 400 that says why when it is not JSON."""
+    if not raw.strip():
         return None
     try:
-        return orjson.loads(body)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as e:
         raise BadRequest(f"the request body is not valid JSON ({e})") from None
 
@@ -463,10 +461,7 @@ def build_app(state: State) -> Starlette:
     @handler
     async def audit(request: Request) -> Response:
         raw = await read_body(request, state)
-        try:
-            body = orjson.loads(raw) if raw.strip() else None
-        except orjson.JSONDecodeError as e:
-            raise BadRequest(f"the request body is not valid JSON ({e})") from None
+        body = parse_json_body(raw)
         if not isinstance(body, dict):
             raise BadRequest('the audit body must be a JSON object such as {"accepted": true, "comments": "..."}')
         accepted = body.get("accepted")
@@ -518,10 +513,7 @@ def build_app(state: State) -> Starlette:
                 doc.pop("unique_id", None)
                 return None
             return await mutate(request, change, body=raw)
-        try:
-            body = orjson.loads(raw) if raw.strip() else None
-        except orjson.JSONDecodeError as e:
-            raise BadRequest(f"the request body is not valid JSON ({e})") from None
+        body = parse_json_body(raw)
         uid = body.get("unique_id") if isinstance(body, dict) else None
         if not isinstance(uid, str) or not uid.strip() or len(uid) > 500:
             raise BadRequest('unique_id must be a non-empty string (up to 500 characters), sent as {"unique_id": "..."}')
@@ -539,10 +531,7 @@ def build_app(state: State) -> Starlette:
     @handler
     async def set_metadata(request: Request) -> Response:
         raw = await read_body(request, state)
-        try:
-            body = orjson.loads(raw) if raw.strip() else None
-        except orjson.JSONDecodeError as e:
-            raise BadRequest(f"the request body is not valid JSON ({e})") from None
+        body = parse_json_body(raw)
         if not isinstance(body, dict):
             raise BadRequest("metadata must be a JSON object")
 
@@ -556,10 +545,7 @@ def build_app(state: State) -> Starlette:
     @handler
     async def tags(request: Request) -> Response:
         raw = await read_body(request, state)
-        try:
-            body = orjson.loads(raw) if raw.strip() else None
-        except orjson.JSONDecodeError as e:
-            raise BadRequest(f"the request body is not valid JSON ({e})") from None
+        body = parse_json_body(raw)
         if not isinstance(body, list) or not all(isinstance(t, str) and t and len(t) <= 200 for t in body):
             raise BadRequest('tags must be a JSON array of non-empty strings, e.g. ["night", "rain"]')
         if len(body) > 100:
@@ -624,10 +610,7 @@ def build_app(state: State) -> Starlette:
     async def _parse_obj(raw: bytes) -> dict:
         if not raw.strip():
             raise BadRequest("the request body is empty; send a JSON object")
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as e:
-            raise BadRequest(f"the request body is not valid JSON ({e})") from None
+        body = parse_json_body(raw)
         if not isinstance(body, dict):
             raise BadRequest("the request body must be a JSON object")
         return body
