@@ -9,12 +9,13 @@ The key never appears in logs, reprs or error messages.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, AsyncIterator
@@ -79,6 +80,8 @@ MAX_SLICES = 64
 SLICE_LOOKAHEAD_TASKS = 1_600
 #: Page size ``iter_tasks`` uses by default where the server offers ``page-size``.
 BULK_PAGE_SIZE = 1_000
+#: Prefix of the cursors ``iter_pages_sliced`` hands out (a plain server token never has it).
+SLICED_CURSOR_PREFIX = "tasktui-slices."
 #: Upper bound on batches read by ``batches()`` (offset paging).
 MAX_BATCHES = 20_000
 
@@ -629,7 +632,96 @@ class TaskClient:
         finally:
             await pages.aclose()
 
-    async def _plan_slices(self, query: TaskQuery, parallel: int) -> list[TaskQuery] | None:
+    async def iter_pages_sliced(
+        self,
+        query: TaskQuery | None = None,
+        *,
+        start_cursor: str | None = None,
+        limit: int = PAGE_LIMIT_MAX,
+        parallel: int | None = None,
+        min_tasks: int | None = None,
+    ) -> AsyncIterator[TaskPage]:
+        """Every page of the listing, in its order, like :meth:`iter_pages` — but a long
+        listing is read by up to ``parallel`` page chains over creation-time slices (as
+        :meth:`iter_tasks` does), each at most ``SLICE_LOOKAHEAD_TASKS`` ahead.
+
+        Each page's ``next_token`` is a cursor that resumes right after that page: pass
+        it back as ``start_cursor``. A sliced cursor carries the slices it was planned
+        with, so a resume reads exactly the same slices; a plain server token (when the
+        listing was read by one chain) resumes one chain. ``total`` is the whole
+        listing's on every page. Listings shorter than ``min_tasks`` (default
+        ``parallel_min_tasks``) are read by one chain.
+        """
+        query = query or TaskQuery()
+        if start_cursor is not None and start_cursor.startswith(SLICED_CURSOR_PREFIX):
+            bounds, index, token, total = decode_slice_cursor(start_cursor)
+            slices = [query.replace(start=a, end=b) for a, b in bounds]
+        else:
+            par = self.parallel if parallel is None else max(1, parallel)
+            par = min(par, max(1, PARALLEL_PAGE_BUDGET // max(1, limit)))
+            slices = (await self._plan_slices(query, par, min_tasks)
+                      if start_cursor is None and par > 1 else None)
+            if not slices:
+                async with contextlib.aclosing(
+                        self.iter_pages(query, start_token=start_cursor, limit=limit)) as pages:
+                    async for page in pages:
+                        yield page
+                return
+            bounds = [(q.start, q.end) for q in slices]
+            index, token = 0, None
+            total, _ = await self.count(query)
+        par = self.parallel if parallel is None else max(1, parallel)
+        par = max(1, min(par, PARALLEL_PAGE_BUDGET // max(1, limit)))
+        lookahead = max(1, SLICE_LOOKAHEAD_TASKS // max(1, limit))
+        done = object()
+        running: dict[int, tuple[asyncio.Task, asyncio.Queue]] = {}
+
+        async def produce(i: int, queue: asyncio.Queue) -> None:
+            try:
+                start = token if i == index else None
+                async with contextlib.aclosing(
+                        self.iter_pages(slices[i], start_token=start, limit=limit)) as pages:
+                    async for page in pages:
+                        await queue.put(page)
+                await queue.put(done)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as e:  # handed to the consumer, in order
+                await queue.put(e)
+
+        previous = start_cursor
+        started = index
+        try:
+            for i in range(index, len(slices)):
+                while started < len(slices) and started < i + par:
+                    q: asyncio.Queue = asyncio.Queue(maxsize=lookahead)
+                    running[started] = (asyncio.ensure_future(produce(started, q)), q)
+                    started += 1
+                _, queue = running[i]
+                while True:
+                    item = await queue.get()
+                    if item is done:
+                        break
+                    if isinstance(item, BaseException):
+                        raise item
+                    if item.has_more:
+                        cursor = encode_slice_cursor(bounds, i, item.next_token, total)
+                    elif i + 1 < len(slices):
+                        cursor = encode_slice_cursor(bounds, i + 1, None, total)
+                    else:
+                        cursor = None
+                    yield replace(item, next_token=cursor, has_more=cursor is not None,
+                                  token=previous, total=total)
+                    previous = cursor
+                del running[i]
+        finally:
+            for task, _ in running.values():
+                task.cancel()
+            if running:
+                await asyncio.gather(*(t for t, _ in running.values()), return_exceptions=True)
+
+    async def _plan_slices(self, query: TaskQuery, parallel: int,
+                           min_tasks: int | None = None) -> list[TaskQuery] | None:
         """Disjoint creation-time slices covering the query, in listing order; None when
         one chain is the better (or the only correct) way."""
         if query.date_field is not DateField.CREATED:
@@ -638,7 +730,7 @@ class TaskClient:
         if EXT_ORDER not in ext or query.needs_local_filter(ext):
             return None
         head = await self.list_tasks(query, limit=1)
-        if head.total < self.parallel_min_tasks or not head.tasks:
+        if head.total < (self.parallel_min_tasks if min_tasks is None else min_tasks) or not head.tasks:
             return None
         flipped = SortOrder.OLDEST if query.order is SortOrder.NEWEST else SortOrder.NEWEST
         tail = await self.list_tasks(query.replace(order=flipped), limit=1)
@@ -880,6 +972,27 @@ def _date_of(response: httpx.Response) -> datetime | None:
         return parsedate_to_datetime(date).astimezone(timezone.utc)
     except (TypeError, ValueError, IndexError):
         return None
+
+
+def encode_slice_cursor(bounds: list[tuple[datetime | None, datetime | None]], index: int,
+                   token: str | None, total: int) -> str:
+    doc = {"b": [[a.isoformat() if a else None, b.isoformat() if b else None] for a, b in bounds],
+           "i": index, "t": token, "n": total}
+    return SLICED_CURSOR_PREFIX + base64.urlsafe_b64encode(orjson.dumps(doc)).decode("ascii")
+
+
+def decode_slice_cursor(cursor: str) -> tuple[list[tuple[datetime | None, datetime | None]], int, str | None, int]:
+    """Inverse of ``encode_slice_cursor``; a ValueError naming the cursor when it is damaged."""
+    try:
+        doc = orjson.loads(base64.urlsafe_b64decode(cursor[len(SLICED_CURSOR_PREFIX):].encode("ascii")))
+        bounds = [(datetime.fromisoformat(a) if a else None, datetime.fromisoformat(b) if b else None)
+                  for a, b in doc["b"]]
+        index, token, total = int(doc["i"]), doc["t"], int(doc["n"])
+        if not bounds or not 0 <= index < len(bounds) or not (token is None or isinstance(token, str)):
+            raise ValueError
+    except (ValueError, TypeError, KeyError, orjson.JSONDecodeError):
+        raise ValueError("the saved export position (cursor) is damaged") from None
+    return bounds, index, token, total
 
 
 def _consume_result(task: asyncio.Task) -> None:

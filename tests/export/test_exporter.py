@@ -291,8 +291,9 @@ async def test_bulk_pages_with_the_page_size_extension(shared_server):
                            page_size=100).run()
             small = proxy.stats.requests
     assert len(buf.getvalue().splitlines()) == 1500
-    assert big <= 1 + 2  # the start instant, then 2 pages of up to 1,000
-    assert small == 1 + 15
+    # the start instant, the probe deciding whether to read in slices, then 2 pages of up to 1,000
+    assert big <= 1 + 1 + 2
+    assert small == 1 + 1 + 15
     async with httpx.AsyncClient(auth=(shared_server.api_key, "")) as http:
         r = await http.get(f"{shared_server.url}/tasks", params={"page_size": "1000"})
         assert r.status_code == 200 and len(r.json()["docs"]) == 1000
@@ -346,3 +347,42 @@ async def test_a_failed_rename_resumes_without_fetching_again(shared_server, sql
     assert proxy.stats.requests == 0
     assert result.written == len(want) and result.resumed_from == len(want)
     assert [d["task_id"] for d in json.loads(out.read_bytes())] == want
+
+
+@pytest.mark.parametrize("fmt", [ExportFormat.NDJSON, ExportFormat.JSON])
+async def test_sliced_export_dropped_then_resumed_reads_the_same_slices(shared_server, sql, tmp_path, fmt):
+    """A long export is read by several page chains over creation-time slices; its
+    checkpoint keeps a cursor naming the slices, so a resume after a dropped connection
+    reads the same slices and ends with exactly the full set, in order."""
+    query = TaskQuery()
+    want = expected_ids(db_tasks(sql, shared_server), query)
+    out = tmp_path / f"tasks{fmt.suffix}"
+    proxy = FaultProxy(shared_server.url)
+
+    def drop_after_five_pages(p):
+        if p.pages == 5:
+            proxy.script(Fault.drop("body"), times=4)
+
+    async with proxy:
+        async with TaskClient(proxy.url, shared_server.api_key, retry=RetryPolicy.none()) as client:
+            ex = Exporter(client, query, path=out, format=fmt, on_progress=drop_after_five_pages,
+                          page_size=100)
+            ex.parallel_min_tasks = 1_000  # the 1,500 tasks here count as long
+            with pytest.raises(ApiError):
+                await ex.run()
+    cp = read_checkpoint(out)
+    assert cp is not None and 0 < cp.written < len(want)
+    assert cp.next_token.startswith("tasktui-slices.")  # the slices are remembered
+    with open(partial_path(out), "ab") as f:
+        f.write(b'{"task_id": "torn-rec')
+
+    proxy = FaultProxy(shared_server.url)
+    async with proxy:
+        async with TaskClient(proxy.url, shared_server.api_key) as client:
+            ex = Exporter(client, query, path=out, format=fmt, resume=True, page_size=100)
+            ex.parallel_min_tasks = 1_000
+            result = await ex.run()
+    ids = [d["task_id"] for d in read_output(out, fmt)]
+    assert Counter(ids).most_common(1)[0][1] == 1, "no duplicates"
+    assert ids == want, "none missing, none extra, in order"
+    assert result.resumed_from == cp.written and result.written == len(want)

@@ -109,8 +109,9 @@ def test_cli_never_shows_or_writes_the_key(keyed_server, tmp_path: Path, sql) ->
 
     # a connection dropped mid-export leaves a partial file and a checkpoint; --resume ends it
     with FaultProxy(url).running() as proxy:
-        proxy.script(Fault.slow(0, match="GET /v1/tasks"), Fault.slow(0, match="GET /v1/tasks"),
-                     Fault.drop(match="GET /v1/tasks"))
+        # the start instant and the probe deciding whether to read in slices pass, then
+        # the first page, and the second is dropped
+        proxy.script(*[Fault.slow(0, match="GET /v1/tasks")] * 3, Fault.drop(match="GET /v1/tasks"))
         pconn = ["--api-url", proxy.url, "--api-key", KEY]
         check(["export", "-o", str(out / "cut.json"), "--retries", "0", "--page-size", "100", "--no-progress", *pconn], 1)
         left = sorted(p.name for p in out.iterdir() if p.name.startswith("cut.json."))
