@@ -72,7 +72,7 @@ async def _one_round(server: ServerProcess, acks: list[Ack], used: set[str], *, 
                      kill_after: float, rng: random.Random, stats: Stats,
                      weights: dict[str, int] | None = None) -> tuple[int, int, list[str]]:
     """Writes until SIGKILL. Returns (acknowledged this round, writes in flight at the
-    kill, unexpected errors)."""
+    kill, unexpected errors, seconds from the round's start to the kill)."""
     before = len(acks)
     errors: list[str] = []
     limits = httpx.Limits(max_connections=writers + 4)
@@ -102,8 +102,17 @@ async def _one_round(server: ServerProcess, acks: list[Ack], used: set[str], *, 
                         raise
                     return
 
+        killed_at = kill_after
+
         async def killer() -> None:
+            # At the chosen moment, or later if no write has been acknowledged yet (a slow
+            # start on a busy machine): a round that acknowledged nothing would prove nothing.
+            nonlocal killed_at
+            t0 = time.monotonic()
             await asyncio.sleep(kill_after)
+            while len(acks) == before and time.monotonic() - t0 < 60:
+                await asyncio.sleep(0.05)
+            killed_at = time.monotonic() - t0
             killed.set()
             server.kill()
 
@@ -111,7 +120,7 @@ async def _one_round(server: ServerProcess, acks: list[Ack], used: set[str], *, 
         for w in ws:
             stats.merge(w.stats)
             errors.extend(e for e in w.stats.errors)
-    return len(acks) - before, in_flight, errors
+    return len(acks) - before, in_flight, errors, killed_at
 
 
 def run_crash(db: Path, *, rounds: int, writers: int = 5, kill_window: tuple[float, float] = (1.0, 3.0),
@@ -125,7 +134,7 @@ def run_crash(db: Path, *, rounds: int, writers: int = 5, kill_window: tuple[flo
     try:
         for _ in range(rounds):
             kill_after = rng.uniform(*kill_window)
-            acked, in_flight, errors = asyncio.run(_one_round(
+            acked, in_flight, errors, kill_after = asyncio.run(_one_round(
                 server, res.acks, used, writers=writers, kill_after=kill_after, rng=rng, stats=res.stats,
                 weights=weights))
             wal = Path(f"{db}-wal")
