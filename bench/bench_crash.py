@@ -84,8 +84,16 @@ async def _one_round(server: ServerProcess, acks: list[Ack], used: set[str], *, 
             w.used = used  # a task written in an earlier round is never picked again
         killed = asyncio.Event()
         in_flight = 0
+        finished = 0
 
         async def loop(w: Writer) -> None:
+            nonlocal finished
+            try:
+                await write(w)
+            finally:
+                finished += 1
+
+        async def write(w: Writer) -> None:
             nonlocal in_flight
             while not killed.is_set():
                 try:
@@ -106,11 +114,12 @@ async def _one_round(server: ServerProcess, acks: list[Ack], used: set[str], *, 
 
         async def killer() -> None:
             # At the chosen moment, or later if no write has been acknowledged yet (a slow
-            # start on a busy machine): a round that acknowledged nothing would prove nothing.
+            # start on a busy machine) while writers still have work: a round that
+            # acknowledged nothing would prove nothing.
             nonlocal killed_at
             t0 = time.monotonic()
             await asyncio.sleep(kill_after)
-            while len(acks) == before and time.monotonic() - t0 < 60:
+            while len(acks) == before and finished < len(ws) and time.monotonic() - t0 < 60:
                 await asyncio.sleep(0.05)
             killed_at = time.monotonic() - t0
             killed.set()

@@ -12,8 +12,10 @@ from tasktui.server import seed_database
 
 def test_sigkill_mid_write_keeps_every_acknowledged_write(tmp_path: Path) -> None:
     db = tmp_path / "crash.db"
-    seed_database(db, 2000, seed=5)
-    res = run_crash(db, rounds=2, writers=4, kill_window=(1.0, 2.0), seed=11,
+    # Enough tasks that round 1 (several hundred writes a second on an idle machine)
+    # cannot use up every Queued and Ready-to-Audit task before round 2.
+    seed_database(db, 8000, seed=5)
+    res = run_crash(db, rounds=2, writers=4, kill_window=(0.5, 1.5), seed=11,
                     log_path=tmp_path / "server.log",
                     weights={"accept": 1, "reject": 1, "fix": 1, "cancel": 1})
     assert len(res.rounds) == 2
