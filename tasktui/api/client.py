@@ -611,26 +611,11 @@ class TaskClient:
         query = query or TaskQuery()
         if limit is None:
             limit = BULK_PAGE_SIZE if EXT_PAGE_SIZE in await self.discover() else PAGE_LIMIT_MAX
-        par = self.parallel if parallel is None else max(1, parallel)
-        # Big pages already amortise the per-request cost; several chains of them would
-        # only hold more in memory.
-        par = min(par, max(1, PARALLEL_PAGE_BUDGET // max(1, limit)))
-        slices = await self._plan_slices(query, par) if start_token is None and par > 1 else None
-        if slices:
-            gen = self._iter_slices(slices, limit, par)
-            try:
-                async for task in gen:
-                    yield task
-            finally:
-                await gen.aclose()
-            return
-        pages = self.iter_pages(query, start_token=start_token, limit=limit)
-        try:
+        async with contextlib.aclosing(self.iter_pages_sliced(
+                query, start_cursor=start_token, limit=limit, parallel=parallel)) as pages:
             async for page in pages:
                 for task in page.tasks:
                     yield task
-        finally:
-            await pages.aclose()
 
     async def iter_pages_sliced(
         self,
@@ -642,8 +627,8 @@ class TaskClient:
         min_tasks: int | None = None,
     ) -> AsyncIterator[TaskPage]:
         """Every page of the listing, in its order, like :meth:`iter_pages` — but a long
-        listing is read by up to ``parallel`` page chains over creation-time slices (as
-        :meth:`iter_tasks` does), each at most ``SLICE_LOOKAHEAD_TASKS`` ahead.
+        listing is read by up to ``parallel`` page chains over creation-time slices (the
+        way :meth:`iter_tasks` reads too), each at most ``SLICE_LOOKAHEAD_TASKS`` ahead.
 
         Each page's ``next_token`` is a cursor that resumes right after that page: pass
         it back as ``start_cursor``. A sliced cursor carries the slices it was planned
@@ -653,25 +638,25 @@ class TaskClient:
         ``parallel_min_tasks``) are read by one chain.
         """
         query = query or TaskQuery()
+        par = self.parallel if parallel is None else max(1, parallel)
+        # Big pages already amortise the per-request cost; more chains of them would
+        # only hold more in memory.
+        par = min(par, max(1, PARALLEL_PAGE_BUDGET // max(1, limit)))
         if start_cursor is not None and start_cursor.startswith(SLICED_CURSOR_PREFIX):
             bounds, index, token, total = decode_slice_cursor(start_cursor)
             slices = [query.replace(start=a, end=b) for a, b in bounds]
         else:
-            par = self.parallel if parallel is None else max(1, parallel)
-            par = min(par, max(1, PARALLEL_PAGE_BUDGET // max(1, limit)))
-            slices = (await self._plan_slices(query, par, min_tasks)
-                      if start_cursor is None and par > 1 else None)
-            if not slices:
+            planned = (await self._plan_slices(query, par, min_tasks)
+                       if start_cursor is None and par > 1 else None)
+            if not planned:
                 async with contextlib.aclosing(
                         self.iter_pages(query, start_token=start_cursor, limit=limit)) as pages:
                     async for page in pages:
                         yield page
                 return
+            slices, total = planned
             bounds = [(q.start, q.end) for q in slices]
             index, token = 0, None
-            total, _ = await self.count(query)
-        par = self.parallel if parallel is None else max(1, parallel)
-        par = max(1, min(par, PARALLEL_PAGE_BUDGET // max(1, limit)))
         lookahead = max(1, SLICE_LOOKAHEAD_TASKS // max(1, limit))
         done = object()
         running: dict[int, tuple[asyncio.Task, asyncio.Queue]] = {}
@@ -721,9 +706,9 @@ class TaskClient:
                 await asyncio.gather(*(t for t, _ in running.values()), return_exceptions=True)
 
     async def _plan_slices(self, query: TaskQuery, parallel: int,
-                           min_tasks: int | None = None) -> list[TaskQuery] | None:
-        """Disjoint creation-time slices covering the query, in listing order; None when
-        one chain is the better (or the only correct) way."""
+                           min_tasks: int | None = None) -> tuple[list[TaskQuery], int] | None:
+        """Disjoint creation-time slices covering the query, in listing order, and the
+        query's total; None when one chain is the better (or the only correct) way."""
         if query.date_field is not DateField.CREATED:
             return None
         ext = await self.discover()
@@ -754,51 +739,7 @@ class TaskClient:
         slices = [query.replace(start=a, end=b) for a, b in zip(bounds, bounds[1:]) if a < b]
         if query.order is SortOrder.NEWEST:
             slices.reverse()
-        return slices
-
-    async def _iter_slices(self, slices: list[TaskQuery], limit: int, parallel: int) -> AsyncIterator[Task]:
-        """Yield the slices' tasks in order, with up to ``parallel`` slices being read at
-        once, each at most ``SLICE_LOOKAHEAD_TASKS`` tasks (or one page) ahead of the caller."""
-        lookahead = max(1, SLICE_LOOKAHEAD_TASKS // max(1, limit))
-        done = object()
-        running: dict[int, tuple[asyncio.Task, asyncio.Queue]] = {}
-
-        async def produce(q: TaskQuery, queue: asyncio.Queue) -> None:
-            try:
-                async with contextlib.aclosing(self.iter_pages(q, limit=limit)) as pages:
-                    async for page in pages:
-                        await queue.put(page.tasks)
-                await queue.put(done)
-            except asyncio.CancelledError:
-                raise
-            except BaseException as e:  # handed to the consumer, in order
-                await queue.put(e)
-
-        def start(i: int) -> None:
-            queue: asyncio.Queue = asyncio.Queue(maxsize=lookahead)
-            running[i] = (asyncio.ensure_future(produce(slices[i], queue)), queue)
-
-        started = 0
-        try:
-            for i in range(len(slices)):
-                while started < len(slices) and started < i + parallel:
-                    start(started)
-                    started += 1
-                _, queue = running[i]
-                while True:
-                    item = await queue.get()
-                    if item is done:
-                        break
-                    if isinstance(item, BaseException):
-                        raise item
-                    for task in item:
-                        yield task
-                del running[i]
-        finally:
-            for task, _ in running.values():
-                task.cancel()
-            if running:
-                await asyncio.gather(*(t for t, _ in running.values()), return_exceptions=True)
+        return slices, head.total
 
     async def get_task(self, task_id: str) -> Task:
         what = f"get task {clean_text(task_id, 80)}"

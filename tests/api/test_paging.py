@@ -48,8 +48,8 @@ async def test_parallel_slices_keep_the_order_of_one_chain(shared_server, seed_n
     async with TaskClient(shared_server.url, shared_server.api_key, retry=fast_retry) as c:
         c.parallel_min_tasks = 200
         for q in queries:
-            slices = await c._plan_slices(q, 3)
-            assert slices and len(slices) > 3, q
+            planned = await c._plan_slices(q, 3)
+            assert planned and len(planned[0]) > 3, q
             one = [t.task_id async for t in c.iter_tasks(q, parallel=1)]
             many = [t.task_id async for t in c.iter_tasks(q, parallel=3)]
             assert many == one and len(one) > 200
