@@ -263,6 +263,26 @@ def _in(col: str, values: tuple[str, ...], where: list[str], args: list[Any], pr
     args.extend(values)
 
 
+def _active_ranges(q: ListQuery) -> list[tuple[str, int | None, int | None]]:
+    """The completion / update ranges that are set, as (column, from, to)."""
+    return [(col, a, b) for col, a, b in (("completed_at", q.completed_from, q.completed_to),
+                                          ("updated_at", q.updated_from, q.updated_to))
+            if a is not None or b is not None]
+
+
+def _range_terms(col: str, a: int | None, b: int | None, prefix: str = "") -> tuple[list[str], list[Any]]:
+    """WHERE terms of one range: ``from`` inclusive, ``to`` exclusive."""
+    where: list[str] = []
+    args: list[Any] = []
+    if a is not None:
+        where.append(f"{prefix}{col} >= ?")
+        args.append(a)
+    if b is not None:
+        where.append(f"{prefix}{col} < ?")
+        args.append(b)
+    return where, args
+
+
 def base_where(q: ListQuery, *, with_created: bool = True, statuses: tuple[str, ...] | None = None,
                scan: bool = False) -> tuple[list[str], list[Any]]:
     """WHERE terms for ``q``. ``scan=False`` writes the secondary filters (completion and
@@ -299,14 +319,10 @@ def base_where(q: ListQuery, *, with_created: bool = True, statuses: tuple[str, 
         # their covering indexes): the ordered walk starts and ends there
         where.append("created_at >= ? AND created_at <= ?")
         args.extend(q.created_window)
-    for col, lo, hi in (("completed_at", q.completed_from, q.completed_to),
-                        ("updated_at", q.updated_from, q.updated_to)):
-        if lo is not None:
-            where.append(f"{p}{col} >= ?")
-            args.append(lo)
-        if hi is not None:
-            where.append(f"{p}{col} < ?")
-            args.append(hi)
+    for col, lo, hi in _active_ranges(q):
+        terms, values = _range_terms(col, lo, hi, p)
+        where += terms
+        args += values
     for t in q.tags:
         if scan:
             where.append("EXISTS (SELECT 1 FROM task_tags g WHERE g.tag = ? AND g.id = tasks.id)")
@@ -384,18 +400,9 @@ def _created_window(conn: sqlite3.Connection, q: ListQuery) -> tuple[int, int] |
     an index on (completed_at | updated_at, created_at) without touching the table);
     None when a range holds no task."""
     lo, hi = -(2**62), 2**62
-    for col, a, b in (("completed_at", q.completed_from, q.completed_to),
-                      ("updated_at", q.updated_from, q.updated_to)):
-        if a is None and b is None:
-            continue
-        where = [f"{col} IS NOT NULL"]
-        args: list[Any] = []
-        if a is not None:
-            where.append(f"{col} >= ?")
-            args.append(a)
-        if b is not None:
-            where.append(f"{col} < ?")
-            args.append(b)
+    for col, a, b in _active_ranges(q):
+        terms, args = _range_terms(col, a, b)
+        where = [f"{col} IS NOT NULL", *terms]
         mn, mx = conn.execute(f"SELECT MIN(created_at), MAX(created_at) FROM tasks WHERE {' AND '.join(where)}",
                               args).fetchone()
         if mn is None:
@@ -410,22 +417,14 @@ def plan_ranges(conn: sqlite3.Connection, q: ListQuery) -> ListQuery:
     """Choose what drives a query with a completion / update range: that range's index
     (when it holds fewer tasks) or the other filters' indexes. Estimates are bounded
     index-only counts, so choosing costs little."""
-    ranges = [(c, a, b) for c, a, b in (("completed_at", q.completed_from, q.completed_to),
-                                        ("updated_at", q.updated_from, q.updated_to))
-              if a is not None or b is not None]
+    ranges = _active_ranges(q)
     if not ranges or q.tags or q.search or q.unique_ids:
         return q
     cap = 50_000
     est_range = cap
     for col, a, b in ranges:
-        where = [f"{col} IS NOT NULL"]
-        args: list[Any] = []
-        if a is not None:
-            where.append(f"{col} >= ?")
-            args.append(a)
-        if b is not None:
-            where.append(f"{col} < ?")
-            args.append(b)
+        terms, args = _range_terms(col, a, b)
+        where = [f"{col} IS NOT NULL", *terms]
         n = conn.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE {' AND '.join(where)} LIMIT {cap})",
                          args).fetchone()[0]
         est_range = min(est_range, n)
