@@ -82,7 +82,16 @@ def parse_instant(text: str, zone: Zone, *, now: datetime | None = None, end: bo
     A bare date is the start of that day; as the end of a range (``end=True``) it
     means the whole day is included, so the instant is the start of the next day
     (ends are exclusive). ``today`` / ``yesterday`` behave like bare dates.
+    An instant outside years 1-9999 (in UTC or in ``zone``) is a ``DateInputError``.
     """
+    try:
+        return _parse_instant(text, zone, now=now, end=end)
+    except OverflowError:
+        raise DateInputError(f"{text.strip()!r} is outside the dates tasktui handles "
+                             f"(years 0001 to 9999)") from None
+
+
+def _parse_instant(text: str, zone: Zone, *, now: datetime | None, end: bool) -> datetime:
     raw = text.strip()
     t = raw.lower()
     if not t:
@@ -138,7 +147,7 @@ class DateRange:
 
     def describe_utc(self) -> str:
         def f(d: datetime | None) -> str:
-            return d.strftime("%Y-%m-%d %H:%M UTC") if d else "…"
+            return _wall(d.astimezone(UTC)) + " UTC" if d else "…"
         if self.start is None and self.end is None:
             return "all time"
         return f"{f(self.start)} → {f(self.end)}"
@@ -180,32 +189,60 @@ def quick_range(name: str, zone: Zone, *, now: datetime | None = None) -> tuple[
     raise ValueError(f"unknown quick range {name!r}")
 
 
+#: The first and last instants a ``datetime`` can hold, in UTC.
+MIN_INSTANT = datetime.min.replace(tzinfo=UTC)
+MAX_INSTANT = datetime.max.replace(tzinfo=UTC)
+
+
 def parse_wire_time(value: str | None) -> datetime | None:
-    """Parse a wire timestamp (ISO-8601, ``Z`` allowed) into an aware UTC datetime."""
-    if not value:
+    """Parse a wire timestamp (ISO-8601, ``Z`` allowed) into an aware UTC datetime.
+
+    Anything that is not a timestamp is ``None``. A timestamp whose offset takes it
+    outside years 1-9999 in UTC (``0001-01-01T00:00:00+05:00``, a common "unset") is
+    clamped to the first or last representable instant rather than raising.
+    """
+    if not value or not isinstance(value, str):
         return None
     try:
         dt = datetime.fromisoformat(value)
     except (TypeError, ValueError):
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+        return dt.replace(tzinfo=UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        return MIN_INSTANT if dt.year < 5000 else MAX_INSTANT
+
+
+def _wall(dt: datetime, *, seconds: bool = False) -> str:
+    """``YYYY-MM-DD HH:MM[:SS]`` of a datetime's own wall clock, the year always four
+    digits (``strftime`` and pendulum write year 1 as ``1``)."""
+    out = f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d} {dt.hour:02d}:{dt.minute:02d}"
+    return out + f":{dt.second:02d}" if seconds else out
 
 
 def to_wire_time(dt: datetime) -> str:
     """Format a UTC instant as the wire does: ``2021-06-17T21:46:36.359Z``."""
     dt = dt.astimezone(UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return _wall(dt, seconds=True).replace(" ", "T") + f".{dt.microsecond // 1000:03d}Z"
 
 
 def format_instant(dt: datetime | None, zone: Zone, *, seconds: bool = False, abbrev: bool = False) -> str:
     """Format an instant for display in ``zone``: ``2026-11-01 01:30`` (optionally
-    with seconds and the zone abbreviation, e.g. ``PDT``)."""
+    with seconds and the zone abbreviation, e.g. ``PDT``).
+
+    Never raises: an instant that ``zone`` cannot show (``0001-01-01T00:00Z`` is in
+    year 0 in Pacific time) is shown in UTC and marked ``UTC`` whatever ``abbrev`` says,
+    so it is never mistaken for a time in ``zone``.
+    """
     if dt is None:
         return ""
-    p = pendulum.instance(dt).in_tz(zone.tz())
-    out = p.format("YYYY-MM-DD HH:mm:ss" if seconds else "YYYY-MM-DD HH:mm")
+    try:
+        p = pendulum.instance(dt).in_tz(zone.tz())
+    except (OverflowError, ValueError):
+        return _wall(dt.astimezone(UTC), seconds=seconds) + " UTC"
+    out = _wall(p, seconds=seconds)
     if abbrev:
         out += " " + (p.tzname() or zone.label)
     return out

@@ -152,3 +152,48 @@ def test_quick_ranges():
     assert quick_range("all", Zone.UTC) == ("", "")
     with pytest.raises(ValueError):
         quick_range("fortnight", Zone.UTC)
+
+
+# --- the edges of the calendar (issue 13, item 2) -------------------------------------------
+
+EDGE_WIRE = [
+    ("0001-01-01T00:00:00Z", utc(1, 1, 1)),
+    ("0001-01-01T00:00:00+05:00", datetime.min.replace(tzinfo=UTC)),  # before year 1 in UTC: clamped
+    ("9999-12-31T23:59:59Z", utc(9999, 12, 31, 23, 59, 59)),
+    ("9999-12-31T23:00:00-05:00", datetime.max.replace(tzinfo=UTC)),  # after year 9999 in UTC: clamped
+]
+
+
+@pytest.mark.parametrize("wire,expected", EDGE_WIRE)
+def test_wire_times_at_the_edges_of_the_calendar_parse_without_raising(wire, expected):
+    assert parse_wire_time(wire) == expected
+
+
+def test_year_one_is_shown_in_utc_where_the_zone_cannot_show_it():
+    # 0001-01-01T00:00Z is in year 0 in Pacific time: shown in UTC, marked as such,
+    # with a four-digit year (strftime and pendulum write "1-01-01").
+    assert format_instant(utc(1, 1, 1), Zone.PACIFIC, seconds=True) == "0001-01-01 00:00:00 UTC"
+    assert format_instant(utc(1, 1, 1), Zone.PACIFIC, abbrev=True) == "0001-01-01 00:00 UTC"
+    assert format_instant(utc(1, 1, 1), Zone.UTC, seconds=True) == "0001-01-01 00:00:00"
+
+
+def test_year_9999_in_pacific_is_still_shown_in_pacific():
+    assert format_instant(utc(9999, 12, 31, 23, 59), Zone.PACIFIC, abbrev=True) == "9999-12-31 15:59 PST"
+
+
+def test_last_instant_east_of_utc_falls_back_to_utc(monkeypatch):
+    tokyo = pendulum.timezone("Asia/Tokyo")
+    monkeypatch.setattr(Zone, "tz", lambda self: tokyo)
+    assert format_instant(utc(9999, 12, 31, 23, 59), Zone.LOCAL) == "9999-12-31 23:59 UTC"
+
+
+def test_wire_time_and_utc_description_write_four_digit_years():
+    assert to_wire_time(utc(1, 1, 1, 0, 0, 0)) == "0001-01-01T00:00:00.000Z"
+    assert parse_range("0001-01-01", "0001-01-02", Zone.UTC).describe_utc() == \
+        "0001-01-01 00:00 UTC → 0001-01-03 00:00 UTC"
+
+
+@pytest.mark.parametrize("zone", list(Zone))
+def test_a_typed_end_past_year_9999_is_an_input_error_not_a_crash(zone):
+    with pytest.raises(DateInputError, match="outside the dates tasktui handles"):
+        parse_range("", "9999-12-31", zone)
