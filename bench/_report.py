@@ -74,3 +74,16 @@ def write_section(name: str, body: str) -> None:
         text = text.rstrip() + "\n\n" + block + "\n"
     BENCHMARKS.write_text(text)
     print(body)
+
+
+def update_reliability(name: str, body: str) -> None:
+    """Replace the ``name`` figures block of RELIABILITY.md (between markers)."""
+    path = ROOT / "RELIABILITY.md"
+    start, end = f"<!-- rel:{name} -->", f"<!-- /rel:{name} -->"
+    text = path.read_text() if path.exists() else "# Reliability\n"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)

@@ -206,7 +206,7 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from bench._report import header
-    from bench._serverproc import ServerProcess
+    from tasktui.testing.serverproc import ServerProcess
 
     if args.render:
         saved = json.loads(RESULTS.read_text())

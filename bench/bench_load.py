@@ -39,12 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 import orjson  # noqa: E402
 
-from bench._reliability import (  # noqa: E402
-    OPS, Stats, Writer, WriteInterrupted, auth, check_counts, discover_extensions, slices, update_reliability,
-    verify_acks,
+from bench._report import header, percentile, update_reliability, write_section  # noqa: E402
+from tasktui.testing.serverproc import ServerProcess, checkpoint, integrity_check  # noqa: E402
+from tasktui.testing.writes import (  # noqa: E402
+    OPS, Stats, Writer, WriteInterrupted, auth, check_counts, discover_extensions, slices, verify_acks,
 )
-from bench._report import header, percentile, write_section  # noqa: E402
-from bench._serverproc import ServerProcess, checkpoint, integrity_check  # noqa: E402
 from tasktui.domain import AuditStatus, DateField, OperatorStatus, SortOrder, TaskQuery  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"

@@ -325,7 +325,7 @@ def main() -> int:
             print(json.dumps(child_widget(kind, rest[0], int(rest[1]))))
         return 0
 
-    from bench._serverproc import ServerProcess
+    from tasktui.testing.serverproc import ServerProcess
 
     db = ensure_db(args.tasks)
     load_before = os.getloadavg()[0]

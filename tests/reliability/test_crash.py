@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.bench_crash import run_crash
+from tasktui.testing.crash import run_crash
 from tasktui.server import seed_database
 
 

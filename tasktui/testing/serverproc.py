@@ -1,6 +1,6 @@
 """The bundled server in its own OS process (``python -m tasktui serve``), for the
-load and crash benchmarks and the reliability tests: a process can be SIGKILLed,
-which a server thread cannot.
+load and crash benchmarks and the reliability tests (``tasktui.testing.crash``): a
+process can be SIGKILLed, which a server thread cannot.
 
 Loopback only. Every wait here is bounded.
 """
@@ -18,7 +18,9 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+#: The folder holding the ``tasktui`` package: the child runs there, so ``python -m
+#: tasktui`` imports this very copy of the package.
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

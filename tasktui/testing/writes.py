@@ -2,7 +2,7 @@
 acknowledged with a 200, and the check that each one is in the SQLite database.
 
 Shared by ``bench/bench_load.py``, ``bench/bench_crash.py`` and the fast versions in
-``tests/reliability``. Talks HTTP with plain httpx (no retries, so that every error is
+``tests/reliability`` (through ``tasktui.testing.crash``). Talks HTTP with plain httpx (no retries, so that every error is
 seen and counted), builds list parameters with ``tasktui.domain.TaskQuery`` exactly as
 the app's client does, and reads the database with the standard ``sqlite3`` module.
 """
@@ -265,16 +265,3 @@ def check_counts(db: Path | str) -> list[str]:
     if kept != real:
         return [f"counts table {kept} != tasks {real}"]
     return []
-
-
-def update_reliability(name: str, body: str) -> None:
-    """Replace the ``name`` figures block of RELIABILITY.md (between markers)."""
-    path = Path(__file__).resolve().parent.parent / "RELIABILITY.md"
-    start, end = f"<!-- rel:{name} -->", f"<!-- /rel:{name} -->"
-    text = path.read_text() if path.exists() else "# Reliability\n"
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    if start in text and end in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
