@@ -33,6 +33,7 @@ ALL_EXT = {EXT_OPERATOR_STATUS, EXT_ORDER, EXT_SEARCH, EXT_MULTI}
     ("pending", True, True, "rejected", OperatorStatus.REDO),
     ("pending", False, True, None, OperatorStatus.REDO),
     ("pending", False, False, "rejected", OperatorStatus.REDO),
+    ("pending", True, False, "rejected", OperatorStatus.REDO),  # started again after a rejection
     ("completed", True, False, "accepted", OperatorStatus.COMPLETED),
     ("error", False, False, None, OperatorStatus.ERROR),
     ("canceled", False, False, None, OperatorStatus.CANCELED),
@@ -40,6 +41,38 @@ ALL_EXT = {EXT_OPERATOR_STATUS, EXT_ORDER, EXT_SEARCH, EXT_MULTI}
 ])
 def test_operator_status(status, work_started, redo, review, want):
     assert operator_status(status, work_started=work_started, redo=redo, review=review) is want
+
+
+# Every combination for a pending task, written out as the operator reads it (DESIGN.md's
+# table): a rejection or the redo flag makes Redo whatever work_started says.
+PENDING_TABLE = """
+work_started redo review    -> label
+no           no   -         -> Queued
+no           no   pending   -> Queued
+no           no   accepted  -> Queued
+no           no   rejected  -> Redo
+no           yes  -         -> Redo
+no           yes  rejected  -> Redo
+yes          no   -         -> In Progress
+yes          no   pending   -> In Progress
+yes          no   accepted  -> In Progress
+yes          no   rejected  -> Redo
+yes          yes  -         -> Redo
+yes          yes  rejected  -> Redo
+"""
+
+
+def _pending_rows():
+    for line in PENDING_TABLE.strip().splitlines()[1:]:
+        left, label = (part.strip() for part in line.split("->"))
+        started, redo, review = left.split()
+        yield started == "yes", redo == "yes", None if review == "-" else review, label
+
+
+@pytest.mark.parametrize("work_started,redo,review,label", list(_pending_rows()))
+def test_every_pending_combination_maps_as_the_design_table_says(work_started, redo, review, label):
+    got = operator_status("pending", work_started=work_started, redo=redo, review=review)
+    assert got is not None and got.label == label
 
 
 @pytest.mark.parametrize("status,review,want", [
