@@ -239,9 +239,14 @@ def test_ctrl_c_exit_130_keeps_a_resumable_partial(shared_server, sql, tmp_path,
         p = subprocess.Popen([sys.executable, "-m", "tasktui", "export", "--status", "completed", "-o", str(out),
                               "--page-size", "100",
                               *conn(shared_server, proxy.url)], env=clean_env, cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             # a runner may start us with SIGINT ignored (some CI agents do), and
+                             # an ignored signal stays ignored across exec: give the child the
+                             # default disposition, as a shell gives a foreground command
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        cp = None
+        while time.monotonic() < deadline and p.poll() is None:
             try:
                 cp = read_checkpoint(out)
             except Exception:
@@ -249,6 +254,10 @@ def test_ctrl_c_exit_130_keeps_a_resumable_partial(shared_server, sql, tmp_path,
             if cp is not None and cp.written >= 100:
                 break
             time.sleep(0.05)
+        if cp is None or cp.written < 100:
+            p.kill()
+            _, err = p.communicate(timeout=30)
+            pytest.fail(f"the export never checkpointed 100 tasks (exit {p.returncode}): {err[-2000:]!r}")
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=30)
     assert p.returncode == 130, err
