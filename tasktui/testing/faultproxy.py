@@ -24,7 +24,10 @@ idempotency keys exist for.
 Use it in the running loop (``await proxy.start()`` / ``await proxy.stop()``, or
 ``async with``), or in a thread of its own (``proxy.start_in_thread()`` /
 ``proxy.stop_in_thread()``, or ``with proxy.running():``) when the caller is synchronous.
-``proxy.stats`` counts requests seen, passed and injected per kind.
+``proxy.stats`` counts requests seen, passed and injected per kind; ``proxy.log`` holds
+the last requests as ``Seen(at, request_line, fault)`` with the proxy's monotonic clock,
+so a test can measure what a client did between two requests (lower bounds only: load
+can only make a client later, never earlier).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import asyncio
 import contextlib
 import random
 import threading
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -60,6 +64,7 @@ class Fault:
     match: str | None = None
     body: bytes = b""
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()  # extra response headers of a ``custom`` answer
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -95,9 +100,10 @@ class Fault:
 
     @classmethod
     def custom(cls, body: bytes | str, *, status: int = 200, content_type: str = "application/json",
-               forward: bool = False, match: str | None = None) -> "Fault":
+               headers: dict[str, str] | None = None, forward: bool = False, match: str | None = None) -> "Fault":
         data = body.encode() if isinstance(body, str) else body
-        return cls("custom", status=status, body=data, content_type=content_type, forward=forward, match=match)
+        return cls("custom", status=status, body=data, content_type=content_type, forward=forward, match=match,
+                   headers=tuple((headers or {}).items()))
 
     @classmethod
     def garbage(cls, *, forward: bool = False, match: str | None = None) -> "Fault":
@@ -122,6 +128,16 @@ class ProxyStats:
     @property
     def faults(self) -> int:
         return sum(self.injected.values())
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request as the proxy read it: when (``time.monotonic()``), its request line,
+    and the kind of fault it got (``None``: passed through)."""
+
+    at: float
+    request_line: str
+    fault: str | None
 
 
 class _Closed(Exception):
@@ -236,6 +252,7 @@ class FaultProxy:
         self._script: deque[Fault] = deque()
         self._lock = threading.Lock()
         self.stats = ProxyStats()
+        self._log: deque[Seen] = deque(maxlen=10_000)
         self._server: asyncio.base_events.Server | None = None
         self._conns: set[asyncio.Task] = set()
         self._thread: threading.Thread | None = None
@@ -275,6 +292,13 @@ class FaultProxy:
     def reset_stats(self) -> None:
         with self._lock:
             self.stats = ProxyStats()
+            self._log.clear()
+
+    @property
+    def log(self) -> list[Seen]:
+        """The last 10,000 requests, oldest first."""
+        with self._lock:
+            return list(self._log)
 
     @property
     def scripted_left(self) -> int:
@@ -296,6 +320,7 @@ class FaultProxy:
                         chosen = self._rng.choice(self.kinds)
             if chosen is not None:  # counted when decided, whatever happens next
                 self.stats.injected[chosen.kind] += 1
+            self._log.append(Seen(time.monotonic(), request_line, chosen.kind if chosen else None))
             return chosen
 
     def _count_passed(self) -> None:
@@ -429,7 +454,7 @@ class FaultProxy:
         elif k == "garbage":
             writer.write(_response(200, b"\x00<<this is not json>> {\"docs\": [", "application/json"))
         elif k == "custom":
-            writer.write(_response(fault.status, fault.body, fault.content_type))
+            writer.write(_response(fault.status, fault.body, fault.content_type, fault.headers))
         elif k == "delay":
             await asyncio.sleep(fault.delay)
             writer.write(_rebuild(resp.first_line, resp.headers, resp.body) + resp.body)
