@@ -21,6 +21,12 @@ With ``forward=True`` (always so for the kinds that need the real answer) the re
 reaches the server first: the action is applied, and only the answer is lost — the case
 idempotency keys exist for.
 
+``public_contract=True`` makes it stand for the real Scale API: answers lose the
+``X-Tasktui-Extensions`` header, and a request the public API would refuse
+(``tasktui.testing.public_contract``) gets a Scale-style 400 and is recorded in
+``proxy.refused``. ``latency`` adds that many seconds before every request is forwarded
+(a remote API).
+
 Use it in the running loop (``await proxy.start()`` / ``await proxy.stop()``, or
 ``async with``), or in a thread of its own (``proxy.start_in_thread()`` /
 ``proxy.stop_in_thread()``, or ``with proxy.running():``) when the caller is synchronous.
@@ -40,7 +46,12 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
+
+from tasktui.domain import EXTENSIONS_HEADER
+from tasktui.testing import public_contract
 
 KINDS = ("status", "rate_limit", "html", "delay", "drop_before", "drop_after_headers",
          "drop_mid_body", "truncate", "garbage", "custom")
@@ -236,7 +247,8 @@ class FaultProxy:
 
     def __init__(self, upstream: str, *, seed: int = 0, rate: float = 0.0,
                  kinds: tuple[Fault, ...] = DEFAULT_MIX, rate_match: str | None = None,
-                 host: str = "127.0.0.1", port: int = 0):
+                 host: str = "127.0.0.1", port: int = 0, public_contract: bool = False,
+                 latency: float = 0.0):
         parts = urlsplit(upstream)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError("the fault proxy forwards to plain http:// upstreams only")
@@ -253,6 +265,9 @@ class FaultProxy:
         self._lock = threading.Lock()
         self.stats = ProxyStats()
         self._log: deque[Seen] = deque(maxlen=10_000)
+        self.public_contract = public_contract
+        self.latency = latency
+        self._refused: list[str] = []
         self._server: asyncio.base_events.Server | None = None
         self._conns: set[asyncio.Task] = set()
         self._thread: threading.Thread | None = None
@@ -293,6 +308,26 @@ class FaultProxy:
         with self._lock:
             self.stats = ProxyStats()
             self._log.clear()
+
+    @property
+    def refused(self) -> list[str]:
+        """Requests the public-contract gate refused: ``"GET /v1/tasks?... -> reason"``."""
+        with self._lock:
+            return list(self._refused)
+
+    def _public_refusal(self, req: "_Message") -> str | None:
+        method, _, rest = req.first_line.partition(" ")
+        target = rest.rsplit(" ", 1)[0]
+        parts = urlsplit(target)
+        path = parts.path
+        if self.path and path.startswith(self.path + "/"):
+            path = path[len(self.path):]
+        why = public_contract.refusal(method.upper(), path, parse_qsl(parts.query, keep_blank_values=True),
+                                      req.body)
+        if why is not None:
+            with self._lock:
+                self._refused.append(f"{method} {target} -> {why}")
+        return why
 
     @property
     def log(self) -> list[Seen]:
@@ -403,6 +438,15 @@ class FaultProxy:
                 except _Closed:
                     return
                 method = req.first_line.split(" ", 1)[0].upper()
+                if self.public_contract:
+                    why = self._public_refusal(req)
+                    if why is not None:
+                        body = orjson.dumps({"status_code": 400, "error": why})
+                        writer.write(_response(400, body, "application/json"))
+                        await writer.drain()
+                        continue
+                if self.latency > 0:
+                    await asyncio.sleep(self.latency)
                 fault = self._choose(req.first_line)
                 resp: _Message | None = None
                 if fault is None or fault.forward:
@@ -419,6 +463,9 @@ class FaultProxy:
                     if (resp.header("connection") or "").lower() == "close":
                         up[1].close()
                         up = None
+                    if self.public_contract:
+                        drop = EXTENSIONS_HEADER.lower()
+                        resp.headers = [(k, v) for k, v in resp.headers if k.lower() != drop]
                 keep = await self._answer(writer, fault, resp)
                 if not keep or (req.header("connection") or "").lower() == "close":
                     return
