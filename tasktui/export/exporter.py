@@ -1,241 +1,60 @@
-"""Streaming, resumable export of every task matching a query, as JSON or NDJSON.
-
-No Textual here: ``tasktui export`` and the app's export dialog both drive
-:class:`Exporter`.
-
-Guarantees
-----------
-* **Each matching task exactly once.** Pages are read with the server's keyset
-  cursor (``next_token``) and written whole; the checkpoint only ever points at the
-  end of a page that was written completely.
-* **A half-written export never looks finished.** Tasks go to ``FILE.partial`` in the
-  same directory; only when the last page is written is it flushed to disk and
-  renamed over ``FILE`` (``os.replace``, atomic on one file system).
-* **Resumable.** After every page, ``FILE.checkpoint.json`` records the filters (as
-  given and as resolved), the ``next_token`` of the next page to fetch, how many
-  tasks were written and the byte offset of the end of the last complete record.
-  Resuming truncates the partial file to that offset (a torn record never survives)
-  and continues from the token. The JSON array format stays valid because the
-  separator is written *before* each record and the closing bracket only at the end.
-* **Consistency.** At the start of an export the upper bound of the date range is
-  fixed to ``min(user's end, the start instant)`` (the *snapshot*, stored in the
-  checkpoint). The list is newest first with keyset paging, so tasks created while the
-  export runs are outside the range: they neither shift pages nor appear half-way,
-  and a resume fetches exactly the same set. (With ``--date-field completed`` the bound
-  is on ``completed_at``, so tasks completed during the export are left out too.)
-  Tasks whose *status* changes during the export are exported as they are when their
-  page is read; if the change moves them out of the filter, they are left out.
-* **Flat memory.** One page (≤ 100 tasks) is held at a time, plus the ids of the
-  previous page (to drop a duplicate at a page boundary should a server repeat one).
-* **The API key never appears** in the output or the checkpoint (the checkpoint holds
-  the server URL without any user-info part, never credentials).
-* **Safe to print.** Task text is data: JSON escapes C0 controls, and the output also
-  escapes C1 controls (which some terminals obey as escape sequences), bidirectional
-  overrides and U+2028/U+2029 as ``\\uXXXX`` — the same JSON, but ``cat`` of an export or
-  an export to a terminal cannot drive the terminal, reorder text or split a line.
-"""
+"""Exporter: one export of every task matching a query, to a file (resumable) or a
+stream — prepare (checks, no network), run, discard. The guarantees it keeps are
+listed in :mod:`tasktui.export`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Mapping
-from urllib.parse import urlsplit, urlunsplit
 
-import orjson
-
-from tasktui.api.client import SLICED_CURSOR_PREFIX, decode_slice_cursor
 from tasktui.domain import (
     EXT_PAGE_SIZE,
     PAGE_LIMIT_MAX,
     PAGE_SIZE_EXT_MAX,
-    AuditStatus,
-    DateField,
-    OperatorStatus,
-    SortOrder,
     Task,
     TaskQuery,
     parse_wire_time,
     to_wire_time,
 )
+from tasktui.export.checkpoint import (
+    CHECKPOINT_INTERVAL,
+    Checkpoint,
+    UnfinishedExportError,
+    checkpoint_path,
+    describe_spec_difference,
+    fingerprint,
+    partial_path,
+    public_url,
+    query_from_dict,
+    query_to_dict,
+    read_checkpoint,
+    same_server,
+    snapshot_query,
+    truncate_ms,
+)
+from tasktui.export.errors import (
+    ExportBusyError,
+    ExportIOError,
+    ExportUsageError,
+    OutputExistsError,
+    ResumeMismatchError,
+)
+from tasktui.export.format import ExportFormat
+from tasktui.export.progress import ExportProgress, ExportResult, ProgressCallback
+from tasktui.files import fsync_dir, leftover_temps
 
 try:  # POSIX advisory locks: two exports must not write the same partial file
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = [
-    "CHECKPOINT_SUFFIX",
-    "PARTIAL_SUFFIX",
-    "Checkpoint",
-    "ExportBusyError",
-    "ExportError",
-    "ExportFormat",
-    "ExportIOError",
-    "ExportProgress",
-    "ExportResult",
-    "ExportUsageError",
-    "Exporter",
-    "OutputExistsError",
-    "ResumeMismatchError",
-    "UnfinishedExportError",
-    "checkpoint_path",
-    "partial_path",
-    "query_from_dict",
-    "query_to_dict",
-    "read_checkpoint",
-    "snapshot_query",
-    "validate_output_path",
-]
-
-PARTIAL_SUFFIX = ".partial"
-CHECKPOINT_SUFFIX = ".checkpoint.json"
-CHECKPOINT_KIND = "tasktui-export-checkpoint"
-CHECKPOINT_VERSION = 1
-#: The checkpoint is rewritten at most this often while pages stream in (each rewrite is
-#: a small file renamed into place), and always when the export stops for any reason; a
-#: hard kill (SIGKILL, power loss) loses at most this much work, never correctness.
-CHECKPOINT_INTERVAL = 0.5
-
-
-# --------------------------------------------------------------------------- errors
-class ExportError(Exception):
-    """The export could not be done; ``str()`` is a sentence an operator understands."""
-
-
-class ExportUsageError(ExportError):
-    """Bad input: the output path, the resume request or the format is not usable.
-    Nothing was written."""
-
-
-class OutputExistsError(ExportUsageError):
-    """The output file exists and overwriting was not asked for."""
-
-
-class UnfinishedExportError(ExportUsageError):
-    """An unfinished export (partial file + checkpoint) exists for this output and
-    neither resume nor overwrite was asked for."""
-
-    def __init__(self, message: str, checkpoint: "Checkpoint | None"):
-        super().__init__(message)
-        self.checkpoint = checkpoint
-
-
-class ResumeMismatchError(ExportUsageError):
-    """``--resume`` with filters (or format, or server) other than the checkpoint's."""
-
-
-class ExportBusyError(ExportUsageError):
-    """Another export is writing the same partial file right now."""
-
-
-class ExportIOError(ExportError):
-    """Writing the output failed (disk full, permissions changed, ...). What was written
-    up to the last complete page is kept, with its checkpoint."""
-
-
-# --------------------------------------------------------------------------- format
-class ExportFormat(StrEnum):
-    JSON = "json"  # one JSON array, one task per line inside it
-    NDJSON = "ndjson"  # one task per line, nothing else
-
-    @property
-    def suffix(self) -> str:
-        return ".json" if self is ExportFormat.JSON else ".ndjson"
-
-    @property
-    def label(self) -> str:
-        return "JSON array" if self is ExportFormat.JSON else "NDJSON (one task per line)"
-
-    @classmethod
-    def parse(cls, text: str) -> "ExportFormat":
-        key = text.strip().lower()
-        if key in ("json", "array"):
-            return cls.JSON
-        if key in ("ndjson", "jsonl", "jsonlines", "json-lines"):
-            return cls.NDJSON
-        raise ValueError(f"unknown format {text!r}; choose json or ndjson")
-
-    @classmethod
-    def for_path(cls, path: str | os.PathLike[str] | None) -> "ExportFormat | None":
-        """The format a file name suggests (``.ndjson`` / ``.jsonl`` / ``.json``), if any."""
-        if path is None:
-            return None
-        name = str(path).lower()
-        if name.endswith((".ndjson", ".jsonl")):
-            return cls.NDJSON
-        if name.endswith(".json"):
-            return cls.JSON
-        return None
-
-
-_JSON_OPEN = b"[\n"
-_JSON_SEP = b",\n"
-_JSON_CLOSE = b"\n]\n"
-_JSON_CLOSE_EMPTY = b"]\n"
-
-
-#: C1 controls, bidi marks / overrides / isolates, and the line / paragraph separators,
-#: as UTF-8. Each starts with a lead byte (never a continuation byte), and in JSON text
-#: such a character can only sit inside a string.
-_UNSAFE_CHARS = frozenset(
-    chr(cp).encode("utf-8")
-    for cp in [*range(0x80, 0xA0), 0x061C, 0x200E, 0x200F, *range(0x2028, 0x202F), *range(0x2066, 0x206A)]
-)
-_LEADS = ((b"\xc2", 2), (b"\xd8", 2), (b"\xe2", 3))
-
-
-def terminal_safe(data: bytes) -> bytes:
-    """JSON text with the characters a terminal may act on written as ``\\uXXXX``
-    escapes (an equivalent JSON document). Scans with ``bytes.find`` (memchr): a page
-    without such lead bytes costs next to nothing."""
-    hits: list[tuple[int, int, bytes]] = []
-    find = data.find
-    for lead, width in _LEADS:
-        i = find(lead)
-        while i != -1:
-            ch = data[i:i + width]
-            if ch in _UNSAFE_CHARS:
-                hits.append((i, width, ch))
-            i = find(lead, i + 1)
-    if not hits:
-        return data
-    hits.sort()
-    parts: list[bytes] = []
-    pos = 0
-    for i, width, ch in hits:
-        parts.append(data[pos:i])
-        parts.append(b"\\u%04x" % ord(ch.decode("utf-8")))
-        pos = i + width
-    parts.append(data[pos:])
-    return b"".join(parts)
-
-
-def _dumps(doc: Any) -> bytes:
-    try:
-        return orjson.dumps(doc)
-    except (orjson.JSONEncodeError, TypeError):
-        # integers beyond 64 bits and other things orjson refuses: the stdlib copes
-        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-# --------------------------------------------------------------------------- paths
-def partial_path(path: str | os.PathLike[str]) -> Path:
-    p = Path(path)
-    return p.with_name(p.name + PARTIAL_SUFFIX)
-
-
-def checkpoint_path(path: str | os.PathLike[str]) -> Path:
-    p = Path(path)
-    return p.with_name(p.name + CHECKPOINT_SUFFIX)
+__all__ = ["Exporter", "validate_output_path"]
 
 
 def validate_output_path(path: str | os.PathLike[str]) -> Path:
@@ -263,273 +82,11 @@ def validate_output_path(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def public_url(url: str | None) -> str | None:
-    """``url`` without user-info (``https://user:secret@host`` -> ``https://host``), query
-    or fragment: safe to store."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
-
-
-def _same_server(a: str | None, b: str | None) -> bool:
-    """Whether two API URLs are the same service. The embedded sandbox picks a new free
-    port each run, so on loopback the port is ignored."""
-    if not a or not b:
-        return True
-    pa, pb = urlsplit(a), urlsplit(b)
-    if (pa.scheme, pa.hostname, pa.path.rstrip("/")) != (pb.scheme, pb.hostname, pb.path.rstrip("/")):
-        return False
-    if pa.hostname in ("127.0.0.1", "localhost", "::1"):
-        return True
-    return pa.port == pb.port
-
-
-# --------------------------------------------------------------------------- query <-> dict
-def query_to_dict(q: TaskQuery) -> dict[str, Any]:
-    """A canonical, JSON-able description of a resolved query (sorted lists, UTC instants)."""
-    return {
-        "date_field": q.date_field.value,
-        "start": to_wire_time(q.start) if q.start else None,
-        "end": to_wire_time(q.end) if q.end else None,
-        "status": sorted(s.value for s in q.statuses),
-        "audit": sorted(a.value for a in q.audit_statuses),
-        "project": sorted(q.projects),
-        "batch": sorted(q.batches),
-        "type": sorted(q.types),
-        "tags": sorted(q.tags),
-        "search": q.search,
-        "order": q.order.value,
-    }
-
-
-def query_from_dict(d: Mapping[str, Any]) -> TaskQuery:
-    """The inverse of :func:`query_to_dict`. Raises ValueError on a malformed dict."""
-    try:
-        start = parse_wire_time(d.get("start")) if d.get("start") else None
-        end = parse_wire_time(d.get("end")) if d.get("end") else None
-        if (d.get("start") and start is None) or (d.get("end") and end is None):
-            raise ValueError("bad instant")
-        return TaskQuery(
-            date_field=DateField(d.get("date_field", "created")),
-            start=start,
-            end=end,
-            statuses=frozenset(OperatorStatus(s) for s in d.get("status", [])),
-            audit_statuses=frozenset(AuditStatus(a) for a in d.get("audit", [])),
-            projects=tuple(str(x) for x in d.get("project", [])),
-            batches=tuple(str(x) for x in d.get("batch", [])),
-            types=tuple(str(x) for x in d.get("type", [])),
-            tags=tuple(str(x) for x in d.get("tags", [])),
-            search=str(d.get("search", "")),
-            order=SortOrder(d.get("order", "desc")),
-        )
-    except (TypeError, ValueError, AttributeError) as e:
-        raise ValueError(f"not a stored query: {e}") from None
-
-
-def _truncate_ms(dt: datetime) -> datetime:
-    dt = dt.astimezone(timezone.utc)
-    return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
-
-
-def snapshot_query(query: TaskQuery, snapshot: datetime) -> TaskQuery:
-    """The query with its range's upper bound fixed to ``min(end, snapshot)`` (the
-    consistency rule of every export; see the module docstring)."""
-    snap = _truncate_ms(snapshot)
-    end = query.end if query.end is not None and query.end <= snap else snap
-    return query.replace(end=end)
-
-
-def fingerprint(spec: Mapping[str, Any]) -> str:
-    canon = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
-    return hashlib.sha256(canon.encode("ascii")).hexdigest()
-
-
-def describe_spec_difference(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    """``status: completed → queued; from: -7d → (none)`` for the keys that differ."""
-
-    def show(v: Any) -> str:
-        if v in (None, "", [], ()):
-            return "(none)"
-        if isinstance(v, (list, tuple)):
-            return ",".join(str(x) for x in v)
-        return str(v)
-
-    parts = []
-    for k in sorted(set(old) | set(new)):
-        if old.get(k) != new.get(k):
-            parts.append(f"{k}: {show(old.get(k))} → {show(new.get(k))}")
-    return "; ".join(parts)
-
-
-# --------------------------------------------------------------------------- checkpoint
-@dataclass
-class Checkpoint:
-    """What ``FILE.checkpoint.json`` holds. No credentials, ever."""
-
-    output: str  # the final file name (for the operator's eyes)
-    format: ExportFormat
-    spec: dict[str, Any]  # the filters as given (CLI: as typed; app: resolved)
-    fingerprint: str  # sha256 of ``spec``
-    query: dict[str, Any]  # the resolved query with the snapshot bound (query_to_dict)
-    snapshot: str  # the instant the export started (wire time); the range's upper bound
-    next_token: str | None  # token of the next page to fetch (None: from the first page)
-    written: int  # tasks in the partial file
-    offset: int  # bytes in the partial file up to the end of the last complete record
-    total: int | None = None  # what the server reported as matching
-    pages: int = 0
-    server: str | None = None  # API base URL, without user-info
-    started_at: str = ""
-    updated_at: str = ""
-    sessions: int = 1  # how many runs (1 + resumes) contributed
-    complete: bool = False  # every page is written; only the closing and the rename remain
-
-    def to_bytes(self) -> bytes:
-        d = {
-            "kind": CHECKPOINT_KIND,
-            "version": CHECKPOINT_VERSION,
-            "output": self.output,
-            "format": self.format.value,
-            "spec": self.spec,
-            "fingerprint": self.fingerprint,
-            "query": self.query,
-            "snapshot": self.snapshot,
-            "next_token": self.next_token,
-            "written": self.written,
-            "offset": self.offset,
-            "total": self.total,
-            "pages": self.pages,
-            "server": self.server,
-            "started_at": self.started_at,
-            "updated_at": self.updated_at,
-            "sessions": self.sessions,
-            "complete": self.complete,
-        }
-        return orjson.dumps(d, option=orjson.OPT_INDENT_2) + b"\n"
-
-    @classmethod
-    def from_bytes(cls, data: bytes, where: str) -> "Checkpoint":
-        bad = f"the checkpoint {where} is damaged or not a tasktui checkpoint"
-        try:
-            d = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise ExportUsageError(f"{bad}; pass --force to start the export over") from None
-        if not isinstance(d, dict) or d.get("kind") != CHECKPOINT_KIND:
-            raise ExportUsageError(f"{bad}; pass --force to start the export over")
-        if d.get("version") != CHECKPOINT_VERSION:
-            raise ExportUsageError(
-                f"the checkpoint {where} was written by another version of tasktui "
-                f"(format {d.get('version')!r}); pass --force to start the export over"
-            )
-        try:
-            cp = cls(
-                output=str(d["output"]),
-                format=ExportFormat(d["format"]),
-                spec=dict(d["spec"]),
-                fingerprint=str(d["fingerprint"]),
-                query=dict(d["query"]),
-                snapshot=str(d["snapshot"]),
-                next_token=d.get("next_token"),
-                written=int(d["written"]),
-                offset=int(d["offset"]),
-                total=d.get("total"),
-                pages=int(d.get("pages", 0)),
-                server=d.get("server"),
-                started_at=str(d.get("started_at", "")),
-                updated_at=str(d.get("updated_at", "")),
-                sessions=int(d.get("sessions", 1)),
-                complete=bool(d.get("complete", False)),
-            )
-            query_from_dict(cp.query)
-        except (KeyError, TypeError, ValueError):
-            raise ExportUsageError(f"{bad}; pass --force to start the export over") from None
-        if cp.written < 0 or cp.offset < 0 or (cp.next_token is not None and not isinstance(cp.next_token, str)):
-            raise ExportUsageError(f"{bad}; pass --force to start the export over")
-        if cp.next_token is not None and cp.next_token.startswith(SLICED_CURSOR_PREFIX):
-            try:
-                decode_slice_cursor(cp.next_token)
-            except ValueError:
-                raise ExportUsageError(f"{bad}; pass --force to start the export over") from None
-        return cp
-
-
-def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint | None:
-    """The checkpoint of an unfinished export to ``path``, or None if there is none
-    (or only a stale one whose partial file is gone). Raises ExportUsageError if it is
-    damaged."""
-    cp_path = checkpoint_path(path)
-    try:
-        data = cp_path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise ExportUsageError(f"cannot read {cp_path}: {e.strerror or e}") from None
-    if not partial_path(path).exists():
-        return None
-    return Checkpoint.from_bytes(data, str(cp_path))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 def _unlink(path: Path) -> None:
     try:
         path.unlink()
     except FileNotFoundError:
         pass
-
-
-# --------------------------------------------------------------------------- progress
-@dataclass(frozen=True)
-class ExportProgress:
-    written: int  # tasks in the output so far (including those of earlier runs)
-    total: int | None  # tasks the server says match (None until the first page)
-    pages: int  # pages written in this run
-    elapsed: float  # seconds since this run started
-    resumed_from: int = 0  # tasks already written by earlier runs
-    done: bool = False
-    total_exact: bool = True  # False when the server counts a wider set (local filtering)
-
-    @property
-    def rate(self) -> float:
-        """Tasks per second in this run."""
-        n = self.written - self.resumed_from
-        return n / self.elapsed if self.elapsed > 0 and n > 0 else 0.0
-
-    @property
-    def remaining(self) -> float | None:
-        """Estimated seconds left (None when unknown)."""
-        if self.total is None or self.rate <= 0:
-            return None
-        return max(0.0, (self.total - self.written) / self.rate)
-
-    @property
-    def fraction(self) -> float | None:
-        if not self.total:
-            return None
-        return min(1.0, self.written / self.total)
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    path: Path | None  # the finished file (None when streaming to a file object)
-    format: ExportFormat
-    written: int
-    total: int | None
-    elapsed: float
-    resumed_from: int = 0
-    snapshot: datetime | None = None
-
-
-# --------------------------------------------------------------------------- the exporter
-ProgressCallback = Callable[[ExportProgress], None]
 
 
 @dataclass
@@ -673,7 +230,7 @@ class Exporter:
                 f"cannot resume {self.path}: it was started as {cp.format.value}, not "
                 f"{self.format.value}; pass --format {cp.format.value}, or --force to start over"
             )
-        if not _same_server(cp.server, self.server_url):
+        if not same_server(cp.server, self.server_url):
             raise ResumeMismatchError(
                 f"cannot resume {self.path}: it was started against {cp.server}, not "
                 f"{self.server_url}; the next page token only makes sense on the same server"
@@ -694,8 +251,12 @@ class Exporter:
         if self.path is None:
             return
         _unlink(self.partial)
-        _unlink(self.checkpoint_file)
-        _unlink(self.checkpoint_file.with_name(self.checkpoint_file.name + ".tmp"))
+        self._remove_checkpoint()
+
+    def _remove_checkpoint(self) -> None:
+        """The checkpoint, and any half-written one a killed run left beside it."""
+        for p in (self.checkpoint_file, *leftover_temps(self.checkpoint_file)):
+            _unlink(p)
 
     # ------------------------------------------------------------------ run
     def _progress(self, st: _State, t0: float, done: bool = False) -> None:
@@ -723,7 +284,7 @@ class Exporter:
             started_at = cp.started_at
             sessions = cp.sessions + 1
         else:
-            self.snapshot = _truncate_ms(await self._start_instant())
+            self.snapshot = truncate_ms(await self._start_instant())
             self.query = snapshot_query(self.user_query, self.snapshot)
             st = _State()
             started_at = to_wire_time(self.snapshot)
@@ -793,13 +354,7 @@ class Exporter:
                     ids.add(tid)
                     keep.append(r)
             raws = keep
-        if self.format is ExportFormat.NDJSON:
-            blob = b"\n".join(map(_dumps, raws)) + b"\n" if raws else b""
-        else:
-            blob = _JSON_SEP.join(map(_dumps, raws))
-            if raws and st.written:
-                blob = _JSON_SEP + blob
-        return terminal_safe(blob), len(raws), ids
+        return self.format.frame(raws, after_records=st.written > 0), len(raws), ids
 
     def _take_page(self, page: Any, st: _State, seen: set[str]) -> tuple[bytes, int, set[str]]:
         if st.total is None:
@@ -811,8 +366,7 @@ class Exporter:
         f = self.stream
         assert f is not None
         seen: set[str] = set()
-        if self.format is ExportFormat.JSON:
-            f.write(_JSON_OPEN)
+        f.write(self.format.opening)
         async with contextlib.aclosing(self._pages(st)) as pages:
             async for page in pages:
                 blob, n, seen = self._take_page(page, st, seen)
@@ -823,8 +377,7 @@ class Exporter:
                 st.pages += 1
                 st.next_token = page.next_token
                 self._progress(st, t0)
-        if self.format is ExportFormat.JSON:
-            f.write(_JSON_CLOSE if st.written else _JSON_CLOSE_EMPTY)
+        f.write(self.format.closing(empty=not st.written))
         f.flush()
         self._progress(st, t0, done=True)
         return ExportResult(path=None, format=self.format, written=st.written, total=st.total,
@@ -854,9 +407,9 @@ class Exporter:
             try:
                 f.truncate(st.offset)  # a torn record after the checkpoint never survives
                 f.seek(st.offset)
-                if st.offset == 0 and self.format is ExportFormat.JSON:
-                    f.write(_JSON_OPEN)
-                    st.offset = len(_JSON_OPEN)
+                if st.offset == 0:
+                    f.write(self.format.opening)
+                    st.offset = len(self.format.opening)
             except OSError as e:
                 raise ExportIOError(f"cannot write {part}: {e.strerror or e}") from None
 
@@ -877,7 +430,7 @@ class Exporter:
                     updated_at=to_wire_time(datetime.now(timezone.utc)), sessions=sessions,
                     complete=st.complete,
                 )
-                _write_atomic(cp_file, cp.to_bytes())
+                cp.save(cp_file)
                 saved[0], saved[1] = now, st.offset
 
             try:
@@ -918,8 +471,7 @@ class Exporter:
             st.complete = True
             try:
                 save_checkpoint()  # every page is written: a resume only has to finish
-                if self.format is ExportFormat.JSON:
-                    f.write(_JSON_CLOSE if st.written else _JSON_CLOSE_EMPTY)
+                f.write(self.format.closing(empty=not st.written))
                 await asyncio.to_thread(os.fsync, f.fileno())  # off the loop: the app stays responsive
                 os.replace(part, self.path)  # the finished file appears whole, at once
             except OSError as e:
@@ -933,22 +485,9 @@ class Exporter:
             if not finished and locked and fresh and st.written == 0 and st.pages == 0:
                 # nothing of value was written: leave nothing behind to trip the next run
                 self.discard()
-        _unlink(cp_file)
-        _fsync_dir(self.path.parent)
+        self._remove_checkpoint()
+        fsync_dir(self.path.parent)
         self._progress(st, t0, done=True)
         return ExportResult(path=self.path, format=self.format, written=st.written, total=st.total,
                             elapsed=time.monotonic() - t0, resumed_from=self.resumed_from,
                             snapshot=self.snapshot)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
