@@ -2,8 +2,7 @@
 
 ``download_task(doc, directory) -> Path`` writes ``<task_id>.json`` (pretty-printed,
 UTF-8, exactly the document the server sent) into ``directory``, creating it if
-needed. The file appears whole or not at all: the JSON goes to a temporary file
-in the same directory, is flushed to disk, then renamed over the target. A task
+needed. The file appears whole or not at all (:func:`tasktui.files.write_atomic`). A task
 id is data from the service, so it is reduced to a safe file name first (no path
 separators, no leading dots, no control characters).
 """
@@ -13,9 +12,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
+
+from tasktui.files import write_atomic
 
 __all__ = ["DownloadError", "download_task", "safe_filename", "task_json"]
 
@@ -46,18 +46,8 @@ def download_task(doc: Mapping[str, Any], directory: str | os.PathLike[str]) -> 
     except OSError as e:
         raise DownloadError(f"cannot create the downloads folder {target_dir}: {e.strerror or e}") from e
     target = target_dir / safe_filename(str(doc.get("task_id", "task")))
-    fd, tmp = tempfile.mkstemp(prefix=".tasktui-", suffix=".part", dir=target_dir)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        write_atomic(target, data, mode=0o644)
     except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise DownloadError(f"cannot write {target}: {e.strerror or e}") from e
     return target

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -386,3 +387,51 @@ async def test_sliced_export_dropped_then_resumed_reads_the_same_slices(shared_s
     assert Counter(ids).most_common(1)[0][1] == 1, "no duplicates"
     assert ids == want, "none missing, none extra, in order"
     assert result.resumed_from == cp.written and result.written == len(want)
+
+
+async def test_every_checkpoint_reaches_the_disk_before_it_replaces_the_last(shared_server, sql, tmp_path,
+                                                                             monkeypatch):
+    """A checkpoint renamed into place before its bytes are on disk can survive a power
+    loss as an empty or torn file (the resume then refuses it, and the work is lost). Each
+    checkpoint's temporary file is fsynced before the rename, and the folder after it."""
+    if not os.path.exists("/proc/self/fd"):
+        pytest.skip("needs /proc to name a file descriptor")
+    folder = Path(os.path.realpath(tmp_path))  # as /proc names the descriptors
+    out = folder / "synced.json"
+    cp_file = checkpoint_path(out)
+    query = TaskQuery(projects=("Receipts OCR",))
+    want = expected_ids(db_tasks(sql, shared_server), query)
+    events: list[tuple[str, str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"), ""))
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", os.path.realpath(src), os.path.realpath(dst)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    async with TaskClient(shared_server.url, shared_server.api_key) as client:
+        result = await Exporter(client, query, path=out, page_size=10).run()
+    monkeypatch.undo()
+    assert result.written == len(want) > 10
+    saves = [i for i, (kind, _, dst) in enumerate(events) if kind == "replace" and dst == str(cp_file)]
+    assert len(saves) >= 2, "the first checkpoint and the one marking every page written"
+    for i in saves:
+        tmp = events[i][1]
+        assert Path(tmp).parent == folder and tmp != str(cp_file)
+        assert ("fsync", tmp, "") in events[:i], f"checkpoint save {i} renamed without an fsync"
+        assert events[i + 1] == ("fsync", str(folder), ""), "the rename itself is flushed"
+
+
+async def test_a_checkpoint_half_written_by_a_killed_run_is_cleaned_up(shared_server, tmp_path):
+    out = tmp_path / "after-kill.ndjson"
+    killed = tmp_path / f".{checkpoint_path(out).name}.5eed5eed5eed.tmp"  # SIGKILL mid-save
+    killed.write_bytes(b'{"kind": "tasktui-exp')
+    async with TaskClient(shared_server.url, shared_server.api_key) as client:
+        await Exporter(client, TaskQuery(projects=("Receipts OCR",)), path=out,
+                       format=ExportFormat.NDJSON).run()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]

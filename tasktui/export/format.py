@@ -1,0 +1,127 @@
+"""The output format of an export: ExportFormat (JSON array or NDJSON), how task
+documents are framed as its records, and :func:`terminal_safe`.
+
+Task text is data: JSON escapes C0 controls, and the output also escapes C1 controls
+(which some terminals obey as escape sequences), bidirectional overrides and
+U+2028/U+2029 as ``\\uXXXX`` — the same JSON, but ``cat`` of an export or an export to a
+terminal cannot drive the terminal, reorder text or split a line. The JSON array stays
+valid at every page boundary: the separator is written *before* each record and the
+closing bracket only at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import StrEnum
+from typing import Any, Sequence
+
+import orjson
+
+__all__ = ["ExportFormat", "terminal_safe"]
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"  # one JSON array, one task per line inside it
+    NDJSON = "ndjson"  # one task per line, nothing else
+
+    @property
+    def suffix(self) -> str:
+        return ".json" if self is ExportFormat.JSON else ".ndjson"
+
+    @property
+    def label(self) -> str:
+        return "JSON array" if self is ExportFormat.JSON else "NDJSON (one task per line)"
+
+    @classmethod
+    def parse(cls, text: str) -> "ExportFormat":
+        key = text.strip().lower()
+        if key in ("json", "array"):
+            return cls.JSON
+        if key in ("ndjson", "jsonl", "jsonlines", "json-lines"):
+            return cls.NDJSON
+        raise ValueError(f"unknown format {text!r}; choose json or ndjson")
+
+    @classmethod
+    def for_path(cls, path: str | os.PathLike[str] | None) -> "ExportFormat | None":
+        """The format a file name suggests (``.ndjson`` / ``.jsonl`` / ``.json``), if any."""
+        if path is None:
+            return None
+        name = str(path).lower()
+        if name.endswith((".ndjson", ".jsonl")):
+            return cls.NDJSON
+        if name.endswith(".json"):
+            return cls.JSON
+        return None
+
+    @property
+    def opening(self) -> bytes:
+        """What the output starts with, before any record."""
+        return _JSON_OPEN if self is ExportFormat.JSON else b""
+
+    def closing(self, empty: bool) -> bytes:
+        """What the output ends with, after the last record (``empty``: there is none)."""
+        if self is ExportFormat.NDJSON:
+            return b""
+        return _JSON_CLOSE_EMPTY if empty else _JSON_CLOSE
+
+    def frame(self, docs: Sequence[Any], after_records: bool) -> bytes:
+        """``docs`` as this format's records, terminal safe; ``after_records``: the output
+        already holds records (a JSON array then needs a separator first)."""
+        if self is ExportFormat.NDJSON:
+            blob = b"\n".join(map(_dumps, docs)) + b"\n" if docs else b""
+        else:
+            blob = _JSON_SEP.join(map(_dumps, docs))
+            if docs and after_records:
+                blob = _JSON_SEP + blob
+        return terminal_safe(blob)
+
+
+_JSON_OPEN = b"[\n"
+_JSON_SEP = b",\n"
+_JSON_CLOSE = b"\n]\n"
+_JSON_CLOSE_EMPTY = b"]\n"
+
+
+#: C1 controls, bidi marks / overrides / isolates, and the line / paragraph separators,
+#: as UTF-8. Each starts with a lead byte (never a continuation byte), and in JSON text
+#: such a character can only sit inside a string.
+_UNSAFE_CHARS = frozenset(
+    chr(cp).encode("utf-8")
+    for cp in [*range(0x80, 0xA0), 0x061C, 0x200E, 0x200F, *range(0x2028, 0x202F), *range(0x2066, 0x206A)]
+)
+_LEADS = ((b"\xc2", 2), (b"\xd8", 2), (b"\xe2", 3))
+
+
+def terminal_safe(data: bytes) -> bytes:
+    """JSON text with the characters a terminal may act on written as ``\\uXXXX``
+    escapes (an equivalent JSON document). Scans with ``bytes.find`` (memchr): a page
+    without such lead bytes costs next to nothing."""
+    hits: list[tuple[int, int, bytes]] = []
+    find = data.find
+    for lead, width in _LEADS:
+        i = find(lead)
+        while i != -1:
+            ch = data[i:i + width]
+            if ch in _UNSAFE_CHARS:
+                hits.append((i, width, ch))
+            i = find(lead, i + 1)
+    if not hits:
+        return data
+    hits.sort()
+    parts: list[bytes] = []
+    pos = 0
+    for i, width, ch in hits:
+        parts.append(data[pos:i])
+        parts.append(b"\\u%04x" % ord(ch.decode("utf-8")))
+        pos = i + width
+    parts.append(data[pos:])
+    return b"".join(parts)
+
+
+def _dumps(doc: Any) -> bytes:
+    try:
+        return orjson.dumps(doc)
+    except (orjson.JSONEncodeError, TypeError):
+        # integers beyond 64 bits and other things orjson refuses: the stdlib copes
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,81 @@
+"""Atomic file writes: the one place that knows how a file is replaced whole.
+
+A reader of ``path`` sees the old content or the new, never a mix, and once
+:func:`write_atomic` returns the new content survives a crash or a power loss: the
+data go to a temporary file in the same directory (so the rename stays on one file
+system), are flushed and fsynced, the temporary file is renamed over ``path``, and
+the directory is fsynced so that the rename itself is on disk. On any failure the
+temporary file is removed and ``path`` is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import secrets
+from pathlib import Path
+
+__all__ = ["TEMP_SUFFIX", "fsync_dir", "leftover_temps", "write_atomic"]
+
+#: Temporary files are named ``.<name>.<random>.tmp`` beside the file they replace.
+TEMP_SUFFIX = ".tmp"
+_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int | None = 0o600) -> None:
+    """Replace ``path`` with ``data``, atomically and durably.
+
+    ``mode`` is the new file's permission bits, exactly (``0o600``: the owner only, the
+    default); ``None`` gives what creating a file gives (``0o666`` less the umask). The
+    directory must exist. Raises OSError (``path`` untouched, no temporary file left)."""
+    path = Path(path)
+    fd, tmp = _create_temp(path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if mode is not None:
+                os.chmod(f.fileno() if os.chmod in os.supports_fd else tmp, mode)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Flush a directory's entries (a rename, a new or removed file) to disk. Best
+    effort: where a directory cannot be opened or fsynced (some platforms and file
+    systems), nothing more can be done and nothing is raised."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def leftover_temps(path: str | os.PathLike[str]) -> list[Path]:
+    """Temporary files of :func:`write_atomic` for ``path`` that a killed process left
+    behind (a normal return or exception never leaves one)."""
+    path = Path(path)
+    pattern = f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"
+    return sorted(path.parent.glob(pattern))
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new, empty file beside ``path`` that no other writer can have opened."""
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+        try:
+            return os.open(tmp, _OPEN_FLAGS, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
