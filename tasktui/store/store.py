@@ -35,6 +35,7 @@ from typing import Any, Awaitable, Callable, Iterable
 from tasktui.api import ApiError, TaskClient, TaskPage, UnsupportedError, clean_text
 from tasktui.domain import (
     EXT_FIX,
+    EXT_ORDER,
     DateField,
     SortOrder,
     Task,
@@ -285,6 +286,12 @@ class TaskStore:
         self._emit(StoreEventKind.QUERY)
         await self._wait(self._spawn(self._load_from(gen, None, want_rows=self.page_size)))
 
+    @property
+    def can_sort_oldest(self) -> bool:
+        """Oldest first may be offered: the server is not known to lack the ``order``
+        extension (the Scale API lists newest first only)."""
+        return not self.client.extensions_known or self.client.supports(EXT_ORDER)
+
     async def set_order(self, order: SortOrder) -> None:
         """Show the same query in ``order`` (a new query: event ``QUERY``)."""
         if order is not self._query.order:
@@ -471,6 +478,25 @@ class TaskStore:
         task = await self.client.get_task(task_id)
         self._put(task)
         return task
+
+    async def lookup(self, task_ids: Iterable[str], *,
+                     concurrency: int | None = None) -> dict[str, Task | ApiError]:
+        """The current state of each task: the copy held (cache or rows) when there is
+        one, fetched otherwise, a few at a time. A task that could not be read maps to
+        the error met."""
+        ids = list(dict.fromkeys(task_ids))
+        found: dict[str, Task | ApiError] = {}
+        sem = asyncio.Semaphore(concurrency or self.bulk_concurrency)
+
+        async def one(tid: str) -> None:
+            async with sem:
+                try:
+                    found[tid] = await self._known_task(tid)
+                except ApiError as e:
+                    found[tid] = e
+
+        await asyncio.gather(*(one(t) for t in ids))
+        return {tid: found[tid] for tid in ids}
 
     def _refresh_cache(self, tasks: Iterable[Task]) -> None:
         """Newly listed rows are fresher than cached copies of the same tasks."""

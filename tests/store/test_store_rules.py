@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tasktui.api import ApiError, TaskClient
 from tasktui.domain import OperatorStatus, SortOrder, Task, TaskQuery, Zone
 from tasktui.store import VERBS, BulkResult, plan_bulk
 from tasktui.store.actions import optimistic, read_only_refusal, task_refusal
@@ -125,3 +126,30 @@ async def test_the_poll_pause_can_be_read(shared_server, make_store):
     assert store.poll_paused
     store.pause_polling(False)
     assert not store.poll_paused
+
+
+async def test_oldest_first_is_offered_unless_the_server_is_known_not_to(shared_server, make_store):
+    store, _ = await make_store(shared_server.url, shared_server.api_key)
+    await store.set_query(TaskQuery())
+    assert store.can_sort_oldest
+    plain, _ = await make_store(shared_server.url, shared_server.api_key,
+                                client_kw={"ignore_extensions": True})
+    assert not plain.can_sort_oldest
+
+
+async def test_lookup_reads_held_tasks_without_asking_and_reports_each_missing_one(
+        shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server)
+    store, _ = await make_store(proxy.url, shared_server.api_key)
+    await store.set_query(TaskQuery())
+    shown = [t.task_id for t in store.rows[:3]]
+    async with TaskClient(shared_server.url, shared_server.api_key) as direct:
+        elsewhere = (await direct.list_tasks(TaskQuery(order=SortOrder.OLDEST), None, limit=1)).tasks[0]
+    assert store.row(elsewhere.task_id) is None
+    seen = proxy.stats.requests
+    found = await store.lookup([*shown, elsewhere.task_id, "no-such-task", shown[0]])
+    assert list(found) == [*shown, elsewhere.task_id, "no-such-task"]
+    assert all(found[t] is store.row(t) for t in shown)
+    assert found[elsewhere.task_id].task_id == elsewhere.task_id
+    assert isinstance(found["no-such-task"], ApiError) and "not found" in str(found["no-such-task"])
+    assert proxy.stats.requests - seen == 2  # only the two not held were asked for
