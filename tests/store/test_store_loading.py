@@ -125,7 +125,7 @@ async def test_zone_cache_and_projects(shared_server, make_store):
     ids = [t.task_id for t in store.rows[:3]]
     for tid in ids:
         assert (await store.get_task(tid)).task_id == tid
-    assert list(store._cache) == ids[1:]  # bounded LRU
+    assert store.cached_ids == tuple(ids[1:])  # bounded LRU
     assert await store.load_projects() and store.project_names
     batches = await store.load_batches(store.project_names[0])
     assert batches and all(b["project"] == store.project_names[0] for b in batches)

@@ -1,18 +1,17 @@
 """TaskStore: the one shared, Textual-free owner of fetching and task-list state.
 
 Every view reads the store and subscribes to it; none calls the API. The store holds the
-operator's query and time zone, a bounded window of rows, the total, loading and error
-state, an LRU cache of full tasks, the project and batch lists, and it runs the actions
-(optimistic, rolled back on failure) and the optional live poll.
+operator's query (its sort order included) and time zone, a bounded window of rows
+(:class:`~tasktui.store.window.Window`), the total, loading and error state, an LRU cache
+of full tasks, the project and batch lists, and it runs the actions (optimistic, rolled
+back on failure) and the optional live poll.
 
-Paging and the window
-    Rows arrive a page at a time (``load_more``). The store remembers, for every page it
-    has seen, the token that fetches it. When the window would exceed ``max_rows`` it
-    drops whole pages from the far end (the top when scrolling down, the bottom when
-    scrolling up) and only their tokens stay; ``load_previous`` re-fetches the page
-    before the window from its remembered token, and ``load_more`` re-fetches a dropped
-    page after it the same way. ``offset`` is the position of ``rows[0]`` in the whole
-    list and ``has_before`` / ``has_more`` say whether there is more on either side.
+One source for what the operator chose and may do
+    ``query`` (with ``order``) and ``zone`` are held here and only here; they change only
+    through ``set_query`` / ``set_order`` (event ``QUERY``) and ``set_zone`` (``ZONE``), so a
+    view that shows them reads them from the store and repaints on those events. Whether
+    tasks can be changed is answered here too: ``can_write``, ``can_fix`` and
+    ``refusal(action)`` (the sentence saying why an action is not offered).
 
 Generations
     Each ``set_query`` / ``refresh`` starts a new generation and cancels the fetches in
@@ -28,23 +27,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from enum import StrEnum
 from typing import Any, Awaitable, Callable, Iterable
 
 from tasktui.api import ApiError, TaskClient, TaskPage, UnsupportedError, clean_text
 from tasktui.domain import (
     EXT_FIX,
+    EXT_ORDER,
     DateField,
     SortOrder,
     Task,
     TaskQuery,
     Zone,
 )
+from tasktui.store.actions import (
+    ACTIONS,
+    BULK_ACTIONS,
+    VERBS,
+    ActionRefused,
+    BulkResult,
+    ReadOnlyError,
+    fix_not_offered,
+    optimistic,
+    read_only_refusal,
+    task_refusal,
+)
+from tasktui.store.events import Callback, StoreEvent, StoreEventKind, Subscribers
+from tasktui.store.window import PageRead, Window
 
 log = logging.getLogger("tasktui.store")
 
@@ -59,83 +70,8 @@ MAX_POLL_PAGES = 10
 MAX_EMPTY_PAGES = 10
 
 
-class StoreEventKind(StrEnum):
-    QUERY = "query"  # the query changed (rows follow with ROWS_REPLACED)
-    ROWS_REPLACED = "rows_replaced"  # every row replaced (new query, refresh)
-    ROWS_APPENDED = "rows_appended"  # `count` rows added at the end; `dropped` removed at the start
-    ROWS_PREPENDED = "rows_prepended"  # `count` rows added at the start; `dropped` removed at the end
-    ROWS_INSERTED = "rows_inserted"  # `count` new tasks (task_ids) inserted at the top; `dropped` at the end
-    ROWS_UPDATED = "rows_updated"  # task_ids changed in place
-    ROWS_REMOVED = "rows_removed"  # task_ids removed (no longer match the query)
-    LOADING = "loading"  # store.loading changed
-    ERROR = "error"  # store.error changed (None: cleared)
-    TOTAL = "total"  # store.total changed
-    TASK = "task"  # a full task is in the cache (task_ids[0]) — for detail views
-    PROJECTS = "projects"
-    BATCHES = "batches"
-    ZONE = "zone"
-    ACTION = "action"  # an action finished: ok, message, task_ids
-    POLL = "poll"  # a poll finished: ok, message (error on failure)
-
-
-@dataclass(frozen=True, slots=True)
-class StoreEvent:
-    kind: StoreEventKind
-    task_ids: tuple[str, ...] = ()
-    count: int = 0
-    dropped: int = 0
-    ok: bool = True
-    message: str = ""
-    error: BaseException | None = None
-    generation: int = 0
-
-
-class ActionRefused(Exception):
-    """The store refused an action before sending it; ``str()`` says why."""
-
-
-class ReadOnlyError(ActionRefused):
-    """Every action is refused in read-only mode."""
-
-
-ACTIONS = ("cancel", "accept", "reject", "fix")
-BULK_ACTIONS = ("cancel", "accept", "reject")
-_DONE = {"cancel": "Canceled", "accept": "Accepted", "reject": "Rejected", "fix": "Fixed"}
-
-
-@dataclass
-class BulkResult:
-    """What a bulk action did to each task."""
-
-    action: str
-    requested: int = 0
-    succeeded: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)  # task id -> reason
-    skipped: dict[str, str] = field(default_factory=dict)  # task id -> why it was not tried
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def summary(self) -> str:
-        verb = _DONE.get(self.action, self.action)
-        out = f"{verb} {len(self.succeeded)} of {self.requested} task{'s' if self.requested != 1 else ''}"
-        if self.skipped:
-            out += f"; {len(self.skipped)} skipped"
-        if self.failed:
-            out += f"; {len(self.failed)} failed"
-        return out + "."
-
-
-@dataclass
-class _Page:
-    token: str | None  # the token that fetches this page (None: the first)
-    next_token: str | None  # the token after it (None: the last page)
-    size: int  # rows it had when last loaded
-    count: int = 0  # rows of it in the window now (0 when dropped)
-
-
-Callback = Callable[[StoreEvent], Any]
+def _read(page: TaskPage) -> PageRead:
+    return PageRead(page.token, page.tasks, page.next_token if page.has_more else None)
 
 
 class TaskStore:
@@ -154,14 +90,12 @@ class TaskStore:
         if page_size < 1 or max_rows < 1:
             raise ValueError("page_size and max_rows must be positive")
         self.client = client
-        self.query = query or TaskQuery()
-        self.zone = zone
+        self._query = query or TaskQuery()
+        self._zone = zone
         self.page_size = min(page_size, 100)
         self.max_rows = max(max_rows, self.page_size)  # the window holds at least one page
-        self.read_only = read_only
+        self._read_only = read_only
         self.bulk_concurrency = max(1, bulk_concurrency)
-        #: The window of rows (read it, never change it).
-        self.rows: list[Task] = []
         self.total: int | None = None
         self.total_exact = True
         self.loading = False
@@ -173,15 +107,11 @@ class TaskStore:
         self.anchor_task_id: str | None = None
         self.generation = 0
         self.loaded_once = False
-        self._pages: list[_Page] = []
-        self._pages_query: TaskQuery | None = None  # the query the page table belongs to
-        self._lo = 0  # window = pages[_lo:_hi]
-        self._hi = 0
-        self._ids: set[str] = set()
-        self._pos: dict[str, int] | None = None
+        self._window = Window(self.max_rows)
+        self._window_query: TaskQuery | None = None  # the query the window's pages belong to
         self._cache: OrderedDict[str, Task] = OrderedDict()
         self._cache_size = max(1, cache_size)
-        self._subs: list[Callback] = []
+        self._subs = Subscribers()
         self._inflight: set[asyncio.Task] = set()
         self._more_task: asyncio.Task | None = None
         self._poll_task: asyncio.Task | None = None
@@ -191,46 +121,97 @@ class TaskStore:
 
     # notifications -------------------------------------------------------------------
     def subscribe(self, callback: Callback) -> Callable[[], None]:
-        self._subs.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._subs:
-                self._subs.remove(callback)
-
-        return unsubscribe
+        return self._subs.subscribe(callback)
 
     def _emit(self, kind: StoreEventKind, **kw: Any) -> None:
-        ev = StoreEvent(kind, generation=self.generation, **kw)
-        for cb in list(self._subs):
-            try:
-                result = cb(ev)
-                if inspect.isawaitable(result):
-                    asyncio.ensure_future(result)
-            except Exception:  # a broken subscriber must not break the store
-                log.exception("store subscriber failed on %s", kind)
+        self._subs.emit(StoreEvent(kind, generation=self.generation, **kw))
+
+    # what the operator chose ---------------------------------------------------------
+    @property
+    def query(self) -> TaskQuery:
+        """The query shown (change it with ``set_query`` / ``set_order``)."""
+        return self._query
+
+    @property
+    def order(self) -> SortOrder:
+        """The sort order shown: the query's (change it with ``set_order``)."""
+        return self._query.order
+
+    @property
+    def zone(self) -> Zone:
+        """The zone times are shown in (change it with ``set_zone``)."""
+        return self._zone
+
+    def set_zone(self, zone: Zone) -> None:
+        if zone != self._zone:
+            self._zone = zone
+            self._emit(StoreEventKind.ZONE)
+
+    # what may be done ----------------------------------------------------------------
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    @property
+    def can_write(self) -> bool:
+        """Tasks can be changed in this session (not read-only)."""
+        return not self._read_only
+
+    @property
+    def can_fix(self) -> bool:
+        """Fix may be offered: writes are possible and the server is not known to lack
+        the Fix extension (before its first answer it is assumed to have it; ``fix``
+        asks the server before sending)."""
+        return self.can_write and self._fix_offered()
+
+    def _fix_offered(self) -> bool:
+        return not self.client.extensions_known or self.client.supports(EXT_FIX)
+
+    def refusal(self, action: str, task: Task | None = None) -> str | None:
+        """Why ``action`` (cancel / accept / reject / fix) is not offered now, as a
+        sentence for the operator; None when it is. With ``task``, its state is checked
+        too (e.g. only Queued tasks can be canceled)."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        if not self.can_write:
+            return read_only_refusal(action)
+        if action == "fix" and not self._fix_offered():
+            return fix_not_offered()
+        return task_refusal(task, action) if task is not None else None
+
+    # testing seams (read-only views of internal state) ---------------------------------
+    @property
+    def cached_ids(self) -> tuple[str, ...]:
+        """Ids of the fully cached tasks, least recently used first."""
+        return tuple(self._cache)
+
+    @property
+    def poll_paused(self) -> bool:
+        return self._poll_paused
 
     # window information --------------------------------------------------------------
     @property
+    def rows(self) -> list[Task]:
+        """The window of rows (read it, never change it)."""
+        return self._window.rows
+
+    @property
     def offset(self) -> int:
         """Position of ``rows[0]`` in the whole listing."""
-        return sum(p.size for p in self._pages[: self._lo])
+        return self._window.offset
 
     @property
     def has_before(self) -> bool:
-        return self._lo > 0
+        return self._window.has_before
 
     @property
     def has_more(self) -> bool:
-        if self._hi < len(self._pages):
-            return True
-        return bool(self._pages) and self._pages[-1].next_token is not None
+        return self._window.has_more
 
     @property
     def next_token(self) -> str | None:
         """Token of the page after the window (None at the end)."""
-        if self._hi < len(self._pages):
-            return self._pages[self._hi].token
-        return self._pages[-1].next_token if self._pages else None
+        return self._window.next_token
 
     @property
     def is_empty(self) -> bool:
@@ -238,15 +219,10 @@ class TaskStore:
         return self.loaded_once and not self.rows and not self.has_more and not self.has_before
 
     def index_of(self, task_id: str) -> int | None:
-        if task_id not in self._ids:
-            return None
-        if self._pos is None:
-            self._pos = {t.task_id: i for i, t in enumerate(self.rows)}
-        return self._pos.get(task_id)
+        return self._window.index_of(task_id)
 
     def row(self, task_id: str) -> Task | None:
-        i = self.index_of(task_id)
-        return self.rows[i] if i is not None else None
+        return self._window.row(task_id)
 
     def cached(self, task_id: str) -> Task | None:
         """The freshest copy we hold of a task (cache or rows), without fetching."""
@@ -255,10 +231,6 @@ class TaskStore:
 
     def set_anchor(self, task_id: str | None) -> None:
         self.anchor_task_id = task_id
-
-    @property
-    def can_fix(self) -> bool:
-        return self.client.supports(EXT_FIX)
 
     # state helpers ---------------------------------------------------------------------
     def _set_loading(self, value: bool) -> None:
@@ -277,9 +249,6 @@ class TaskStore:
             self.total = total
             self.total_exact = exact
             self._emit(StoreEventKind.TOTAL, count=total or 0)
-
-    def _rows_changed(self) -> None:
-        self._pos = None
 
     def _bump(self) -> int:
         self.generation += 1
@@ -313,9 +282,20 @@ class TaskStore:
         """Show ``query``: cancel what is in flight, load its first page. Returns when
         that page is shown (or when a newer query superseded it)."""
         gen = self._bump()
-        self.query = query
+        self._query = query
         self._emit(StoreEventKind.QUERY)
         await self._wait(self._spawn(self._load_from(gen, None, want_rows=self.page_size)))
+
+    @property
+    def can_sort_oldest(self) -> bool:
+        """Oldest first may be offered: the server is not known to lack the ``order``
+        extension (the Scale API lists newest first only)."""
+        return not self.client.extensions_known or self.client.supports(EXT_ORDER)
+
+    async def set_order(self, order: SortOrder) -> None:
+        """Show the same query in ``order`` (a new query: event ``QUERY``)."""
+        if order is not self._query.order:
+            await self.set_query(self._query.replace(order=order))
 
     async def reload(self) -> None:
         """Load the current query from its first page (forgetting the window)."""
@@ -325,13 +305,13 @@ class TaskStore:
         """Re-fetch the window and keep the operator's place: starting at the window's
         first page, pages are read until the task at the cursor (``anchor_task_id``) is
         loaded again, or as many rows as the window held (at most ``max_rows``)."""
-        if not self._pages or self._pages_query != self.query:
+        if not self._window.has_pages or self._window_query != self.query:
             await self.set_query(self.query)
             return
         gen = self._bump()
-        start = self._pages[self._lo].token if self._lo < len(self._pages) else None
+        start = self._window.first_token
         want = min(self.max_rows, max(len(self.rows), self.page_size))
-        anchor = self.anchor_task_id if self.anchor_task_id in self._ids else None
+        anchor = self.anchor_task_id if self.anchor_task_id in self._window else None
         await self._wait(self._spawn(self._load_from(gen, start, want_rows=want, anchor=anchor,
                                                      keep_before=True)))
 
@@ -390,57 +370,17 @@ class TaskStore:
         return datetime.now(timezone.utc)
 
     def _replace_window(self, pages: list[TaskPage], *, keep_before: bool) -> None:
-        before = self._pages[: self._lo] if keep_before else []
-        for p in before:
-            p.count = 0
-        rows: list[Task] = []
-        seen: set[str] = set()
-        new_pages: list[_Page] = []
-        for page in pages:
-            n = 0
-            for t in page.tasks:
-                if t.task_id not in seen:
-                    seen.add(t.task_id)
-                    rows.append(t)
-                    n += 1
-            new_pages.append(_Page(page.token, page.next_token if page.has_more else None, n, n))
-        self._pages = before + new_pages
-        self._pages_query = self.query
-        self._lo = len(before)
-        self._hi = len(self._pages)
-        self.rows = rows
-        self._ids = seen
-        self._rows_changed()
-        self._refresh_cache(rows)
-        self._trim(from_start=True)
-
-    def _trim(self, *, from_start: bool) -> int:
-        """Drop whole pages from one end until the window fits; returns rows dropped."""
-        dropped = 0
-        while len(self.rows) > self.max_rows and self._hi - self._lo > 1:
-            page = self._pages[self._lo] if from_start else self._pages[self._hi - 1]
-            n = page.count
-            if from_start:
-                gone, self.rows = self.rows[:n], self.rows[n:]
-                self._lo += 1
-            else:
-                gone, self.rows = self.rows[len(self.rows) - n:], self.rows[: len(self.rows) - n]
-                self._hi -= 1
-            page.count = 0
-            for t in gone:
-                self._ids.discard(t.task_id)
-            dropped += n
-        if dropped:
-            self._rows_changed()
-        return dropped
+        self._window.replace([_read(p) for p in pages], keep_before=keep_before)
+        self._window_query = self.query
+        self._refresh_cache(self.rows)
 
     async def load_more(self) -> int:
         """Fetch the page after the window (re-fetching a dropped one from its token).
         Returns how many rows were added (0 at the end). Concurrent calls share one fetch."""
-        if not self._pages and not self.loading:
+        if not self._window.has_pages and not self.loading:
             await self.set_query(self.query)
             return len(self.rows)
-        if self._pages_query != self.query:
+        if self._window_query != self.query:
             return 0  # the first page of a new query is still on its way
         if self._more_task is not None and not self._more_task.done():
             return (await self._wait(self._more_task)) or 0
@@ -455,8 +395,7 @@ class TaskStore:
         try:
             added = 0
             for _ in range(MAX_EMPTY_PAGES):
-                idx = self._hi
-                token = self._pages[idx].token if idx < len(self._pages) else self._pages[-1].next_token
+                idx, token = self._window.next_page()
                 try:
                     page = await self.client.list_tasks(self.query, token, limit=self.page_size)
                 except Exception as e:  # ApiError, or a bug: reported, never stuck loading
@@ -468,27 +407,15 @@ class TaskStore:
                     return added
                 if gen != self.generation:
                     return 0
-                fresh = [t for t in page.tasks if t.task_id not in self._ids]
-                rec = _Page(token, page.next_token if page.has_more else None, len(fresh), len(fresh))
-                if idx < len(self._pages):
-                    old = self._pages[idx]
-                    if old.next_token != rec.next_token:
-                        del self._pages[idx + 1:]  # the listing changed: later tokens are stale
-                    self._pages[idx] = rec
-                else:
-                    self._pages.append(rec)
-                self._hi = idx + 1
-                self.rows.extend(fresh)
-                self._ids.update(t.task_id for t in fresh)
-                self._rows_changed()
-                self._refresh_cache(fresh)
-                dropped = self._trim(from_start=True)
-                self._emit(StoreEventKind.ROWS_APPENDED, count=len(fresh), dropped=dropped,
-                           task_ids=tuple(t.task_id for t in fresh))
+                done = self._window.append(idx, PageRead(token, page.tasks,
+                                                         page.next_token if page.has_more else None))
+                self._refresh_cache(done.rows)
+                self._emit(StoreEventKind.ROWS_APPENDED, count=len(done.rows), dropped=done.dropped,
+                           task_ids=tuple(t.task_id for t in done.rows))
                 self._set_total(page.total, page.total_exact)
                 self._set_error(None)
-                added += len(fresh)
-                if fresh or not self.has_more:
+                added += len(done.rows)
+                if done.rows or not self.has_more:
                     break
             return added
         finally:
@@ -499,38 +426,28 @@ class TaskStore:
     async def load_previous(self) -> int:
         """Re-fetch the page before the window (dropped when scrolling far down) from
         its remembered token. Returns how many rows were added at the start."""
-        if self._lo == 0 or self._pages_query != self.query:
+        if not self.has_before or self._window_query != self.query:
             return 0
         return (await self._wait(self._spawn(self._fetch_previous(self.generation)))) or 0
 
     async def _fetch_previous(self, gen: int) -> int:
-        idx = self._lo - 1
-        token = self._pages[idx].token
+        idx, token = self._window.previous_page()
         try:
             page = await self.client.list_tasks(self.query, token, limit=self.page_size)
         except ApiError as e:
             if gen == self.generation:
                 self._set_error(e)
             return 0
-        if gen != self.generation or self._lo != idx + 1:
+        if gen != self.generation:
             return 0
-        fresh = [t for t in page.tasks if t.task_id not in self._ids]
-        self._pages[idx] = _Page(token, self._pages[idx].next_token, len(fresh), len(fresh))
-        self._lo = idx
-        self.rows[:0] = fresh
-        self._ids.update(t.task_id for t in fresh)
-        self._rows_changed()
-        self._refresh_cache(fresh)
-        dropped = self._trim(from_start=False)
-        self._emit(StoreEventKind.ROWS_PREPENDED, count=len(fresh), dropped=dropped,
-                   task_ids=tuple(t.task_id for t in fresh))
+        done = self._window.prepend(idx, PageRead(token, page.tasks, None))
+        if done is None:
+            return 0
+        self._refresh_cache(done.rows)
+        self._emit(StoreEventKind.ROWS_PREPENDED, count=len(done.rows), dropped=done.dropped,
+                   task_ids=tuple(t.task_id for t in done.rows))
         self._set_total(page.total, page.total_exact)
-        return len(fresh)
-
-    def set_zone(self, zone: Zone) -> None:
-        if zone != self.zone:
-            self.zone = zone
-            self._emit(StoreEventKind.ZONE)
+        return len(done.rows)
 
     # projects and batches ----------------------------------------------------------------
     async def load_projects(self) -> list[dict[str, Any]]:
@@ -562,6 +479,25 @@ class TaskStore:
         self._put(task)
         return task
 
+    async def lookup(self, task_ids: Iterable[str], *,
+                     concurrency: int | None = None) -> dict[str, Task | ApiError]:
+        """The current state of each task: the copy held (cache or rows) when there is
+        one, fetched otherwise, a few at a time. A task that could not be read maps to
+        the error met."""
+        ids = list(dict.fromkeys(task_ids))
+        found: dict[str, Task | ApiError] = {}
+        sem = asyncio.Semaphore(concurrency or self.bulk_concurrency)
+
+        async def one(tid: str) -> None:
+            async with sem:
+                try:
+                    found[tid] = await self._known_task(tid)
+                except ApiError as e:
+                    found[tid] = e
+
+        await asyncio.gather(*(one(t) for t in ids))
+        return {tid: found[tid] for tid in ids}
+
     def _refresh_cache(self, tasks: Iterable[Task]) -> None:
         """Newly listed rows are fresher than cached copies of the same tasks."""
         if self._cache:
@@ -579,20 +515,16 @@ class TaskStore:
         """Store a newer version of a task: cache, and the row in place if loaded.
         With ``only_if``, replace the row only while it still holds that object."""
         tid = task.task_id
-        i = self.index_of(tid)
-        if i is not None and (only_if is None or self.rows[i] is only_if):
-            if self.rows[i] is not task:
-                self.rows[i] = task
-                self._emit(StoreEventKind.ROWS_UPDATED, task_ids=(tid,))
+        if self._window.put(task, only_if=only_if):
+            self._emit(StoreEventKind.ROWS_UPDATED, task_ids=(tid,))
         if only_if is None or self._cache.get(tid) in (None, only_if):
             self._cache_put(task)
         self._emit(StoreEventKind.TASK, task_ids=(tid,))
 
     # actions ---------------------------------------------------------------------------
     def _check_writable(self, action: str) -> None:
-        if self.read_only:
-            raise ReadOnlyError(
-                f"Read-only mode: tasks cannot be changed in this session, so {action} is not available.")
+        if not self.can_write:
+            raise ReadOnlyError(read_only_refusal(action))
 
     async def _known_task(self, task_id: str) -> Task:
         t = self.cached(task_id)
@@ -622,16 +554,14 @@ class TaskStore:
             raise ValueError(f"unknown action {action!r}")
         self._check_writable(action)
         before = await self._known_task(task_id)
-        ok, why = before.can_cancel() if action == "cancel" else before.can_audit()
-        if not ok:
+        why = task_refusal(before, action)
+        if why is not None:
             raise ActionRefused(why)
         if action == "fix":
             await self.client.discover()
             if not self.client.supports(EXT_FIX):
-                raise UnsupportedError(
-                    f"Could not fix task {task_id}: this server does not offer Fix (editing a task's "
-                    "response); only Accept and Reject are available here.")
-        guess = _optimistic(before, action, comments, response)
+                raise UnsupportedError(fix_not_offered(task_id))
+        guess = optimistic(before, action, comments, response)
         self._put(guess)
         try:
             if action == "cancel":
@@ -660,7 +590,7 @@ class TaskStore:
         self._put(after)
         if report:
             self._emit(StoreEventKind.ACTION, task_ids=(task_id,), ok=True,
-                       message=f"{_DONE[action]} {task_id}.")
+                       message=f"{VERBS[action].done} {task_id}.")
         return after
 
     async def bulk(self, action: str, task_ids: Iterable[str], comments: str | None = None,
@@ -744,7 +674,7 @@ class TaskStore:
     async def poll_once(self) -> int:
         """Look once for changed tasks and merge them. Returns how many rows changed
         (updated + removed + inserted)."""
-        if not self.loaded_once or self._pages_query != self.query:
+        if not self.loaded_once or self._window_query != self.query:
             return 0
         gen = self.generation
         since = self._watermark or (datetime.now(timezone.utc) - POLL_OVERLAP)
@@ -793,11 +723,11 @@ class TaskStore:
         newcomers: list[Task] = []
         for t in changed:
             tid = t.task_id
-            i = self.index_of(tid)
-            if i is not None:
+            shown = self.row(tid)
+            if shown is not None:
                 if q.matches(t):
-                    if self.rows[i].raw != t.raw:
-                        self.rows[i] = t
+                    if shown.raw != t.raw:
+                        self._window.put(t)
                         updated.append(tid)
                 else:
                     removed.append(tid)
@@ -809,22 +739,15 @@ class TaskStore:
         if updated:
             self._emit(StoreEventKind.ROWS_UPDATED, task_ids=tuple(updated))
         if removed:
-            self._remove(removed)
+            self._window.remove(removed)
             self._emit(StoreEventKind.ROWS_REMOVED, task_ids=tuple(removed))
         if newcomers:
             newest_first = q.order is SortOrder.NEWEST
             newcomers.sort(key=lambda t: (t.created_at or _EPOCH, t.task_id), reverse=newest_first)
             if newest_first:
-                self.rows[:0] = newcomers
-                self._pages[self._lo].count += len(newcomers)
-                self._pages[self._lo].size += len(newcomers)
+                dropped = self._window.insert_at_top(newcomers)
             else:
-                self.rows.extend(newcomers)
-                self._pages[self._hi - 1].count += len(newcomers)
-                self._pages[self._hi - 1].size += len(newcomers)
-            self._ids.update(t.task_id for t in newcomers)
-            self._rows_changed()
-            dropped = self._trim(from_start=not newest_first)
+                dropped = self._window.insert_at_end(newcomers)
             self._emit(StoreEventKind.ROWS_INSERTED if newest_first else StoreEventKind.ROWS_APPENDED,
                        task_ids=tuple(t.task_id for t in newcomers), count=len(newcomers), dropped=dropped)
         return len(updated) + len(removed) + len(newcomers)
@@ -833,11 +756,11 @@ class TaskStore:
         """A matching task not loaded: show it only where it belongs at the loaded edge
         (newer than the top row when the window starts at the top, newest first; after
         the last row when the whole listing is loaded, oldest first)."""
-        if not self._pages or self._hi <= self._lo or self._pages_query != self.query:
+        if not self._window.spans_pages or self._window_query != self.query:
             return False
         created = task.created_at or _EPOCH
         if self.query.order is SortOrder.NEWEST:
-            if self._lo != 0:
+            if not self._window.at_top:
                 return False
             if not self.rows:
                 return not self.has_more
@@ -849,21 +772,6 @@ class TaskStore:
             return True
         last = self.rows[-1]
         return (created, task.task_id) > (last.created_at or _EPOCH, last.task_id)
-
-    def _remove(self, ids: list[str]) -> None:
-        gone = set(ids)
-        # account each removed row to its page
-        i = 0
-        for p in self._pages[self._lo: self._hi]:
-            n_before = p.count
-            for t in self.rows[i: i + n_before]:
-                if t.task_id in gone:
-                    p.count -= 1
-                    p.size -= 1
-            i += n_before
-        self.rows = [t for t in self.rows if t.task_id not in gone]
-        self._ids -= gone
-        self._rows_changed()
 
     # teardown --------------------------------------------------------------------------
     async def close(self) -> None:
@@ -880,18 +788,3 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 def _unexpected(what: str, exc: Exception) -> ApiError:
     return ApiError(f"Could not {what}: unexpected error ({type(exc).__name__}: {clean_text(exc, 160)}).")
-
-
-def _optimistic(task: Task, action: str, comments: str | None, response: Any) -> Task:
-    """What the task will look like once the action is applied (shown at once)."""
-    raw = dict(task.raw)
-    if action == "cancel":
-        raw["status"] = "canceled"
-    else:
-        raw["customer_review_status"] = {"accept": "accepted", "reject": "rejected", "fix": "fixed"}[action]
-        if comments:
-            raw["customer_review_comments"] = [*task.customer_review_comments, comments]
-        if action == "fix":
-            raw["prior_responses"] = [*task.prior_responses, task.response]
-            raw["response"] = response
-    return Task(raw)
