@@ -1,13 +1,6 @@
 """Async client for the Scale v1 task API and the bundled server's extensions."""
 
-from tasktui.api.client import (
-    ALL_EXTENSIONS,
-    IDEMPOTENCY_HEADER,
-    USER_AGENT,
-    Attachment,
-    TaskClient,
-    TaskPage,
-)
+from tasktui.api.client import ALL_EXTENSIONS, USER_AGENT, TaskClient
 from tasktui.api.errors import (
     ApiError,
     AttachmentTooLargeError,
@@ -20,9 +13,12 @@ from tasktui.api.errors import (
     RateLimitedError,
     ServerError,
     UnsupportedError,
-    clean_text,
 )
+from tasktui.api.page import Attachment, TaskPage
 from tasktui.api.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from tasktui.api.transport import IDEMPOTENCY_HEADER
+# Server text made fit for one line of an error message (the hostile-text policy's).
+from tasktui.domain.text import clean_for_error as clean_text
 
 __all__ = [
     "ALL_EXTENSIONS", "IDEMPOTENCY_HEADER", "USER_AGENT", "Attachment", "TaskClient", "TaskPage",

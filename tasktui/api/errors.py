@@ -2,28 +2,12 @@
 
 Every error subclasses :class:`ApiError`; its ``str()`` is one sentence an operator can
 read (what failed and what to do), never a traceback, and never contains the API key.
-Text that came from the server (``server_message``) is cleaned of control characters and
-shortened, but it is still DATA: render it with markup off.
+Text that came from the server (``server_message``) is cleaned by the hostile-text policy
+(``tasktui.domain.text.clean_for_error``) and shortened, but it is still DATA: render it
+with markup off.
 """
 
 from __future__ import annotations
-
-import re
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_SPACES = re.compile(r"\s+")
-MAX_SERVER_MESSAGE = 300
-
-
-def clean_text(text: object, limit: int = MAX_SERVER_MESSAGE) -> str:
-    """Make text from the outside world safe for one line of an error message:
-    control characters (escape sequences included) removed, whitespace collapsed,
-    length bounded."""
-    s = _CONTROL.sub(" ", str(text))
-    s = _SPACES.sub(" ", s).strip()
-    if len(s) > limit:
-        s = s[: limit - 1].rstrip() + "…"
-    return s
 
 
 class ApiError(Exception):
@@ -97,3 +81,10 @@ class UnsupportedError(ApiError):
 
 class AttachmentTooLargeError(ApiError):
     """An attachment is larger than the size cap of the preview."""
+
+
+def malformed(what: str, reason: str, *, began: str | None = None, attempts: int = 1) -> MalformedResponseError:
+    """The error for an answer that is not what we expect. ``began`` is the (already
+    cleaned) start of the body, when it is worth showing: "" says it was empty."""
+    head = "" if began is None else (f" It began: {began!r}." if began else " It was empty.")
+    return MalformedResponseError(f"Could not {what}: {reason}.{head}", attempts=attempts)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
-from tasktui.api.client import SLICED_CURSOR_PREFIX, decode_slice_cursor
+from tasktui.api.paging import SLICED_CURSOR_PREFIX, decode_slice_cursor
 from tasktui.domain import (
     AuditStatus,
     DateField,

@@ -195,6 +195,20 @@ async def test_server_text_is_cleaned_of_control_characters_and_the_key(shared_s
     assert "***" in msg and "\n" not in msg
 
 
+async def test_server_text_loses_bidi_overrides_and_separators(shared_server, proxy_for, api_key):
+    """A "Trojan source" message cannot reorder itself on screen or break the line."""
+    proxy = await proxy_for(shared_server)
+    hostile = '{"error": "invoice\\u202efdp.exe \\u2066x\\u2069 a\\u2028b\\u200e c"}'
+    proxy.script(Fault.custom(hostile, status=400))
+    async with TaskClient(proxy.url, api_key, retry=THREE) as c:
+        with pytest.raises(InvalidRequestError) as ei:
+            await c.get_task("x")
+    msg = _readable(ei.value, api_key)
+    assert ei.value.server_message == "invoice fdp.exe x a b c"
+    assert "(HTTP 400: invoice fdp.exe x a b c)" in msg
+    assert not set("\u202e\u2066\u2069\u2028\u200e") & set(msg)
+
+
 async def test_fix_is_refused_clearly_where_the_server_does_not_offer_it(shared_server, api_key):
     async with TaskClient(shared_server.url, api_key, ignore_extensions=True) as plain:
         with pytest.raises(UnsupportedError) as ei:
@@ -213,6 +227,6 @@ async def test_user_agent_names_tasktui_and_the_key_stays_out_of_default_headers
     from tasktui import __version__
 
     async with TaskClient("http://127.0.0.1:9/v1", "test_secret_key_42") as c:
-        assert c._http.headers["user-agent"] == f"tasktui/{__version__}"
-        assert "authorization" not in c._http.headers  # sent per request, only to the API origin
+        assert c.default_headers["user-agent"] == f"tasktui/{__version__}"
+        assert "authorization" not in c.default_headers  # sent per request, only to the API origin
         assert "test_secret_key_42" not in repr(c) and "test_secret_key_42" not in str(vars(c))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from tasktui.api import ServerError, TaskClient
@@ -131,11 +132,12 @@ async def test_polling_merges_changes_made_by_another_client(server, make_store)
     [queued] = _first(store, S.QUEUED)
     [done] = _first(store, S.COMPLETED)
     cursor = store.rows[10].task_id
-    async with TaskClient(server.url, server.api_key) as other:
+    async with TaskClient(server.url, server.api_key) as other, \
+            httpx.AsyncClient(base_url=server.url, auth=(server.api_key, "")) as raw:
         await other.accept(done.task_id, "from elsewhere")  # still matches: updated in place
         await other.cancel(queued.task_id)  # no longer matches: removed
-        r = await other._http.post("task/imageannotation",
-                                   json={"instruction": "fresh", "attachment": "https://example.com/b.png"})
+        r = await raw.post("task/imageannotation",
+                           json={"instruction": "fresh", "attachment": "https://example.com/b.png"})
         fresh = r.json()["task_id"]  # a new queued task: inserted at the top
     rec.clear()
     changed = await store.poll_once()
@@ -176,9 +178,9 @@ async def test_polling_oldest_first_appends_new_tasks_at_the_end(server, make_st
     while store.has_more:
         await store.load_more()
     n, total = len(store.rows), store.total
-    async with TaskClient(server.url, server.api_key) as other:
-        r = await other._http.post("task/imageannotation",
-                                   json={"instruction": "late", "attachment": "https://example.com/c.png"})
+    async with httpx.AsyncClient(base_url=server.url, auth=(server.api_key, "")) as other:
+        r = await other.post("task/imageannotation",
+                             json={"instruction": "late", "attachment": "https://example.com/c.png"})
         fresh = r.json()["task_id"]
     rec.clear()
     assert await store.poll_once() == 1

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
+
 from tasktui.api import TaskClient
 from tasktui.domain import OperatorStatus, TaskQuery, Zone
 from tasktui.testing import Fault
@@ -93,10 +95,10 @@ async def test_refresh_keeps_the_task_at_the_cursor(server, make_store):
     anchor = store.rows[250]
     store.set_anchor(anchor.task_id)
     # another client creates tasks (they come first, newest first) meanwhile
-    async with TaskClient(server.url, server.api_key) as other:
+    async with httpx.AsyncClient(base_url=server.url, auth=(server.api_key, "")) as other:
         for i in range(3):
-            r = await other._http.post(f"task/imageannotation",
-                                       json={"instruction": f"new {i}", "attachment": "https://example.com/a.png"})
+            r = await other.post(f"task/imageannotation",
+                                 json={"instruction": f"new {i}", "attachment": "https://example.com/a.png"})
             assert r.status_code == 200, r.text
     rec.clear()
     await store.refresh()

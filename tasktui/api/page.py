@@ -1,0 +1,46 @@
+"""The values the client hands out: one page of a task listing, and an attachment's bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tasktui.domain import Task
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    """One page of a task listing.
+
+    ``token`` is the token this page was fetched with (None for the first page) and
+    ``next_token`` the one that fetches the next; both can be kept to come back later
+    (export resumes from ``next_token``; the store re-fetches pages it dropped).
+    ``total`` is the server's count for the query; when rows are filtered locally
+    (a server without the extensions the query needs) it counts the wider wire query
+    and ``total_exact`` is False. ``scanned`` is how many wire tasks were read.
+    """
+
+    tasks: list[Task]
+    total: int
+    next_token: str | None
+    has_more: bool
+    token: str | None = None
+    total_exact: bool = True
+    scanned: int = 0
+    #: The server's clock when it answered (its ``Date`` header), if it sent one.
+    server_time: datetime | None = None
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """The bytes of an attachment, with the content type the server declared."""
+
+    url: str
+    content: bytes
+    content_type: str | None
+
+    def __repr__(self) -> str:
+        return f"Attachment({self.url!r}, {len(self.content)} bytes, {self.content_type!r})"

@@ -1,0 +1,355 @@
+"""Transport: one request to the task server, tried as often as the RetryPolicy allows,
+its answer turned into JSON or a typed ApiError.
+
+It owns the ``httpx.AsyncClient`` (keep-alive pool, timeouts, HTTP Basic auth with the
+API key as user name) and everything that keeps the key safe: the key goes only to the
+API's own origin, and no message, repr or log line shows it. It knows nothing of tasks
+or extensions; the client tells it whether the server replays writes (so a write may be
+retried) and is told of every successful answer (to learn extensions and the clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable
+from urllib.parse import quote, urlencode
+
+import httpx
+import orjson
+
+from tasktui.api import errors
+from tasktui.api.retry import RetryPolicy, parse_retry_after
+from tasktui.domain.text import clean_for_error
+
+log = logging.getLogger("tasktui.api")
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+#: Failures that happen before any byte of the request left: safe to retry even a write.
+_SAFE_BEFORE_SEND = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def origin_of(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the default one when implicit): who may get the key."""
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    return (url.scheme, url.host.lower(), port)
+
+
+def display_url(url: httpx.URL) -> str:
+    """A URL for messages: no user info, no query string (which may hold signatures)."""
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}{url.path}"
+
+
+def server_date(response: httpx.Response) -> datetime | None:
+    """The server's clock from the answer's ``Date`` header (UTC), None if absent or unreadable."""
+    date = response.headers.get("date")
+    if not date:
+        return None
+    try:
+        return parsedate_to_datetime(date).astimezone(timezone.utc)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+class _Secret:
+    """Holds the API key so that no repr, ``vars()`` dump or traceback shows it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<hidden>"
+
+    __str__ = __repr__
+
+
+class Transport:
+    """Requests to one API base URL (``base``, already free of user info and query).
+
+    ``on_answer`` is called with every successful (2xx) answer from the API;
+    ``replays_writes`` says whether the server replays a repeated ``Idempotency-Key``
+    (then a write whose answer was lost may be sent again).
+    """
+
+    def __init__(
+        self,
+        base: httpx.URL,
+        api_key: str,
+        *,
+        timeout: httpx.Timeout,
+        retry: RetryPolicy,
+        max_connections: int,
+        user_agent: str,
+        on_answer: Callable[[httpx.Response], None],
+        replays_writes: Callable[[], bool],
+    ):
+        self.base = base
+        self._base_str = str(base).rstrip("/")
+        self._key = _Secret(api_key)
+        self.retry = retry
+        self._rng = retry.rng()
+        self.timeout = timeout
+        self._on_answer = on_answer
+        self._replays_writes = replays_writes
+        self._http = httpx.AsyncClient(
+            base_url=str(base),
+            auth=httpx.BasicAuth(api_key, ""),
+            headers={"User-Agent": user_agent, "Accept": "application/json"},
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            follow_redirects=False,
+        )
+
+    # lifecycle -------------------------------------------------------------------
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
+
+    @property
+    def origin(self) -> str:
+        port = f":{self.base.port}" if self.base.port else ""
+        return f"{self.base.scheme}://{self.base.host}{port}"
+
+    @property
+    def default_headers(self) -> httpx.Headers:
+        """Headers sent with every request (the key is not among them: it is added per
+        request, and only towards the API's origin)."""
+        return self._http.headers
+
+    # text that leaves ----------------------------------------------------------------
+    def scrub(self, text: str) -> str:
+        """``text`` with the API key replaced by ``***``."""
+        key = self._key.value
+        if key and len(key) >= 4:
+            text = text.replace(key, "***")
+        return text
+
+    def malformed(self, what: str, reason: str, raw: bytes | None = None,
+                  attempts: int = 1) -> errors.MalformedResponseError:
+        began = None if raw is None else clean_for_error(self.scrub(raw[:80].decode("utf-8", "replace")), 80)
+        return errors.malformed(what, reason, began=began, attempts=attempts)
+
+    # requests --------------------------------------------------------------------
+    async def call(self, method: str, path: str, *, what: str, params: list[tuple[str, str]] | None = None,
+                   body: Any = None, state_changing: bool = False) -> Any:
+        """``send`` for an API path; only the parsed JSON."""
+        _, data = await self.send(method, path, what=what, params=params, body=body,
+                                  state_changing=state_changing)
+        return data
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        params: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        state_changing: bool = False,
+        follow_redirects: bool = False,
+        max_bytes: int | None = None,
+        parse_json: bool = True,
+    ) -> tuple[httpx.Response, Any]:
+        """Send with retries. ``url`` is a path under the base URL (an API request) or
+        an absolute URL (anything else, e.g. an attachment); the key goes only with
+        requests to the API's origin, and only successful API answers are reported to
+        ``on_answer``. Returns the (closed) response and the parsed JSON (or
+        the raw bytes when ``parse_json`` is false, at most ``max_bytes`` of them).
+        Raises an ``ApiError``."""
+        api = "://" not in url
+        if api:
+            url = f"{self._base_str}/{url}"
+        own = api or origin_of(httpx.URL(url)) == origin_of(self.base)
+        headers: dict[str, str] = {}
+        content: bytes | None = None
+        if body is not None:
+            content = orjson.dumps(body)
+            headers["Content-Type"] = "application/json"
+        if state_changing:
+            # One key per logical action, reused by its retries: the server replays the
+            # first answer instead of applying the action twice.
+            headers[IDEMPOTENCY_HEADER] = str(uuid.uuid4())
+        if params:
+            # Encoded here once: httpx would parse the URL again for each merge.
+            url = f"{url}?{urlencode(params, quote_via=quote)}"
+        auth = httpx.USE_CLIENT_DEFAULT if own else None
+        policy = self.retry
+        start = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            request = self._http.build_request(method, url, content=content, headers=headers)
+            outcome = await self._try(request, auth, what=what, attempt=attempt, state_changing=state_changing,
+                                      follow_redirects=follow_redirects, max_bytes=max_bytes,
+                                      parse_json=parse_json, api=api)
+            if not isinstance(outcome, _Failure):
+                return outcome
+            err, retryable = outcome.error, outcome.retryable
+            if not retryable or attempt >= policy.max_attempts:
+                raise err
+            retry_after = err.retry_after
+            if retry_after is not None and retry_after > policy.max_delay:
+                raise err  # the server wants a longer pause than we are allowed to wait
+            delay = policy.delay(attempt, retry_after, self._rng)
+            if time.monotonic() - start + delay > policy.total_time:
+                raise err
+            log.info("retrying %s %s in %.2f s (try %d of %d): %s", method, request.url.path, delay,
+                     attempt + 1, policy.max_attempts, err)
+            await asyncio.sleep(delay)
+
+    async def _try(self, request: httpx.Request, auth: Any, *, what: str, attempt: int, state_changing: bool,
+                   follow_redirects: bool, max_bytes: int | None, parse_json: bool,
+                   api: bool) -> "tuple[httpx.Response, Any] | _Failure":
+        """One try: the answer, or the error it amounts to and whether another try may help."""
+
+        def may_repeat() -> bool:
+            return not state_changing or self._replays_writes()
+
+        try:
+            response = await self._http.send(request, auth=auth, stream=True, follow_redirects=follow_redirects)
+            try:
+                if max_bytes is not None and response.status_code < 300:
+                    raw = await self._read_capped(response, max_bytes, what)
+                else:
+                    raw = await response.aread()
+            finally:
+                await response.aclose()
+        except httpx.TransportError as exc:
+            return _Failure(self._network_error(exc, request.url, what, attempt),
+                            isinstance(exc, _SAFE_BEFORE_SEND) or may_repeat())
+        except httpx.DecodingError:
+            return _Failure(self.malformed(what, "the answer's compressed body could not be decoded", None, attempt),
+                            may_repeat())
+        except httpx.HTTPError as exc:  # anything else httpx may raise: never a crash
+            return _Failure(self._network_error(exc, request.url, what, attempt), False)
+        code = response.status_code
+        if 200 <= code < 300:
+            if api:
+                self._on_answer(response)
+            if not parse_json:
+                return response, raw
+            if not raw.strip():
+                return response, None
+            try:
+                return response, orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return _Failure(self.malformed(what, "the answer is not valid JSON (garbled or cut short)",
+                                               raw, attempt), may_repeat())
+        if auth is None and code in (401, 403):
+            # Not our key being refused (none was sent): the link itself is refused.
+            return _Failure(errors.InvalidRequestError(
+                f"Could not {what}: its server refused access (HTTP {code}); the link may have "
+                "expired or need credentials tasktui does not send to other sites.",
+                status_code=code, attempts=attempt), False)
+        err = self._status_error(response, raw, what, attempt)
+        return _Failure(err, code in self.retry.retry_statuses and (code in (408, 429) or may_repeat()))
+
+    async def _read_capped(self, response: httpx.Response, max_bytes: int, what: str) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > max_bytes:
+            raise errors.AttachmentTooLargeError(
+                f"Could not {what}: it is {int(declared) / 1048576:.1f} MiB, more than the "
+                f"{max_bytes / 1048576:.1f} MiB allowed for a preview.", status_code=response.status_code)
+        chunks = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise errors.AttachmentTooLargeError(
+                    f"Could not {what}: it is larger than the {max_bytes / 1048576:.1f} MiB allowed "
+                    "for a preview.", status_code=response.status_code)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # status -> error -------------------------------------------------------------------
+    def _server_message(self, response: httpx.Response, body: bytes) -> str:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            data = None
+        msg = ""
+        if isinstance(data, dict):
+            for key in ("error", "message", "detail"):
+                if isinstance(data.get(key), str) and data[key].strip():
+                    msg = data[key]
+                    break
+        elif body:
+            ctype = response.headers.get("content-type", "")
+            head = body[:200].lstrip().lower()
+            if "html" in ctype or head.startswith((b"<!doctype", b"<html")):
+                msg = "the answer was an HTML page, not JSON: a proxy or gateway in between may be failing"
+            else:
+                msg = body[:300].decode("utf-8", "replace")
+        return clean_for_error(self.scrub(msg))
+
+    def _status_error(self, response: httpx.Response, body: bytes, what: str, attempts: int) -> errors.ApiError:
+        code = response.status_code
+        smsg = self._server_message(response, body)
+        said = f": {smsg}" if smsg else ""
+        tries = f" ({attempts} tries)" if attempts > 1 else ""
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        kw = dict(status_code=code, server_message=smsg or None, attempts=attempts, retry_after=retry_after)
+        if code in (401, 403):
+            return errors.AuthError(
+                f"Could not {what}: the server at {self.origin} did not accept the API key "
+                f"(HTTP {code}{said}). Check the key you configured.", **kw)
+        if code == 404:
+            return errors.NotFoundError(f"Could not {what}: not found on the server (HTTP 404{said}).", **kw)
+        if code == 409:
+            return errors.ConflictError(f"Could not {what}: conflict (HTTP 409{said}).", **kw)
+        if code == 429:
+            wait = f" The server asks to wait {retry_after:.0f} s." if retry_after else ""
+            return errors.RateLimitedError(
+                f"Could not {what}: the server is limiting how fast we may ask (HTTP 429){tries}."
+                f"{wait} Wait a little and try again.", **kw)
+        if code == 408 or code >= 500:
+            return errors.ServerError(
+                f"Could not {what}: the server failed (HTTP {code}{said}){tries}. "
+                "It may be overloaded or down; try again later.", **kw)
+        if 400 <= code < 500:
+            return errors.InvalidRequestError(f"Could not {what}: the server refused the request (HTTP {code}{said}).", **kw)
+        return errors.MalformedResponseError(f"Could not {what}: unexpected answer HTTP {code}{said}.", **kw)
+
+    def _network_error(self, exc: Exception, url: httpx.URL, what: str, attempts: int) -> errors.NetworkError:
+        where = f"{url.scheme}://{url.host}{f':{url.port}' if url.port else ''}" if url.host else self.origin
+        tries = f" ({attempts} tries)" if attempts > 1 else ""
+        if isinstance(exc, httpx.ConnectTimeout):
+            reason = f"could not connect to {where} within {self.timeout.connect or 0:g} s"
+        elif isinstance(exc, httpx.ConnectError):
+            detail = clean_for_error(self.scrub(str(exc)), 120) or "connection failed"
+            if "refused" in detail.lower():
+                detail = "connection refused"
+            reason = f"cannot reach the server at {where} ({detail}); is it running and is the URL right?"
+        elif isinstance(exc, httpx.ReadTimeout):
+            reason = f"the server at {where} did not answer within {self.timeout.read or 0:g} s"
+        elif isinstance(exc, httpx.PoolTimeout):
+            reason = "too many requests were already waiting for a connection"
+        elif isinstance(exc, (httpx.WriteError, httpx.WriteTimeout)):
+            reason = f"the connection to {where} broke while sending the request"
+        elif isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+            reason = f"the connection to {where} was dropped before the answer was complete"
+        else:
+            detail = clean_for_error(self.scrub(str(exc)), 120) or type(exc).__name__
+            reason = f"network problem talking to {where} ({detail})"
+        return errors.NetworkError(f"Could not {what}: {reason}{tries}.", attempts=attempts)
+
+
+class _Failure:
+    """One failed try: the error it amounts to and whether another try may help."""
+
+    __slots__ = ("error", "retryable")
+
+    def __init__(self, error: errors.ApiError, retryable: bool):
+        self.error = error
+        self.retryable = retryable
