@@ -11,13 +11,14 @@ retried) and is told of every successful answer (to learn extensions and the clo
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 import uuid
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
 import orjson
@@ -58,12 +59,23 @@ def server_date(response: httpx.Response) -> datetime | None:
 
 
 class _Secret:
-    """Holds the API key so that no repr, ``vars()`` dump or traceback shows it."""
+    """Holds the API key so that no repr, ``vars()`` dump or traceback shows it.
 
-    __slots__ = ("value",)
+    ``forms`` are the ways the key can come back in a server's or proxy's text: as is,
+    percent-encoded, and in base64 as HTTP Basic auth carries it (``key:``, padded or not,
+    standard or URL-safe alphabet) — longest first, so a longer form is masked whole.
+    """
+
+    __slots__ = ("value", "forms")
 
     def __init__(self, value: str):
         self.value = value
+        forms = {value, quote(value, safe=""), quote_plus(value)}
+        for raw in (f"{value}:".encode(), value.encode()):
+            for enc in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+                text = enc.decode("ascii")
+                forms |= {text, text.rstrip("=")}
+        self.forms = tuple(sorted((f for f in forms if len(f) >= 4), key=len, reverse=True))
 
     def __repr__(self) -> str:
         return "<hidden>"
@@ -129,15 +141,20 @@ class Transport:
 
     # text that leaves ----------------------------------------------------------------
     def scrub(self, text: str) -> str:
-        """``text`` with the API key replaced by ``***``."""
-        key = self._key.value
-        if key and len(key) >= 4:
-            text = text.replace(key, "***")
+        """``text`` with the API key, in every encoding it travels in, replaced by ``***``."""
+        for form in self._key.forms:
+            text = text.replace(form, "***")
         return text
+
+    def excerpt(self, raw: bytes, chars: int) -> str:
+        """The first ``chars`` characters of an answer's body, scrubbed BEFORE it is cut, so
+        a key straddling the cut cannot leave a piece of itself behind."""
+        margin = 4 * max((len(f) for f in self._key.forms), default=0)
+        return self.scrub(raw[: chars * 4 + margin].decode("utf-8", "replace"))[:chars]
 
     def malformed(self, what: str, reason: str, raw: bytes | None = None,
                   attempts: int = 1) -> errors.MalformedResponseError:
-        began = None if raw is None else clean_for_error(self.scrub(raw[:80].decode("utf-8", "replace")), 80)
+        began = None if raw is None else clean_for_error(self.excerpt(raw, 80), 80)
         return errors.malformed(what, reason, began=began, attempts=attempts)
 
     # requests --------------------------------------------------------------------
@@ -290,7 +307,7 @@ class Transport:
             if "html" in ctype or head.startswith((b"<!doctype", b"<html")):
                 msg = "the answer was an HTML page, not JSON: a proxy or gateway in between may be failing"
             else:
-                msg = body[:300].decode("utf-8", "replace")
+                msg = self.excerpt(body, 300)
         return clean_for_error(self.scrub(msg))
 
     def _status_error(self, response: httpx.Response, body: bytes, what: str, attempts: int) -> errors.ApiError:
