@@ -41,14 +41,13 @@ from tasktui.api.errors import (
 )
 from tasktui.api.retry import RetryPolicy, parse_retry_after
 from tasktui.domain import (
+    ALL_EXTENSIONS,
     EXT_FIX,
     EXT_IDEMPOTENCY,
-    EXT_MULTI,
-    EXT_OPERATOR_STATUS,
     EXT_ORDER,
     EXT_PAGE_SIZE,
-    EXT_SEARCH,
     EXTENSIONS_HEADER,
+    IDEMPOTENCY_HEADER,
     PAGE_LIMIT_MAX,
     DateField,
     MalformedTaskError,
@@ -59,9 +58,6 @@ from tasktui.domain import (
 
 log = logging.getLogger("tasktui.api")
 
-ALL_EXTENSIONS = frozenset({EXT_OPERATOR_STATUS, EXT_ORDER, EXT_SEARCH, EXT_MULTI, EXT_FIX, EXT_IDEMPOTENCY,
-                            EXT_PAGE_SIZE})
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 USER_AGENT = f"tasktui/{__version__}"
 DEFAULT_MAX_ATTACHMENT = 25 * 1024 * 1024
 #: How many wire pages one ``list_tasks`` call may read while filtering locally

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tasktui.domain.query import (
+from tasktui.domain.wire import (
     EXT_FIX,
     EXT_IDEMPOTENCY,
     EXT_MULTI,
