@@ -73,7 +73,7 @@ def build_app(ctx: ServerContext) -> Starlette:
         Route("/v1/batches", catalog.batches, methods=["GET"]),
         Route("/v1/batches/{name}", catalog.get_batch, methods=["GET"]),
         Route("/v1/batches/{name}/status", catalog.batch_status, methods=["GET"]),
-        Route("/v1/media/{task_id}/{name}", catalog.media, methods=["GET"]),
+        Route("/v1/media/{task_id}/{name}", catalog.get_media, methods=["GET"]),
         Route("/v1/openapi.json", catalog.openapi, methods=["GET"]),
     ]
 

@@ -104,7 +104,7 @@ class CatalogRoutes:
             return orjson.dumps(out)
         return json_response(await run_in_threadpool(work))
 
-    async def media(self, request: Request) -> Response:
+    async def get_media(self, request: Request) -> Response:
         """GET /v1/media/{task_id}/{name}"""
         task_id = task_id_of(request)
         name = request.path_params["name"]
