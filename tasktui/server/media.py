@@ -31,7 +31,7 @@ from tasktui.server.content import (
     text_media,
 )
 from tasktui.server.docs import materialize
-from tasktui.server.errors import BadRequest, NotFound
+from tasktui.server.errors import NotFound
 
 _BACKGROUNDS = [((118, 140, 160), (70, 70, 75)), ((200, 190, 170), (150, 140, 120)),
                 ((90, 110, 130), (40, 45, 50)), ((230, 230, 235), (180, 180, 190))]
