@@ -1,6 +1,7 @@
 """Async client for the Scale v1 task API and the bundled server's extensions."""
 
-from tasktui.api.client import ALL_EXTENSIONS, USER_AGENT, TaskClient
+from tasktui.api.client import USER_AGENT, TaskClient
+from tasktui.domain.wire import ALL_EXTENSIONS, IDEMPOTENCY_HEADER
 from tasktui.api.errors import (
     ApiError,
     AttachmentTooLargeError,
@@ -16,7 +17,6 @@ from tasktui.api.errors import (
 )
 from tasktui.api.page import Attachment, TaskPage
 from tasktui.api.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
-from tasktui.api.transport import IDEMPOTENCY_HEADER
 # Server text made fit for one line of an error message (the hostile-text policy's).
 from tasktui.domain.text import clean_for_error as clean_text
 

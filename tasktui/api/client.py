@@ -23,13 +23,11 @@ from tasktui.api.paging import Pager
 from tasktui.api.retry import RetryPolicy
 from tasktui.api.transport import Transport, display_url, server_date
 from tasktui.domain import (
+    ALL_EXTENSIONS,
     EXT_FIX,
     EXT_IDEMPOTENCY,
-    EXT_MULTI,
-    EXT_OPERATOR_STATUS,
     EXT_ORDER,
     EXT_PAGE_SIZE,
-    EXT_SEARCH,
     EXTENSIONS_HEADER,
     PAGE_LIMIT_MAX,
     MalformedTaskError,
@@ -38,8 +36,6 @@ from tasktui.domain import (
 )
 from tasktui.domain.text import clean_for_error
 
-ALL_EXTENSIONS = frozenset({EXT_OPERATOR_STATUS, EXT_ORDER, EXT_SEARCH, EXT_MULTI, EXT_FIX, EXT_IDEMPOTENCY,
-                            EXT_PAGE_SIZE})
 USER_AGENT = f"tasktui/{__version__}"
 DEFAULT_MAX_ATTACHMENT = 25 * 1024 * 1024
 #: How many wire pages one ``list_tasks`` call may read while filtering locally

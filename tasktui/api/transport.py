@@ -26,10 +26,10 @@ import orjson
 from tasktui.api import errors
 from tasktui.api.retry import RetryPolicy, parse_retry_after
 from tasktui.domain.text import clean_for_error
+from tasktui.domain.wire import IDEMPOTENCY_HEADER
 
 log = logging.getLogger("tasktui.api")
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 #: Failures that happen before any byte of the request left: safe to retry even a write.
 _SAFE_BEFORE_SEND = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

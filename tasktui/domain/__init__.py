@@ -1,21 +1,7 @@
-"""Pure domain model: tasks, statuses, filters and time zones. No I/O, no Textual."""
+"""Pure domain model: tasks, statuses, filters, time zones and the wire contract. No I/O,
+no Textual."""
 
-from tasktui.domain.query import (
-    EXT_FIX,
-    EXT_IDEMPOTENCY,
-    EXT_MULTI,
-    EXT_OPERATOR_STATUS,
-    EXT_ORDER,
-    EXT_PAGE_SIZE,
-    EXT_SEARCH,
-    EXTENSIONS_HEADER,
-    PAGE_LIMIT_MAX,
-    PAGE_SIZE_EXT_MAX,
-    DateField,
-    SortOrder,
-    TaskQuery,
-    matches_search,
-)
+from tasktui.domain.query import DateField, SortOrder, TaskQuery, matches_search
 from tasktui.domain.statuses import (
     AuditStatus,
     OperatorStatus,
@@ -38,6 +24,20 @@ from tasktui.domain.timezones import (
     parse_zone,
     quick_range,
     to_wire_time,
+)
+from tasktui.domain.wire import (
+    ALL_EXTENSIONS,
+    EXT_FIX,
+    EXT_IDEMPOTENCY,
+    EXT_MULTI,
+    EXT_OPERATOR_STATUS,
+    EXT_ORDER,
+    EXT_PAGE_SIZE,
+    EXT_SEARCH,
+    EXTENSIONS_HEADER,
+    IDEMPOTENCY_HEADER,
+    PAGE_LIMIT_MAX,
+    PAGE_SIZE_EXT_MAX,
 )
 
 __all__ = [name for name in dir() if not name.startswith("_")]

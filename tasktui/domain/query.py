@@ -7,25 +7,24 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Iterable
 
-from tasktui.domain.statuses import PENDING_SPLIT, AuditStatus, OperatorStatus
+from tasktui.domain.statuses import AuditStatus, OperatorStatus
 from tasktui.domain.task import Task
 from tasktui.domain.timezones import to_wire_time
-
-#: Response header by which the bundled server names the extensions it offers,
-#: comma-separated (see EXT_*). A server that does not send it offers none.
-EXTENSIONS_HEADER = "x-tasktui-extensions"
-EXT_OPERATOR_STATUS = "operator-status"  # status=queued,in_progress,redo (and lists)
-EXT_ORDER = "order"  # order=asc
-EXT_SEARCH = "search"  # search=<task id or unique id prefix>
-EXT_MULTI = "multi-value"  # repeated project / batch / type keys mean "any of"
-EXT_FIX = "fix"  # POST /task/{id}/audit with a "response" object
-EXT_IDEMPOTENCY = "idempotency"  # Idempotency-Key replays the first answer
-EXT_PAGE_SIZE = "page-size"  # page_size=N (up to PAGE_SIZE_EXT_MAX) overrides limit's 100
-
-PAGE_LIMIT_MAX = 100
-#: Largest page the bundled server serves with the page-size extension (bulk readers:
-#: export); the standard ``limit`` stays 1..100 for Scale compatibility.
-PAGE_SIZE_EXT_MAX = 1000
+from tasktui.domain.wire import (
+    COMPLETED_RANGE,
+    CREATED_RANGE,
+    EXT_MULTI,
+    EXT_ORDER,
+    EXT_PAGE_SIZE,
+    EXT_SEARCH,
+    PAGE_LIMIT_MAX,
+    PAGE_SIZE_EXT_MAX,
+    UPDATED_RANGE,
+    Param,
+    encode_review_filter,
+    encode_status_filter,
+    status_filter_is_exact,
+)
 
 
 class DateField(StrEnum):
@@ -97,25 +96,14 @@ class TaskQuery:
     # wire ----------------------------------------------------------------------
     def wire_statuses(self, extensions: Iterable[str] = ()) -> str | None:
         """Value of the ``status`` parameter, or None to send none."""
-        if not self.statuses or len(self.statuses) == len(OperatorStatus):
-            return None
-        if EXT_OPERATOR_STATUS in extensions:
-            return ",".join(s.value for s in OperatorStatus if s in self.statuses)
-        wire = {s.wire for s in self.statuses}
-        if len(wire) == 1:
-            return wire.pop()
-        return None  # several wire statuses: the real API takes one, so filter locally
+        return encode_status_filter(self.statuses, extensions)
 
     def needs_local_filter(self, extensions: Iterable[str] = ()) -> bool:
         """Whether rows from the server must be filtered again on our side, because
         the server cannot express the whole query."""
         ext = set(extensions)
-        if self.statuses and len(self.statuses) < len(OperatorStatus) and EXT_OPERATOR_STATUS not in ext:
-            wire = {s.wire for s in self.statuses}
-            if len(wire) > 1:
-                return True
-            if "pending" in wire and not PENDING_SPLIT <= self.statuses:
-                return True
+        if not status_filter_is_exact(self.statuses, ext):
+            return True
         if EXT_MULTI not in ext and (len(self.projects) > 1 or len(self.batches) > 1 or len(self.types) > 1):
             return True
         if self.search and EXT_SEARCH not in ext:
@@ -134,43 +122,38 @@ class TaskQuery:
         the official SDK sends them (lists as repeated keys, review statuses comma-joined)."""
         ext = set(extensions)
         p: list[tuple[str, str]] = []
-        if self.date_field is DateField.CREATED:
-            if self.start:
-                p.append(("start_time", to_wire_time(self.start)))
-            if self.end:
-                p.append(("end_time", to_wire_time(self.end)))
-        else:
-            if self.start:
-                p.append(("completed_after", to_wire_time(self.start)))
-            if self.end:
-                p.append(("completed_before", to_wire_time(self.end)))
+        start, end = CREATED_RANGE if self.date_field is DateField.CREATED else COMPLETED_RANGE
+        if self.start:
+            p.append((start, to_wire_time(self.start)))
+        if self.end:
+            p.append((end, to_wire_time(self.end)))
         if updated_after:
-            p.append(("updated_after", to_wire_time(updated_after)))
+            p.append((UPDATED_RANGE[0], to_wire_time(updated_after)))
         st = self.wire_statuses(ext)
         if st:
-            p.append(("status", st))
-        if self.audit_statuses and len(self.audit_statuses) < len(AuditStatus):
-            p.append(("customer_review_status",
-                      ",".join(a.value for a in AuditStatus if a in self.audit_statuses)))
-        for key, values in (("project", self.projects), ("batch", self.batches), ("type", self.types)):
+            p.append((Param.STATUS, st))
+        review = encode_review_filter(self.audit_statuses)
+        if review:
+            p.append((Param.REVIEW_STATUS, review))
+        for key, values in ((Param.PROJECT, self.projects), (Param.BATCH, self.batches), (Param.TYPE, self.types)):
             if len(values) == 1 or (values and EXT_MULTI in ext):
                 p.extend((key, v) for v in values)
         for t in self.tags:
-            p.append(("tags", t))
+            p.append((Param.TAGS, t))
         if self.search and EXT_SEARCH in ext:
-            p.append(("search", self.search))
+            p.append((Param.SEARCH, self.search))
         # Without the extension nothing is sent: the real API's unique_id is an exact
         # match on unique ids only, while search is a prefix of the task id or unique id,
         # so the rows are filtered locally (needs_local_filter) instead.
         if self.order is SortOrder.OLDEST and EXT_ORDER in ext:
-            p.append(("order", "asc"))
+            p.append((Param.ORDER, SortOrder.OLDEST.value))
         if limit > PAGE_LIMIT_MAX and EXT_PAGE_SIZE in ext:
-            p.append(("limit", str(PAGE_LIMIT_MAX)))
-            p.append(("page_size", str(min(PAGE_SIZE_EXT_MAX, limit))))
+            p.append((Param.LIMIT, str(PAGE_LIMIT_MAX)))
+            p.append((Param.PAGE_SIZE, str(min(PAGE_SIZE_EXT_MAX, limit))))
         else:
-            p.append(("limit", str(max(1, min(PAGE_LIMIT_MAX, limit)))))
+            p.append((Param.LIMIT, str(max(1, min(PAGE_LIMIT_MAX, limit)))))
         if next_token:
-            p.append(("next_token", next_token))
+            p.append((Param.NEXT_TOKEN, next_token))
         return p
 
     # local predicate -----------------------------------------------------------

@@ -6,11 +6,12 @@ Public API:
   -> ServerHandle``: run the server in a background thread (used by tests, benchmarks and
   the embedded sandbox). ``opts`` are fields of ``ServerOptions``.
 - ``seed_database(db_path, n, *, seed=1, now=None) -> int``: add ``n`` deterministic demo tasks.
-- ``build_app(...)`` / ``State`` / ``ServerOptions`` for embedding the ASGI app elsewhere.
+- ``create_app(db_path, api_keys, options) -> (app, ServerContext)`` for embedding the
+  ASGI app elsewhere; ``ServerOptions`` are its tunables.
 """
 
 from tasktui.server.seed import seed_database
 from tasktui.server.runner import ServerHandle, create_app, start_server_thread
-from tasktui.server.app import ServerOptions
+from tasktui.server.options import ServerOptions
 
 __all__ = ["ServerHandle", "ServerOptions", "create_app", "seed_database", "start_server_thread"]

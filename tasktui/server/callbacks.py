@@ -8,22 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import orjson
+from starlette.concurrency import run_in_threadpool
 
-if TYPE_CHECKING:
-    from tasktui.server.app import State
+from tasktui.server import db as dbm
+from tasktui.server.options import ServerOptions
 
 log = logging.getLogger("tasktui.server.callbacks")
 
 
 class Dispatcher:
-    def __init__(self, state: "State"):
-        self.state = state
-        self.client = httpx.AsyncClient(timeout=state.options.callback_timeout, follow_redirects=False,
+    """Delivers callbacks on ``loop`` (the server's event loop) and records deliveries
+    in the database of ``pool``."""
+
+    def __init__(self, options: ServerOptions, pool: dbm.ConnectionPool, loop: asyncio.AbstractEventLoop):
+        self.options = options
+        self.pool = pool
+        self.loop = loop
+        self.client = httpx.AsyncClient(timeout=options.callback_timeout, follow_redirects=False,
                                         trust_env=False)
         self.tasks: set[asyncio.Task] = set()
         self.delivered = 0
@@ -38,8 +44,8 @@ class Dispatcher:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return
         body = {"task": task, "response": task.get("response", {}), "task_id": task["task_id"], "status": status}
-        loop = self.state.loop
-        if loop is None or loop.is_closed():
+        loop = self.loop
+        if loop.is_closed():
             return
 
         def start() -> None:
@@ -57,7 +63,7 @@ class Dispatcher:
             loop.call_soon_threadsafe(start)
 
     async def _deliver(self, url: str, body: dict[str, Any]) -> None:
-        opts = self.state.options
+        opts = self.options
         payload = orjson.dumps(body)
         headers = {"content-type": "application/json", "scale-callback-auth": opts.callback_auth,
                    "user-agent": "tasktui-server-callbacks"}
@@ -78,22 +84,17 @@ class Dispatcher:
         self.failed += 1
 
     async def _mark_completed(self, task_id: str) -> None:
-        from starlette.concurrency import run_in_threadpool
-
-        from tasktui.server import db as dbm
-
         def work() -> None:
-            conn = self.state.pool.get()
+            conn = self.pool.get()
             with dbm.Tx(conn, write=True):
-                row = conn.execute("SELECT t.id, d.doc FROM tasks t JOIN docs d ON d.id=t.id WHERE t.task_id=?",
-                                   (task_id,)).fetchone()
-                if row is None:
+                found = dbm.find_doc(conn, task_id)
+                if found is None:
                     return
-                doc = orjson.loads(row[1])
+                rid, doc = found
                 if doc.get("callback_completed") is True:
                     return
                 doc["callback_completed"] = True
-                conn.execute("UPDATE docs SET doc=? WHERE id=?", (orjson.dumps(doc), row[0]))
+                dbm.write_doc(conn, rid, doc)
 
         try:
             await run_in_threadpool(work)

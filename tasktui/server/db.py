@@ -14,6 +14,9 @@ Layout (built for listing speed on 1,000,000 rows):
   sum over it plus an exact count of the partial days at the edges of a date range.
 - ``projects``, ``batches``, ``idempotency``: what their names say.
 
+Task documents are read and written here only (``load_doc``, ``store_doc``,
+``insert_doc``), so that the index row, the document and the tags never disagree.
+
 Every connection runs in WAL mode with a busy timeout; writers use ``BEGIN IMMEDIATE``
 so that two read-modify-write updates of one task never interleave.
 """
@@ -22,14 +25,24 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
 import orjson
 
-DAY_MS = 86_400_000
+from tasktui.server.docs import index_row
+from tasktui.server.errors import NotFound
 
-SCHEMA = """
+#: The key of the count tables past the day: one row per combination, with its number.
+_COUNTED = """ostatus TEXT NOT NULL,
+    review TEXT NOT NULL,
+    project TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    type TEXT NOT NULL,
+    n INTEGER NOT NULL"""
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS tasks (
     id INTEGER PRIMARY KEY,
     task_id TEXT NOT NULL,
@@ -54,23 +67,13 @@ CREATE TABLE IF NOT EXISTS task_tags (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counts (
     day INTEGER NOT NULL,
-    ostatus TEXT NOT NULL,
-    review TEXT NOT NULL,
-    project TEXT NOT NULL,
-    batch TEXT NOT NULL,
-    type TEXT NOT NULL,
-    n INTEGER NOT NULL,
+    {_COUNTED},
     PRIMARY KEY (day, ostatus, review, project, batch, type)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tag_counts (
     day INTEGER NOT NULL,
     tag TEXT NOT NULL,
-    ostatus TEXT NOT NULL,
-    review TEXT NOT NULL,
-    project TEXT NOT NULL,
-    batch TEXT NOT NULL,
-    type TEXT NOT NULL,
-    n INTEGER NOT NULL,
+    {_COUNTED},
     PRIMARY KEY (tag, day, ostatus, review, project, batch, type)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS projects (
@@ -162,14 +165,6 @@ CREATE TRIGGER IF NOT EXISTS tr_tags_del AFTER DELETE ON task_tags BEGIN
         (SELECT created_at / 86400000, ostatus, review, project, batch, type FROM tasks WHERE id = OLD.id);
 END;
 """
-
-
-def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
-
-
-def loads(data: bytes | str) -> Any:
-    return orjson.loads(data)
 
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -297,3 +292,83 @@ class Tx:
 
 def placeholders(values: Iterable[Any]) -> str:
     return ",".join("?" for _ in values)
+
+
+# -- task documents -------------------------------------------------------------
+
+def find_doc(conn: sqlite3.Connection, task_id: str) -> tuple[int, dict[str, Any]] | None:
+    """(rowid, stored document) of a task, or None."""
+    row = conn.execute(
+        "SELECT t.id, d.doc FROM tasks t JOIN docs d ON d.id = t.id WHERE t.task_id = ?", (task_id,)
+    ).fetchone()
+    return None if row is None else (row[0], orjson.loads(row[1]))
+
+
+def load_doc(conn: sqlite3.Connection, task_id: str) -> tuple[int, dict[str, Any]]:
+    """(rowid, stored document) of a task; NotFound when there is none."""
+    found = find_doc(conn, task_id)
+    if found is None:
+        raise NotFound(f"no task with id {task_id!r}")
+    return found
+
+
+def docs_by_ids(conn: sqlite3.Connection, ids: list[int]) -> list[dict[str, Any]]:
+    """The stored documents of these rowids, in their order."""
+    if not ids:
+        return []
+    got = dict(conn.execute(f"SELECT id, doc FROM docs WHERE id IN ({placeholders(ids)})", ids).fetchall())
+    return [orjson.loads(got[i]) for i in ids]
+
+
+def write_doc(conn: sqlite3.Connection, rid: int, doc: dict[str, Any]) -> None:
+    """Replace the stored document only (for fields no index or filter reads)."""
+    conn.execute("UPDATE docs SET doc=? WHERE id=?", (orjson.dumps(doc), rid))
+
+
+def store_doc(conn: sqlite3.Connection, rid: int, doc: dict[str, Any]) -> None:
+    """Replace a task's document, its index row and its tags."""
+    cols = index_row(doc)
+    conn.execute(
+        "UPDATE tasks SET created_at=?, updated_at=?, completed_at=?, ostatus=?, review=?, project=?, batch=?, "
+        "type=?, unique_id=? WHERE id=?", (*cols[1:], rid))
+    write_doc(conn, rid, doc)
+    conn.execute("DELETE FROM task_tags WHERE id=?", (rid,))
+    tags = doc.get("tags") or []
+    if tags:
+        conn.executemany("INSERT OR IGNORE INTO task_tags VALUES (?,?)", [(t, rid) for t in tags])
+
+
+def insert_doc(conn: sqlite3.Connection, doc: dict[str, Any]) -> int:
+    """Add a task: its index row, document and tags. Returns its rowid."""
+    cols = index_row(doc)
+    cur = conn.execute(
+        "INSERT INTO tasks (task_id, created_at, updated_at, completed_at, ostatus, review, project, batch, "
+        "type, unique_id) VALUES (?,?,?,?,?,?,?,?,?,?)", cols)
+    rid = cur.lastrowid
+    conn.execute("INSERT INTO docs VALUES (?, ?)", (rid, orjson.dumps(doc)))
+    for t in doc.get("tags") or []:
+        conn.execute("INSERT OR IGNORE INTO task_tags VALUES (?,?)", (t, rid))
+    return rid
+
+
+class InstructionCache:
+    """The projects' instructions by project name (served on tasks that have none),
+    read from the database at most every ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = 5.0):
+        self.ttl = ttl
+        self._instructions: dict[str, str] = {}
+        self._loaded = 0.0
+        self._lock = threading.Lock()
+
+    def get(self, conn: sqlite3.Connection) -> dict[str, str]:
+        if time.monotonic() - self._loaded > self.ttl:
+            with self._lock:
+                out = {}
+                for name, doc in conn.execute("SELECT name, doc FROM projects"):
+                    d = orjson.loads(doc)
+                    if d.get("instruction"):
+                        out[name] = d["instruction"]
+                self._instructions = out
+                self._loaded = time.monotonic()
+        return self._instructions

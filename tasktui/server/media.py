@@ -30,15 +30,15 @@ from tasktui.server.content import (
     point_cloud,
     text_media,
 )
-from tasktui.server.model import materialize
-from tasktui.server.queries import BadRequest
+from tasktui.server.docs import materialize
+from tasktui.server.errors import NotFound
 
 _BACKGROUNDS = [((118, 140, 160), (70, 70, 75)), ((200, 190, 170), (150, 140, 120)),
                 ((90, 110, 130), (40, 45, 50)), ((230, 230, 235), (180, 180, 190))]
 
 
-def _not_found(doc: dict[str, Any], name: str) -> BadRequest:
-    return BadRequest(f"task {doc.get('task_id')} has no media named {name[:80]!r}", 404)
+def _not_found(doc: dict[str, Any], name: str) -> NotFound:
+    return NotFound(f"task {doc.get('task_id')} has no media named {name[:80]!r}")
 
 
 def render(doc: dict[str, Any], name: str) -> tuple[bytes, str]:
@@ -57,7 +57,7 @@ def render(doc: dict[str, Any], name: str) -> tuple[bytes, str]:
     if name == "annotated.png" and kind in ("boxes", "polygons"):
         resp = materialize(dict(doc)).get("response")
         if not isinstance(resp, dict):
-            raise BadRequest(f"task {doc.get('task_id')} has no response to draw yet", 404)
+            raise NotFound(f"task {doc.get('task_id')} has no response to draw yet")
         return _annotated_png(kind, seed, orjson.dumps(resp)), "image/png"
     raise _not_found(doc, name)
 

@@ -8,7 +8,17 @@ from typing import Any
 
 import orjson
 
-from tasktui.domain.query import PAGE_SIZE_EXT_MAX
+from tasktui.domain.statuses import WIRE_STATUSES
+from tasktui.domain.wire import (
+    IDEMPOTENCY_HEADER,
+    IDEMPOTENCY_KEY_MAX,
+    PAGE_LIMIT_MAX,
+    PAGE_SIZE_EXT_MAX,
+    REVIEW_FILTER_VALUES,
+    STATUS_FILTER_VALUES,
+    TASK_ID_PATTERN,
+    Param,
+)
 from tasktui.server.content import PROJECTS
 
 
@@ -27,7 +37,7 @@ def _q(name: str, schema: dict[str, Any], desc: str, **extra: Any) -> dict[str, 
 
 def _task_path(desc: str = "task id") -> dict[str, Any]:
     return {"name": "task_id", "in": "path", "required": True,
-            "schema": {"type": "string", "pattern": "^[0-9A-Za-z_-]{1,64}$"}, "description": desc}
+            "schema": {"type": "string", "pattern": TASK_ID_PATTERN}, "description": desc}
 
 
 def _common_errors(*codes: int) -> dict[str, Any]:
@@ -43,8 +53,8 @@ def _task_ok() -> dict[str, Any]:
 
 
 def _idem() -> dict[str, Any]:
-    return {"name": "Idempotency-Key", "in": "header", "required": False,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    return {"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX},
             "description": "extension `idempotency`: the same key replays the first successful answer"}
 
 
@@ -58,38 +68,39 @@ def spec(server_url: str) -> bytes:
 
 
 def build(server_url: str) -> dict[str, Any]:
-    status_enum = ["pending", "completed", "error", "canceled", "queued", "in_progress", "redo"]
-    review_enum = ["pending", "accepted", "fixed", "rejected", "commented", "skipped"]
+    status_enum = STATUS_FILTER_VALUES
+    review_enum = REVIEW_FILTER_VALUES
     types = sorted({p["type"] for p in PROJECTS})
     list_params = [
-        _q("start_time", _TIME, "created at or after (inclusive)"),
-        _q("end_time", _TIME, "created before (exclusive)"),
-        _q("completed_after", _TIME, "completed at or after (inclusive)"),
-        _q("completed_before", _TIME, "completed before (exclusive)"),
-        _q("updated_after", _TIME, "updated at or after (inclusive)"),
-        _q("updated_before", _TIME, "updated before (exclusive)"),
-        _q("status", {"type": "string", "pattern": "^(" + "|".join(status_enum) + ")(,(" + "|".join(status_enum) + "))*$"},
+        _q(Param.START_TIME, _TIME, "created at or after (inclusive)"),
+        _q(Param.END_TIME, _TIME, "created before (exclusive)"),
+        _q(Param.COMPLETED_AFTER, _TIME, "completed at or after (inclusive)"),
+        _q(Param.COMPLETED_BEFORE, _TIME, "completed before (exclusive)"),
+        _q(Param.UPDATED_AFTER, _TIME, "updated at or after (inclusive)"),
+        _q(Param.UPDATED_BEFORE, _TIME, "updated before (exclusive)"),
+        _q(Param.STATUS, {"type": "string", "pattern": "^(" + "|".join(status_enum) + ")(,(" + "|".join(status_enum) + "))*$"},
            "wire status, or (extension `operator-status`) a comma-separated list of operator statuses"),
-        _q("customer_review_status", {"type": "string", "pattern": "^(" + "|".join(review_enum) + ")(,(" + "|".join(review_enum) + "))*$"},
+        _q(Param.REVIEW_STATUS, {"type": "string", "pattern": "^(" + "|".join(review_enum) + ")(,(" + "|".join(review_enum) + "))*$"},
            "comma-separated review statuses (pending = ready to audit)"),
-        _q("project", {"type": "array", "items": {"type": "string", "minLength": 1}},
+        _q(Param.PROJECT, {"type": "array", "items": {"type": "string", "minLength": 1}},
            "project name; repeated means any of (extension `multi-value`)", style="form", explode=True),
-        _q("batch", {"type": "array", "items": {"type": "string", "minLength": 1}},
+        _q(Param.BATCH, {"type": "array", "items": {"type": "string", "minLength": 1}},
            "batch name; repeated means any of", style="form", explode=True),
-        _q("type", {"type": "array", "items": {"type": "string", "minLength": 1}},
+        _q(Param.TYPE, {"type": "array", "items": {"type": "string", "minLength": 1}},
            f"task type, e.g. {', '.join(types)}; repeated means any of", style="form", explode=True),
-        _q("tags", {"type": "array", "items": {"type": "string", "minLength": 1}},
+        _q(Param.TAGS, {"type": "array", "items": {"type": "string", "minLength": 1}},
            "tasks carrying every one of these tags", style="form", explode=True),
-        _q("unique_id", {"type": "array", "items": {"type": "string", "minLength": 1}},
+        _q(Param.UNIQUE_ID, {"type": "array", "items": {"type": "string", "minLength": 1}},
            "tasks with any of these unique ids", style="form", explode=True),
-        _q("search", {"type": "string"}, "extension `search`: task id or unique id starts with this (case-insensitive)"),
-        _q("order", {"type": "string", "enum": ["asc", "desc"]}, "extension `order`: asc = oldest first"),
-        _q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}, "page size"),
-        _q("page_size", {"type": "integer", "minimum": 1, "maximum": PAGE_SIZE_EXT_MAX},
+        _q(Param.SEARCH, {"type": "string"}, "extension `search`: task id or unique id starts with this (case-insensitive)"),
+        _q(Param.ORDER, {"type": "string", "enum": ["asc", "desc"]}, "extension `order`: asc = oldest first"),
+        _q(Param.LIMIT, {"type": "integer", "minimum": 1, "maximum": PAGE_LIMIT_MAX, "default": PAGE_LIMIT_MAX},
+           "page size"),
+        _q(Param.PAGE_SIZE, {"type": "integer", "minimum": 1, "maximum": PAGE_SIZE_EXT_MAX},
            f"extension `page-size`: a page of up to {PAGE_SIZE_EXT_MAX} tasks (overrides limit; for bulk readers)"),
-        _q("next_token", {"type": "string"}, "opaque position from the previous page"),
-        _q("include_attachment_url", {"type": "string", "enum": BOOL}, "accepted, no effect"),
-        _q("limited_response", {"type": "string", "enum": BOOL},
+        _q(Param.NEXT_TOKEN, {"type": "string"}, "opaque position from the previous page"),
+        _q(Param.INCLUDE_ATTACHMENT_URL, {"type": "string", "enum": BOOL}, "accepted, no effect"),
+        _q(Param.LIMITED_RESPONSE, {"type": "string", "enum": BOOL},
            "only task_id, status, metadata and project"),
     ]
     json_body = lambda schema, required=True: {  # noqa: E731
@@ -148,7 +159,8 @@ def build(server_url: str) -> dict[str, Any]:
                 _q("status", {"type": "string", "enum": ["staging", "in_progress", "completed"]}, "batch status"),
                 _q("start_time", _TIME, "created at or after"), _q("end_time", _TIME, "created before"),
                 _q("exclude_archived", {"type": "string", "enum": BOOL}, "accepted"),
-                _q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}, "page size"),
+                _q(Param.LIMIT, {"type": "integer", "minimum": 1, "maximum": PAGE_LIMIT_MAX, "default": PAGE_LIMIT_MAX},
+                   "page size"),
                 _q("offset", {"type": "integer", "minimum": 0, "maximum": 1000000000, "default": 0}, "skip this many"),
             ],
             "responses": {"200": {"description": "a page of batches", "content": {"application/json": {"schema": {
@@ -184,7 +196,7 @@ def build(server_url: str) -> dict[str, Any]:
             "status_code": {"type": "integer"}, "error": {"type": "string"}}},
         "Task": {"type": "object", "required": ["task_id", "status", "created_at", "updated_at", "type"],
                  "properties": {
-                     "task_id": {"type": "string"}, "status": {"type": "string", "enum": ["pending", "completed", "error", "canceled"]},
+                     "task_id": {"type": "string"}, "status": {"type": "string", "enum": list(WIRE_STATUSES)},
                      "type": {"type": "string"}, "created_at": {"type": "string"}, "updated_at": {"type": "string"},
                      "completed_at": {"type": "string"}, "instruction": {"type": "string"},
                      "params": {"type": "object"}, "callback_url": {"type": "string"},

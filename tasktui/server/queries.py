@@ -14,49 +14,26 @@ import binascii
 import re
 import sqlite3
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from tasktui.domain.query import PAGE_SIZE_EXT_MAX
 from tasktui.domain.statuses import OperatorStatus
+from tasktui.domain.timezones import UTC
+from tasktui.domain.wire import (
+    COMPLETED_RANGE,
+    CREATED_RANGE,
+    PAGE_LIMIT_MAX,
+    PAGE_SIZE_EXT_MAX,
+    REPEATED_PARAMS,
+    UPDATED_RANGE,
+    Param,
+    decode_review_filter,
+    decode_status_filter,
+)
+from tasktui.server.errors import BadRequest
+from tasktui.server.times import DAY_MS
 
-UTC = timezone.utc
-DAY_MS = 86_400_000
-LIMIT_MAX = 100
-
-
-class BadRequest(Exception):
-    """A 4xx with a message naming the parameter at fault."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-WIRE_STATUS_MAP: dict[str, tuple[str, ...]] = {
-    "pending": ("queued", "in_progress", "redo"),
-    "completed": ("completed",),
-    "error": ("error",),
-    "canceled": ("canceled",),
-    "cancelled": ("canceled",),
-    "queued": ("queued",),
-    "in_progress": ("in_progress",),
-    "in-progress": ("in_progress",),
-    "inprogress": ("in_progress",),
-    "redo": ("redo",),
-}
 ALL_OSTATUS = tuple(s.value for s in OperatorStatus)
-# Wire review statuses; "commented" and "skipped" are valid on the real API and match
-# nothing here (no demo task has them).
-REVIEW_VALUES = ("pending", "accepted", "fixed", "rejected", "commented", "skipped")
-
-KNOWN_PARAMS = {
-    "start_time", "end_time", "completed_after", "completed_before", "updated_after", "updated_before",
-    "status", "type", "project", "batch", "customer_review_status", "tags", "unique_id", "limit",
-    "next_token", "include_attachment_url", "limited_response", "order", "search", "offset",
-    "page_size",
-}
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -90,11 +67,15 @@ def parse_bool(name: str, value: str) -> bool:
     raise BadRequest(f"{name}={value[:40]!r} is not a boolean; use true or false")
 
 
-def _split(values: list[str]) -> list[str]:
-    out: list[str] = []
-    for v in values:
-        out.extend(x.strip() for x in v.split(",") if x.strip())
-    return out
+def parse_int(name: str, value: str, lo: int, hi: int, give: str) -> int:
+    """A whole number from ``lo`` to ``hi``; a 400 ending with ``give`` otherwise."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise BadRequest(f"{name}={value!r} is not a whole number; give {give}") from None
+    if not lo <= n <= hi:
+        raise BadRequest(f"{name}={value} is out of range; give {give}")
+    return n
 
 
 @dataclass
@@ -113,7 +94,7 @@ class ListQuery:
     completed_to: int | None = None
     updated_from: int | None = None
     updated_to: int | None = None
-    limit: int = LIMIT_MAX
+    limit: int = PAGE_LIMIT_MAX
     order: str = "desc"
     after: tuple[int, str] | None = None
     limited_response: bool = False
@@ -122,6 +103,14 @@ class ListQuery:
     #: drive the query from the completion / update range index (set by plan_ranges)
     drive_range: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+#: The date ranges of a list query: (from, to) parameter, (from, to) ListQuery field.
+_RANGES = ((CREATED_RANGE, ("created_from", "created_to")),
+           (COMPLETED_RANGE, ("completed_from", "completed_to")),
+           (UPDATED_RANGE, ("updated_from", "updated_to")))
+#: The repeated parameters and the ListQuery field each one fills.
+_REPEATED = dict(zip(REPEATED_PARAMS, ("projects", "batches", "types", "tags", "unique_ids"), strict=True))
 
 
 def parse_list_query(params: list[tuple[str, str]]) -> ListQuery:
@@ -138,88 +127,51 @@ def parse_list_query(params: list[tuple[str, str]]) -> ListQuery:
             raise BadRequest(f"{name} was given {len(vals)} times; give it once")
         return vals[0]
 
-    for name, attr in (("start_time", "created_from"), ("end_time", "created_to"),
-                       ("completed_after", "completed_from"), ("completed_before", "completed_to"),
-                       ("updated_after", "updated_from"), ("updated_before", "updated_to")):
-        v = one(name)
-        if v is not None:
-            setattr(q, attr, parse_time(name, v))
-    for lo, hi, a, b in (("start_time", "end_time", "created_from", "created_to"),
-                         ("completed_after", "completed_before", "completed_from", "completed_to"),
-                         ("updated_after", "updated_before", "updated_from", "updated_to")):
+    for names, fields in _RANGES:
+        for name, attr in zip(names, fields):
+            v = one(name)
+            if v is not None:
+                setattr(q, attr, parse_time(name, v))
+    for (lo, hi), (a, b) in _RANGES:
         if getattr(q, a) is not None and getattr(q, b) is not None and getattr(q, b) < getattr(q, a):
             raise BadRequest(f"{hi} is before {lo}; the range would be empty")
-
-    if "status" in multi:
-        sts: list[str] = []
-        for s in _split(multi["status"]):
-            key = s.lower()
-            if key not in WIRE_STATUS_MAP:
-                raise BadRequest(
-                    f"status={s!r} is not a task status; use pending, completed, error, canceled "
-                    "or (extension) queued, in_progress, redo — comma-separated for several")
-            for x in WIRE_STATUS_MAP[key]:
-                if x not in sts:
-                    sts.append(x)
-        if not sts:
-            raise BadRequest("status is empty; give a task status such as completed")
-        q.statuses = tuple(sts)
-    if "customer_review_status" in multi:
-        rv: list[str] = []
-        for s in _split(multi["customer_review_status"]):
-            key = s.lower()
-            if key in ("ready_to_audit", "ready"):
-                key = "pending"
-            if key not in REVIEW_VALUES:
-                raise BadRequest(
-                    f"customer_review_status={s!r} is not a review status; use pending, accepted, "
-                    "fixed or rejected (comma-separated for several)")
-            if key not in rv:
-                rv.append(key)
-        if not rv:
-            raise BadRequest("customer_review_status is empty; give a review status such as accepted")
-        q.reviews = tuple(rv)
-    for name, attr in (("project", "projects"), ("batch", "batches"), ("type", "types"),
-                       ("tags", "tags"), ("unique_id", "unique_ids")):
+    try:
+        if Param.STATUS in multi:
+            q.statuses = tuple(s.value for s in decode_status_filter(multi[Param.STATUS]))
+        if Param.REVIEW_STATUS in multi:
+            q.reviews = decode_review_filter(multi[Param.REVIEW_STATUS])
+    except ValueError as e:
+        raise BadRequest(str(e)) from None
+    for name, attr in _REPEATED.items():
         vals = multi.get(name)
         if vals:
             if any(v == "" for v in vals):
                 raise BadRequest(f"{name} is empty; give a value or leave the parameter out")
             setattr(q, attr, tuple(dict.fromkeys(vals)))
-    s = one("search")
+    s = one(Param.SEARCH)
     if s is not None:
         q.search = s.strip()
-    lim = one("limit")
+    lim = one(Param.LIMIT)
     if lim is not None:
-        try:
-            q.limit = int(lim)
-        except ValueError:
-            raise BadRequest(f"limit={lim!r} is not a whole number; give 1 to {LIMIT_MAX}") from None
-        if not 1 <= q.limit <= LIMIT_MAX:
-            raise BadRequest(f"limit={lim} is out of range; give 1 to {LIMIT_MAX}")
-    ps = one("page_size")  # the page-size extension: bigger pages for bulk readers
+        q.limit = parse_int(Param.LIMIT, lim, 1, PAGE_LIMIT_MAX, f"1 to {PAGE_LIMIT_MAX}")
+    ps = one(Param.PAGE_SIZE)  # the page-size extension: bigger pages for bulk readers
     if ps is not None:
-        try:
-            q.limit = int(ps)
-        except ValueError:
-            raise BadRequest(f"page_size={ps!r} is not a whole number; give 1 to {PAGE_SIZE_EXT_MAX}") from None
-        if not 1 <= q.limit <= PAGE_SIZE_EXT_MAX:
-            raise BadRequest(f"page_size={ps} is out of range; give 1 to {PAGE_SIZE_EXT_MAX}")
-    o = one("order")
+        q.limit = parse_int(Param.PAGE_SIZE, ps, 1, PAGE_SIZE_EXT_MAX, f"1 to {PAGE_SIZE_EXT_MAX}")
+    o = one(Param.ORDER)
     if o is not None:
         if o.lower() not in ("asc", "desc"):
             raise BadRequest(f"order={o!r} is not an order; use asc (oldest first) or desc (newest first)")
         q.order = o.lower()
-    tok = one("next_token")
+    tok = one(Param.NEXT_TOKEN)
     if tok:
         q.after = decode_token(tok, q.order)
-    for name in ("include_attachment_url", "limited_response"):
+    for name in (Param.INCLUDE_ATTACHMENT_URL, Param.LIMITED_RESPONSE):
         v = one(name)
         if v is not None:
             b = parse_bool(name, v)
-            if name == "limited_response":
+            if name == Param.LIMITED_RESPONSE:
                 q.limited_response = b
-    off = one("offset")
+    off = one(Param.OFFSET)
     if off is not None and off.strip() not in ("0", ""):
         raise BadRequest("offset is not supported on tasks; follow next_token instead")
     return q
@@ -440,7 +392,7 @@ def needs_exact_count(q: ListQuery) -> bool:
 
 
 def _count_where(conn: sqlite3.Connection, q: ListQuery) -> int:
-    if q.search and replace(q, search="", order="desc", limit=LIMIT_MAX, after=None,
+    if q.search and replace(q, search="", order="desc", limit=PAGE_LIMIT_MAX, after=None,
                             limited_response=False) == ListQuery():
         # search alone: two index-only range counts, minus the tasks both ranges hold
         s = q.search.lower()

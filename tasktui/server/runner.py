@@ -12,7 +12,9 @@ from typing import Any
 
 import uvicorn
 
-from tasktui.server.app import ServerOptions, State, build_app
+from tasktui.server.app import build_app
+from tasktui.server.options import ServerOptions
+from tasktui.server.state import ServerContext
 
 
 def make_options(simulate: bool = False, **opts: Any) -> ServerOptions:
@@ -24,9 +26,9 @@ def make_options(simulate: bool = False, **opts: Any) -> ServerOptions:
 
 
 def create_app(db_path: str | Path, api_keys: list[str], options: ServerOptions | None = None):
-    """The ASGI app and its State for a database and a set of API keys."""
-    state = State(str(db_path), list(api_keys), options or ServerOptions())
-    return build_app(state), state
+    """The ASGI app and its ServerContext for a database and a set of API keys."""
+    ctx = ServerContext(str(db_path), list(api_keys), options or ServerOptions())
+    return build_app(ctx), ctx
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -58,7 +60,7 @@ class ServerHandle:
     port: int
     api_keys: list[str]
     db_path: str
-    state: State
+    context: ServerContext
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
 
@@ -77,11 +79,11 @@ class ServerHandle:
     @property
     def callback_auth(self) -> str:
         """The value sent in the ``scale-callback-auth`` header of callbacks."""
-        return self.state.options.callback_auth
+        return self.context.options.callback_auth
 
     @property
     def options(self) -> ServerOptions:
-        return self.state.options
+        return self.context.options
 
     def stop(self, timeout: float = 10.0) -> None:
         self._server.should_exit = True
@@ -98,10 +100,10 @@ def start_server_thread(db_path: str | Path, api_keys: list[str] | str, *, host:
                         simulate: bool = False, **opts: Any) -> ServerHandle:
     """Start uvicorn in a daemon thread and return once it accepts connections."""
     keys = [api_keys] if isinstance(api_keys, str) else list(api_keys)
-    app, state = create_app(db_path, keys, make_options(simulate, **opts))
+    app, ctx = create_app(db_path, keys, make_options(simulate, **opts))
     sock = bind_socket(host, port)
     real_port = sock.getsockname()[1]
-    state.origin = f"http://{_url_host(host)}:{real_port}"
+    ctx.origin = f"http://{_url_host(host)}:{real_port}"
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3,
                             timeout_keep_alive=30)
     server = uvicorn.Server(config)
@@ -128,4 +130,4 @@ def start_server_thread(db_path: str | Path, api_keys: list[str] | str, *, host:
             server.should_exit = True
             raise RuntimeError("the server did not start within 30 s")
         time.sleep(0.01)
-    return ServerHandle(host, real_port, keys, str(db_path), state, server, thread)
+    return ServerHandle(host, real_port, keys, str(db_path), ctx, server, thread)

@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from tasktui.domain.timezones import UTC
 from tasktui.server import db as dbm
 from tasktui.server.content import ATTACHMENT_TYPE, MEDIA_NAME, PROJECTS
-from tasktui.server.model import dt_to_ms, ms_to_wire
-
-UTC = timezone.utc
-DAY_MS = 86_400_000
+from tasktui.server.times import DAY_MS, dt_to_ms, ms_to_wire
 
 HOSTILE = [
     "[bold red]URGENT[/bold red] re-check this [/] now",

@@ -22,17 +22,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import TYPE_CHECKING, Any
+import secrets
+from typing import Any
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 
 from tasktui.server import db as dbm
-from tasktui.server.content import PROJECT_BY_NAME, response_for
-from tasktui.server.model import materialize, ms_to_wire, now_ms, present
-
-if TYPE_CHECKING:
-    from tasktui.server.app import State
+from tasktui.server.content import ATTACHMENT_TYPE, MEDIA_NAME, PROJECT_BY_NAME, PROJECTS, response_for
+from tasktui.server.docs import materialize, present, touch
+from tasktui.server.seed import batch_name
+from tasktui.server.state import ServerContext
+from tasktui.server.times import ms_to_wire, now_ms
 
 log = logging.getLogger("tasktui.server.simulate")
 
@@ -58,8 +59,8 @@ def synthetic_response(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 class Workforce:
-    def __init__(self, state: "State"):
-        self.state = state
+    def __init__(self, ctx: ServerContext):
+        self.ctx = ctx
         self.task: asyncio.Task | None = None
         self.rng = random.Random()
         self.steps = 0
@@ -81,7 +82,7 @@ class Workforce:
     async def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                await asyncio.wait_for(self._stop.wait(), self.state.options.simulate_interval)
+                await asyncio.wait_for(self._stop.wait(), self.ctx.options.simulate_interval)
                 return
             except asyncio.TimeoutError:
                 pass
@@ -93,17 +94,17 @@ class Workforce:
                 log.exception("simulated workforce step failed")
                 continue
             self.steps += 1
-            if self.state.callbacks is not None:
+            if self.ctx.callbacks is not None:
                 for task, event in fired:
-                    self.state.callbacks.fire(task, event)
+                    self.ctx.callbacks.fire(task, event)
 
     def step(self) -> list[tuple[dict[str, Any], str]]:
         """One round of work in one write transaction; returns callbacks to fire."""
-        k = max(1, self.state.options.simulate_batch)
-        conn = self.state.pool.get()
+        k = max(1, self.ctx.options.simulate_batch)
+        conn = self.ctx.pool.get()
         fired: list[tuple[dict[str, Any], str]] = []
         with dbm.Tx(conn, write=True):
-            instr = self.state.instructions(conn)
+            instr = self.ctx.instructions.get(conn)
 
             def take(where: str) -> list[tuple[int, dict[str, Any]]]:
                 rows = conn.execute(
@@ -112,20 +113,17 @@ class Workforce:
                 return [(rid, materialize(orjson.loads(doc))) for rid, doc in rows]
 
             def save(rid: int, doc: dict[str, Any], event: str | None) -> None:
-                from tasktui.server.app import store_doc
-                t = now_ms()
-                doc["updated_at"] = ms_to_wire(t)
-                store_doc(conn, rid, doc)
+                touch(doc)
+                dbm.store_doc(conn, rid, doc)
                 if event and doc.get("callback_url"):
-                    fired.append((present(doc, self.state.origin, instr), event))
+                    fired.append((present(doc, self.ctx.origin, instr), event))
 
             # customers keep sending work: new Queued tasks appear at the top of the list
-            if self.state.options.simulate_arrivals:
-                from tasktui.server.app import insert_doc
+            if self.ctx.options.simulate_arrivals:
                 for _ in range(max(1, k // 2)):
-                    insert_doc(conn, self._new_task())
+                    dbm.insert_doc(conn, self._new_task())
             for rid, doc in take("t.ostatus = 'in_progress'"):
-                if self.rng.random() < self.state.options.simulate_error_rate:
+                if self.rng.random() < self.ctx.options.simulate_error_rate:
                     doc["status"] = "error"
                     doc["error"] = self.rng.choice(SIM_ERRORS)
                     save(rid, doc, "error")
@@ -150,11 +148,6 @@ class Workforce:
 
     def _new_task(self) -> dict[str, Any]:
         """A fresh Queued demo task (its media and response come from its seed)."""
-        import secrets
-
-        from tasktui.server.content import ATTACHMENT_TYPE, MEDIA_NAME, PROJECTS
-        from tasktui.server.seed import batch_name
-
         p = self.rng.choices(PROJECTS, weights=[x["weight"] for x in PROJECTS])[0]
         t = now_ms()
         tid = f"{t // 1000:08x}{secrets.token_hex(8)}"

@@ -21,7 +21,7 @@ import pytest
 from tasktui.cli import main
 from tasktui.domain import AuditStatus, OperatorStatus, Task, TaskQuery
 from tasktui.export import checkpoint_path, partial_path, read_checkpoint, snapshot_query
-from tasktui.server.model import present
+from tasktui.server.docs import present
 from tasktui.testing.faultproxy import Fault, FaultProxy
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -38,7 +38,7 @@ from tasktui.export import (
     read_checkpoint,
     snapshot_query,
 )
-from tasktui.server.model import present
+from tasktui.server.docs import present
 from tasktui.testing.faultproxy import Fault, FaultProxy
 
 SEED_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)

@@ -19,8 +19,8 @@ import pytest
 from tasktui.api import RetryPolicy
 from tasktui.config import Settings
 from tasktui.connect import Backend
-from tasktui.server.app import insert_doc
-from tasktui.server.model import ms_to_wire
+from tasktui.server.db import insert_doc
+from tasktui.server.times import ms_to_wire
 from tasktui.testing.faultproxy import Fault, FaultProxy
 
 from .hostile import HOSTILE

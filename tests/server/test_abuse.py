@@ -8,6 +8,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from tasktui.domain.wire import LIST_PARAMS
 from tasktui.server import start_server_thread
 from tasktui.server.openapi import build
 
@@ -23,9 +24,6 @@ INJECTIONS = [
     "\x00' OR 1=1",
     "_%",
 ]
-LIST_PARAMS = ["start_time", "end_time", "completed_after", "completed_before", "updated_after", "updated_before",
-               "status", "customer_review_status", "project", "batch", "type", "tags", "unique_id", "search",
-               "order", "limit", "next_token", "include_attachment_url", "limited_response"]
 
 
 def routes() -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ import pytest
 
 from tasktui.domain import AuditStatus, OperatorStatus, Task
 from tasktui.server import seed_database
-from tasktui.server.model import present
+from tasktui.server.docs import present
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Stored task documents: the index columns derived from them and the wire form
-served to clients.
+served to clients (stored document -> wire document).
 
 A stored document is the wire document plus internal keys starting with ``_``
 (``_seed``: the demo content seed; ``_lazy``: the response is generated from the seed
@@ -10,38 +10,11 @@ and served as absolute URLs built from the request's own origin.
 
 from __future__ import annotations
 
-import time
-from datetime import datetime, timezone
 from typing import Any
 
 from tasktui.domain.statuses import audit_status_of, operator_status_of
 from tasktui.server.content import PROJECT_BY_NAME, fixed_response, response_for
-
-UTC = timezone.utc
-
-
-def ms_to_wire(ms: int) -> str:
-    s, rem = divmod(int(ms), 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) + f".{rem:03d}Z"
-
-
-def wire_to_ms(value: str | None) -> int | None:
-    if not value:
-        return None
-    dt = datetime.fromisoformat(value)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000 + (0.5 if dt.timestamp() >= 0 else -0.5))
-
-
-def dt_to_ms(dt: datetime) -> int:
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return round(dt.timestamp() * 1000)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+from tasktui.server.times import ms_to_wire, now_ms, wire_to_ms
 
 
 def index_row(doc: dict[str, Any]) -> tuple:
@@ -99,3 +72,10 @@ def present(doc: dict[str, Any], origin: str, instructions: dict[str, str]) -> d
 def limited(doc: dict[str, Any]) -> dict[str, Any]:
     """``limited_response=true``: the fields the real API keeps."""
     return {k: doc[k] for k in ("task_id", "status", "metadata", "project") if k in doc}
+
+
+def touch(doc: dict[str, Any]) -> int:
+    """Set ``updated_at`` to now; returns now in milliseconds."""
+    t = now_ms()
+    doc["updated_at"] = ms_to_wire(t)
+    return t
