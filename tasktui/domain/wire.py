@@ -92,6 +92,13 @@ class Param:
 
 #: Every parameter ``GET /v1/tasks`` understands (others are ignored, as on the real API).
 LIST_PARAMS = tuple(v for k, v in vars(Param).items() if k.isupper())
+#: The parameters of the public Scale API (what the real service and the official SDK
+#: know); the others are the bundled server's extensions (search, order, page_size,
+#: offset), sent only to a server that advertises them.
+PUBLIC_LIST_PARAMS = tuple(p for p in LIST_PARAMS
+                           if p not in (Param.SEARCH, Param.ORDER, Param.PAGE_SIZE, Param.OFFSET))
+#: The public parameters that may be repeated; on the real API every other one is single.
+PUBLIC_REPEATED_PARAMS = (Param.TAGS, Param.UNIQUE_ID)
 #: (from, to) of each date range: ``from`` inclusive, ``to`` exclusive.
 CREATED_RANGE = (Param.START_TIME, Param.END_TIME)
 COMPLETED_RANGE = (Param.COMPLETED_AFTER, Param.COMPLETED_BEFORE)

@@ -17,18 +17,13 @@ from __future__ import annotations
 import orjson
 
 from tasktui.domain.statuses import WIRE_REVIEW_STATUSES, WIRE_STATUSES
+from tasktui.domain.wire import PAGE_LIMIT_MAX, PUBLIC_LIST_PARAMS, PUBLIC_REPEATED_PARAMS, Param
 
-#: GET /v1/tasks parameters of the public API.
-LIST_PARAMS = frozenset({
-    "start_time", "end_time", "completed_after", "completed_before", "updated_after", "updated_before",
-    "status", "type", "project", "batch", "customer_review_status", "tags", "unique_id", "limit",
-    "next_token", "include_attachment_url", "limited_response",
-})
-#: The only list parameters that may be repeated (``tags=a&tags=b``).
-REPEATABLE = frozenset({"tags", "unique_id"})
-BOOLEAN_PARAMS = frozenset({"include_attachment_url", "limited_response"})
+LIST_PARAMS = frozenset(PUBLIC_LIST_PARAMS)
+REPEATABLE = frozenset(PUBLIC_REPEATED_PARAMS)
+BOOLEAN_PARAMS = frozenset({Param.INCLUDE_ATTACHMENT_URL, Param.LIMITED_RESPONSE})
 BOOLEANS = frozenset({"True", "False", "true", "false"})
-LIMIT_MAX = 100
+LIMIT_MAX = PAGE_LIMIT_MAX
 #: GET /v1/batches parameters (offset paging).
 BATCH_PARAMS = frozenset({"start_time", "end_time", "exclude_archived", "status", "project", "limit", "offset"})
 
@@ -73,13 +68,13 @@ def _list_refusal(params: list[tuple[str, str]]) -> str | None:
         seen[k] = seen.get(k, 0) + 1
         if seen[k] > 1 and k not in REPEATABLE:
             return f"{k} may be given once"
-        if k == "limit":
+        if k == Param.LIMIT:
             if not v.isdigit() or not 1 <= int(v) <= LIMIT_MAX:
                 return f"limit must be a whole number from 1 to {LIMIT_MAX}, not {v[:20]!r}"
-        elif k == "status":
+        elif k == Param.STATUS:
             if v not in WIRE_STATUSES:
                 return f"status must be one of {', '.join(WIRE_STATUSES)}, not {v[:40]!r}"
-        elif k == "customer_review_status":
+        elif k == Param.REVIEW_STATUS:
             for part in v.split(","):
                 if part not in WIRE_REVIEW_STATUSES:
                     return f"customer_review_status {part[:40]!r} is not a review status"

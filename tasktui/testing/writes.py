@@ -9,7 +9,6 @@ the app's client does, and reads the database with the standard ``sqlite3`` modu
 
 from __future__ import annotations
 
-import asyncio
 import random
 import sqlite3
 import time

@@ -139,3 +139,14 @@ def test_a_bad_review_word_is_named():
         decode_review_filter(["great"])
     with pytest.raises(ValueError, match="customer_review_status is empty"):
         decode_review_filter([""])
+
+
+def test_the_public_parameters_are_the_sdks_and_only_tags_and_unique_id_repeat():
+    from tasktui.domain.wire import PUBLIC_LIST_PARAMS, PUBLIC_REPEATED_PARAMS
+
+    # shared/reference/scale-api.md, "GET /v1/tasks": the SDK's allowed keywords
+    assert set(PUBLIC_LIST_PARAMS) == {
+        "start_time", "end_time", "status", "type", "project", "batch", "limit", "completed_before",
+        "completed_after", "updated_before", "updated_after", "next_token", "customer_review_status",
+        "tags", "unique_id", "include_attachment_url", "limited_response"}
+    assert set(PUBLIC_REPEATED_PARAMS) == {"tags", "unique_id"}
