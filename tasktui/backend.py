@@ -18,10 +18,13 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
 from tasktui.config import Settings
+
+if TYPE_CHECKING:  # the server is imported only when the sandbox is opened
+    from tasktui.server import ServerHandle
 
 __all__ = [
     "Backend",
@@ -48,7 +51,7 @@ class Backend:
     kind: str
     label: str
     db_path: Path | None = None
-    _handle: Any = field(default=None, repr=False)
+    _handle: ServerHandle | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"Backend(kind={self.kind!r}, url={self.url!r}, label={self.label!r})"
