@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tasktui.cli import common
 from tasktui.cli.common import (
@@ -29,6 +29,10 @@ from tasktui.cli.common import (
     stderr_progress,
 )
 from tasktui.domain import DateInputError
+
+if TYPE_CHECKING:  # loaded in run(): `tasktui export --help` stays light
+    from tasktui.backend import Backend
+    from tasktui.export import Exporter, ExportProgress, ExportResult
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -128,7 +132,7 @@ class _Bar:
             self._task = self._progress.add_task("export", total=None, rate="", left="")
         return self
 
-    def update(self, p: Any) -> None:
+    def update(self, p: ExportProgress) -> None:
         if self._progress is None:
             return
         rate = f"{p.rate:,.0f}/s" if p.rate else ""
@@ -272,7 +276,7 @@ def _api_exit_code(e: BaseException) -> int | None:
     return None
 
 
-async def _export(exporter: Any, backend: Any, bar: _Bar, retries: int) -> Any:
+async def _export(exporter: Exporter, backend: Backend, bar: _Bar, retries: int) -> ExportResult:
     from tasktui.api import RetryPolicy, TaskClient
 
     async with TaskClient(backend.url, backend.api_key,

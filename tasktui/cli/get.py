@@ -9,7 +9,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasktui.cli import common
 from tasktui.cli.common import (
@@ -24,6 +24,10 @@ from tasktui.cli.common import (
     settings_from_args,
     stderr_progress,
 )
+
+if TYPE_CHECKING:  # loaded in run(): `tasktui get --help` stays light
+    from tasktui.backend import Backend
+    from tasktui.domain import Task
 
 PROG = "tasktui get"
 
@@ -161,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _fetch(backend: Any, task_id: str) -> Any:
+async def _fetch(backend: Backend, task_id: str) -> Task:
     from tasktui.api import TaskClient
 
     async with TaskClient(backend.url, backend.api_key) as client:
