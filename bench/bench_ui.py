@@ -144,7 +144,7 @@ def first_paint(url: str, runs: int) -> tuple[list[float], list[float]] | None:
 def _app(url: str):
     from tasktui.api import RetryPolicy
     from tasktui.config import Settings
-    from tasktui.connect import Backend
+    from tasktui.backend import Backend
     from tasktui.ui.app import TaskTuiApp
 
     s = Settings(refresh_interval=0, sandbox_db=Path(tempfile.gettempdir()) / "unused.db")

@@ -1,3 +1,5 @@
-from tasktui.cli import main
+"""``python -m tasktui``: the same as the ``tasktui`` command."""
+
+from tasktui.cli.main import main
 
 raise SystemExit(main())

@@ -1,8 +1,9 @@
-"""Settings: where they live, how they are read, validated and saved. No Textual.
+"""Settings: how they are read from the config file and the environment, validated and
+saved. No Textual.
 
-One TOML file in the platform's config directory (``tasktui config path``), overridable
-with ``$TASKTUI_CONFIG``; environment variables override it (``SCALE_API_KEY``,
-``TASKTUI_API_URL``) and command-line flags override both (see :mod:`tasktui.connect`).
+One TOML file (where: :mod:`tasktui.locations`); environment variables override it
+(``SCALE_API_KEY``, ``TASKTUI_API_URL``) and command-line flags override both (applied in
+one place, :func:`tasktui.cli.common.settings_from_args`).
 
 Every bad value raises :class:`ConfigError` with a sentence naming the file and the key.
 The API key is never printed: :func:`mask_key` shows at most its prefix and last 4
@@ -28,6 +29,7 @@ Example file::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import stat
@@ -39,29 +41,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
 
-import platformdirs
+from tasktui.domain import TaskQuery, Zone, parse_zone
+from tasktui.domain.filters import FilterError, Filters
+from tasktui import locations
+from tasktui.locations import config_path, default_downloads_dir
 
-from tasktui.domain import (
-    AuditStatus,
-    DateField,
-    DateInputError,
-    OperatorStatus,
-    SortOrder,
-    TaskQuery,
-    Zone,
-    parse_audit_status,
-    parse_operator_status,
-    parse_range,
-    parse_zone,
-)
-
-APP_NAME = "tasktui"
 DEFAULT_API_URL = "https://api.scale.com/v1"
 DEFAULT_REFRESH_INTERVAL = 15.0
 DEFAULT_SANDBOX_SEED = 20_000
 
-ENV_CONFIG = "TASKTUI_CONFIG"
-ENV_DATA_DIR = "TASKTUI_DATA_DIR"
 ENV_API_KEY = "SCALE_API_KEY"
 ENV_API_URL = "TASKTUI_API_URL"
 
@@ -69,29 +57,6 @@ ENV_API_URL = "TASKTUI_API_URL"
 class ConfigError(Exception):
     """The config file (or an environment variable or flag) holds a value we cannot use.
     ``str()`` is a sentence naming the file and the key."""
-
-
-# --------------------------------------------------------------------------- places
-def config_path(env: Mapping[str, str] | None = None) -> Path:
-    """The config file: ``$TASKTUI_CONFIG`` or ``<user config dir>/tasktui/config.toml``."""
-    env = os.environ if env is None else env
-    override = env.get(ENV_CONFIG)
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
-
-
-def data_dir(env: Mapping[str, str] | None = None) -> Path:
-    """Where the sandbox database lives: ``$TASKTUI_DATA_DIR`` or the user data dir."""
-    env = os.environ if env is None else env
-    override = env.get(ENV_DATA_DIR)
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_data_dir(APP_NAME))
-
-
-def default_downloads_dir() -> Path:
-    return Path(platformdirs.user_downloads_dir())
 
 
 # --------------------------------------------------------------------------- key masking
@@ -111,129 +76,44 @@ def mask_key(key: str | None) -> str:
 
 
 # --------------------------------------------------------------------------- saved views
-@dataclass(frozen=True)
-class SavedView:
-    """A named set of filters from the ``[views]`` table. Dates stay as typed (``-7d``)
-    and are interpreted when the view is applied."""
+@dataclass(frozen=True, kw_only=True)
+class SavedView(Filters):
+    """A named set of filters from the ``[views]`` table: :class:`Filters` (dates as typed,
+    interpreted when the view is applied) with a name."""
 
-    name: str
-    date_field: DateField = DateField.CREATED
-    from_text: str = ""
-    to_text: str = ""
-    statuses: frozenset[OperatorStatus] = frozenset()
-    audit_statuses: frozenset[AuditStatus] = frozenset()
-    projects: tuple[str, ...] = ()
-    batches: tuple[str, ...] = ()
-    types: tuple[str, ...] = ()
-    search: str = ""
-    order: SortOrder = SortOrder.NEWEST
+    name: str = ""
 
-    def to_query(self, zone: Zone, *, now: datetime | None = None) -> TaskQuery:
-        """The query this view means now, in ``zone``. Raises DateInputError."""
-        rng = parse_range(self.from_text, self.to_text, zone, now=now)
-        return TaskQuery(
-            date_field=self.date_field, start=rng.start, end=rng.end,
-            statuses=self.statuses, audit_statuses=self.audit_statuses,
-            projects=self.projects, batches=self.batches, types=self.types,
-            search=self.search, order=self.order,
-        )
+    @classmethod
+    def of(cls, name: str, filters: Filters) -> "SavedView":
+        return cls(name=name, **{f.name: getattr(filters, f.name) for f in dataclasses.fields(Filters)})
 
     def to_toml(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.date_field is not DateField.CREATED:
-            out["date_field"] = self.date_field.value
-        if self.from_text:
-            out["from"] = self.from_text
-        if self.to_text:
-            out["to"] = self.to_text
-        if self.statuses:
-            out["status"] = [s.value for s in OperatorStatus if s in self.statuses]
-        if self.audit_statuses:
-            out["audit"] = [a.name.lower() for a in AuditStatus if a in self.audit_statuses]
-        if self.projects:
-            out["project"] = list(self.projects)
-        if self.batches:
-            out["batch"] = list(self.batches)
-        if self.types:
-            out["type"] = list(self.types)
-        if self.search:
-            out["search"] = self.search
-        if self.order is not SortOrder.NEWEST:
-            out["order"] = "oldest"
-        return out
+        """The view's table in the config file (only the filters that are on)."""
+        return self.to_mapping(compact=True)
+
+    # The Tasks screen and the sidebar reach views through these two.
+    def to_query(self, zone: Zone, *, now: datetime | None = None) -> TaskQuery:
+        """The query this view means now, in ``zone`` (:meth:`Filters.resolve`). Raises DateInputError."""
+        return self.resolve(zone, now)
 
     @classmethod
     def from_query(cls, name: str, query: TaskQuery, from_text: str = "", to_text: str = "") -> "SavedView":
+        """A view of a resolved query whose dates were typed as ``from_text`` / ``to_text``."""
         return cls(
             name=name, date_field=query.date_field, from_text=from_text, to_text=to_text,
             statuses=query.statuses, audit_statuses=query.audit_statuses,
-            projects=query.projects, batches=query.batches, types=query.types,
+            projects=tuple(sorted(set(query.projects))), batches=tuple(sorted(set(query.batches))),
+            types=tuple(sorted(set(query.types))), tags=tuple(sorted(set(query.tags))),
             search=query.search, order=query.order,
         )
 
 
-_VIEW_KEYS = ("date_field", "from", "to", "status", "audit", "project", "batch", "type", "search", "order")
-
-
-def _str_list(value: Any, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,) if value else ()
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(v for v in value if v)
-    raise ConfigError(f"{where} must be a string or a list of strings, not {value!r}")
-
-
 def parse_view(name: str, table: Any, where: str) -> SavedView:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where} must be a table of filters, not {table!r}")
-    unknown = sorted(set(table) - set(_VIEW_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"{where} has unknown key(s) {', '.join(unknown)}; known keys: {', '.join(_VIEW_KEYS)}"
-        )
+    """One ``[views.NAME]`` table. Raises ConfigError naming ``where`` and the key."""
     try:
-        date_field = DateField(str(table.get("date_field", "created")).strip().lower())
-    except ValueError:
-        raise ConfigError(f"{where}.date_field must be \"created\" or \"completed\"") from None
-    statuses = set()
-    for s in _str_list(table.get("status", []), f"{where}.status"):
-        try:
-            statuses.add(parse_operator_status(s))
-        except ValueError as e:
-            raise ConfigError(f"{where}.status: {e}") from None
-    audits = set()
-    for s in _str_list(table.get("audit", []), f"{where}.audit"):
-        try:
-            audits.add(parse_audit_status(s))
-        except ValueError as e:
-            raise ConfigError(f"{where}.audit: {e}") from None
-    from_text = table.get("from", "")
-    to_text = table.get("to", "")
-    for k, v in (("from", from_text), ("to", to_text)):
-        if not isinstance(v, str):
-            raise ConfigError(f"{where}.{k} must be a string such as \"2024-05-01\" or \"-7d\"")
-    try:
-        parse_range(from_text, to_text, Zone.UTC)
-    except DateInputError as e:
-        raise ConfigError(f"{where}: {e}") from None
-    search = table.get("search", "")
-    if not isinstance(search, str):
-        raise ConfigError(f"{where}.search must be a string")
-    order_text = str(table.get("order", "newest")).strip().lower()
-    if order_text in ("newest", "desc", "newest first"):
-        order = SortOrder.NEWEST
-    elif order_text in ("oldest", "asc", "oldest first"):
-        order = SortOrder.OLDEST
-    else:
-        raise ConfigError(f"{where}.order must be \"newest\" or \"oldest\"")
-    return SavedView(
-        name=name, date_field=date_field, from_text=from_text.strip(), to_text=to_text.strip(),
-        statuses=frozenset(statuses), audit_statuses=frozenset(audits),
-        projects=_str_list(table.get("project", []), f"{where}.project"),
-        batches=_str_list(table.get("batch", []), f"{where}.batch"),
-        types=_str_list(table.get("type", []), f"{where}.type"),
-        search=search.strip(), order=order,
-    )
+        return SavedView.of(name, Filters.parse(table))
+    except FilterError as e:
+        raise ConfigError(f"{where}.{e.key}: {e.detail}" if e.key else f"{where}: {e.detail}") from None
 
 
 # --------------------------------------------------------------------------- settings
@@ -247,7 +127,7 @@ class Settings:
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> "key1,key2"
     views: dict[str, SavedView] = field(default_factory=dict)
     downloads_dir: Path = field(default_factory=default_downloads_dir)
-    sandbox_db: Path = field(default_factory=lambda: data_dir() / "sandbox.db")
+    sandbox_db: Path = field(default_factory=locations.sandbox_db)
     sandbox_seed: int = DEFAULT_SANDBOX_SEED  # demo tasks created on the sandbox's first run
     simulate: bool = True  # the sandbox moves tasks along (queued -> in progress -> completed)
     force_sandbox: bool = False  # use the sandbox even if an API key is configured
@@ -276,7 +156,7 @@ _TOP_KEYS = (
 )
 
 
-def _check_url(url: str, where: str) -> str:
+def check_url(url: str, where: str) -> str:
     u = url.strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+", u):
         raise ConfigError(f"{where} must be an http:// or https:// URL such as {DEFAULT_API_URL}, not {url!r}")
@@ -359,7 +239,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     env = os.environ if env is None else env
     p = Path(path).expanduser() if path is not None else config_path(env)
     raw = read_config_file(p)
-    s = Settings(sandbox_db=data_dir(env) / "sandbox.db")
+    s = Settings(sandbox_db=locations.sandbox_db(env))
     if p.exists():
         s.config_file = p
     where = str(p)
@@ -377,7 +257,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     if "api_url" in raw:
         if not isinstance(raw["api_url"], str):
             raise ConfigError(f"{key('api_url')} must be a string such as \"{DEFAULT_API_URL}\"")
-        s.api_url = _check_url(raw["api_url"], key("api_url"))
+        s.api_url = check_url(raw["api_url"], key("api_url"))
         s.sources["api_url"] = "file"
     if "api_key" in raw:
         v = raw["api_key"]
@@ -425,7 +305,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
 
     # environment ---------------------------------------------------------------
     if env.get(ENV_API_URL):
-        s.api_url = _check_url(env[ENV_API_URL], f"the environment variable {ENV_API_URL}")
+        s.api_url = check_url(env[ENV_API_URL], f"the environment variable {ENV_API_URL}")
         s.sources["api_url"] = f"env {ENV_API_URL}"
     if env.get(ENV_API_KEY):
         s.api_key = env[ENV_API_KEY].strip() or None
@@ -478,7 +358,7 @@ def settings_to_toml(s: Settings) -> dict[str, Any]:
         out["simulate"] = False
     if s.downloads_dir != d.downloads_dir:
         out["downloads_dir"] = str(s.downloads_dir)
-    if s.sandbox_db != data_dir() / "sandbox.db":
+    if s.sandbox_db != locations.sandbox_db():
         out["sandbox_db"] = str(s.sandbox_db)
     if s.sandbox_seed != DEFAULT_SANDBOX_SEED:
         out["sandbox_seed"] = s.sandbox_seed

@@ -35,6 +35,14 @@ class DateField(StrEnum):
     def label(self) -> str:
         return "Created" if self is DateField.CREATED else "Completed"
 
+    @classmethod
+    def parse(cls, text: str) -> "DateField":
+        """``created`` or ``completed`` (any case). Raises ValueError naming the choices."""
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            raise ValueError(f"unknown field {text!r}; choose created or completed") from None
+
 
 class SortOrder(StrEnum):
     NEWEST = "desc"
@@ -43,6 +51,28 @@ class SortOrder(StrEnum):
     @property
     def label(self) -> str:
         return "newest first" if self is SortOrder.NEWEST else "oldest first"
+
+    @property
+    def word(self) -> str:
+        """How an operator writes it (flags, config): ``newest`` or ``oldest``."""
+        return "newest" if self is SortOrder.NEWEST else "oldest"
+
+    @classmethod
+    def parse(cls, text: str) -> "SortOrder":
+        """The one set of spellings every input accepts (flags, config views): ``newest`` /
+        ``oldest``, with the aliases ``new`` / ``old``, ``newest first`` / ``oldest first``
+        (also ``newest-first``, ``newest_first``) and the wire's ``desc`` / ``asc``; any
+        case. Raises ValueError naming the choices."""
+        key = " ".join(text.strip().lower().replace("-", " ").replace("_", " ").split())
+        if key in _ORDER_WORDS:
+            return _ORDER_WORDS[key]
+        raise ValueError(f"unknown order {text!r}; choose newest or oldest")
+
+
+_ORDER_WORDS = {
+    **dict.fromkeys(("newest", "new", "newest first", "desc"), SortOrder.NEWEST),
+    **dict.fromkeys(("oldest", "old", "oldest first", "asc"), SortOrder.OLDEST),
+}
 
 
 @dataclass(frozen=True)

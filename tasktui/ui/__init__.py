@@ -1,7 +1,7 @@
 """The Textual user interface (the only layer that imports Textual).
 
 Importing this package is cheap: the app itself lives in :mod:`tasktui.ui.app` and is
-loaded by ``tasktui.ui.launch.run`` when the console actually opens.
+loaded by ``tasktui.cli.tui.run`` when the console actually opens.
 """
 
 from __future__ import annotations

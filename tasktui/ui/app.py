@@ -15,8 +15,9 @@ from typing import Callable
 from textual.app import App
 from textual.binding import Binding
 
-from tasktui.config import Settings, config_path
-from tasktui.connect import Backend
+from tasktui.config import Settings
+from tasktui.locations import config_path
+from tasktui.backend import Backend
 from tasktui.ui.help import HelpScreen
 from tasktui.ui.keymap import bind, check_keymap
 from tasktui.ui.tasks_screen import TasksScreen

@@ -90,7 +90,7 @@ _AUDIT_SHOWN_KEYS = frozenset({
 
 def _default_downloads_dir() -> Path:
     try:
-        from tasktui.config import default_downloads_dir
+        from tasktui.locations import default_downloads_dir
 
         return default_downloads_dir()
     except Exception:

@@ -66,7 +66,7 @@ def _downloads_dir(app: App) -> Path:
     d = getattr(settings, "downloads_dir", None)
     if d:
         return Path(d).expanduser()
-    from tasktui.config import default_downloads_dir
+    from tasktui.locations import default_downloads_dir
 
     return default_downloads_dir()
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tasktui.cli import main
+from tasktui.cli.main import main
 from tasktui.domain import AuditStatus, OperatorStatus, Task, TaskQuery
 from tasktui.export import checkpoint_path, partial_path, read_checkpoint, snapshot_query
 from tasktui.server.docs import present
@@ -199,7 +199,7 @@ def test_existing_file_is_kept_and_exit_2(tmp_path, capsys, clean_env):
 def test_the_cli_path_never_imports_textual(shared_server, clean_env, tmp_path):
     code = (
         "import sys\n"
-        "from tasktui.cli import main\n"
+        "from tasktui.cli.main import main\n"
         f"rc = main(['export', '-q', '-o', {str(tmp_path / 'a.json')!r}, '--api-url', {shared_server.url!r},"
         f" '--api-key', {shared_server.api_key!r}])\n"
         "print(rc, any(m == 'textual' or m.startswith('textual.') for m in sys.modules))\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tasktui.api import RetryPolicy
 from tasktui.config import Settings
-from tasktui.connect import Backend
+from tasktui.backend import Backend
 from tasktui.domain import OperatorStatus, TaskQuery
 from tasktui.export import checkpoint_path, partial_path, read_checkpoint
 from tasktui.testing.faultproxy import Fault, FaultProxy

@@ -96,7 +96,7 @@ def test_config_show_masks_the_key_and_warns_on_stderr(tmp_path: Path) -> None:
 
 async def test_the_app_warns_on_screen_about_a_readable_key_file(shared_server, tmp_path: Path) -> None:
     from tasktui.api import RetryPolicy
-    from tasktui.connect import Backend
+    from tasktui.backend import Backend
     from tasktui.ui.app import TaskTuiApp
 
     p = tmp_path / "config.toml"

@@ -19,7 +19,7 @@ from textual.widgets import SelectionList, TextArea
 
 from tasktui.api import RetryPolicy
 from tasktui.config import Settings
-from tasktui.connect import Backend
+from tasktui.backend import Backend
 from tasktui.domain import AuditStatus, OperatorStatus
 from tasktui.testing.faultproxy import DEFAULT_MIX, Fault, FaultProxy
 

@@ -18,7 +18,7 @@ import pytest
 
 from tasktui.api import RetryPolicy
 from tasktui.config import Settings
-from tasktui.connect import Backend
+from tasktui.backend import Backend
 from tasktui.server.db import insert_doc
 from tasktui.server.times import ms_to_wire
 from tasktui.testing.faultproxy import Fault, FaultProxy

@@ -143,7 +143,7 @@ def test_cli_never_shows_or_writes_the_key(keyed_server, tmp_path: Path, sql) ->
 async def test_app_session_never_shows_the_key(keyed_server, tmp_path: Path, sql) -> None:
     from tasktui.api import RetryPolicy
     from tasktui.config import Settings
-    from tasktui.connect import Backend
+    from tasktui.backend import Backend
     from tasktui.ui.app import TaskTuiApp
 
     seen: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -80,3 +81,29 @@ def test_bad_flags_are_explained(tmp_path):
     r = subprocess.run([sys.executable, "-m", "tasktui", "serve", "--port", "0", "--db", str(bad)],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "cannot open the database" in r.stderr
+
+
+def test_the_default_database_follows_the_data_directory(tmp_path):
+    """`serve` without --db uses server.db in $TASKTUI_DATA_DIR, like the sandbox does."""
+    data = tmp_path / "data"
+    env = {**os.environ, "TASKTUI_DATA_DIR": str(data)}
+    proc = subprocess.Popen([sys.executable, "-m", "tasktui", "serve", "--port", "0", "--seed", "5"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("Serving"):
+                break
+    finally:
+        stop(proc)
+    text = "".join(lines)
+    assert f"(database {data / 'server.db'}" in text, text
+    assert (data / "server.db").exists()
+    r = subprocess.run([sys.executable, "-m", "tasktui", "serve", "--help"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert str(data / "server.db") in "".join(r.stdout.split())  # help text wraps long paths

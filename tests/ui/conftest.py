@@ -10,7 +10,7 @@ import pytest
 
 from tasktui.api import RetryPolicy
 from tasktui.config import Settings
-from tasktui.connect import Backend
+from tasktui.backend import Backend
 from ui_helpers import ui_settings
 
 

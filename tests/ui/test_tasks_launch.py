@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from tasktui.config import ConfigError, Settings, load_settings, mask_key, save_view, SavedView
-from tasktui.connect import add_connection_arguments, open_backend, settings_from_args
+from tasktui.backend import open_backend
+from tasktui.cli.common import add_connection_arguments, settings_from_args
 from tasktui.domain import AuditStatus, OperatorStatus, Zone
 from ui_helpers import settled, wait_for
 
@@ -54,7 +55,7 @@ def test_flags_override_environment_override_file(tmp_path: Path):
     ("refersh_interval = 5", ["unknown key(s) 'refersh_interval'", "refresh_interval"]),
     ('[keymap]\n"tasks.refresh" = 5', ["keymap.tasks.refresh", "ctrl+r"]),
     ('[views.x]\nstatus = ["pending"]', ["views.x.status", "queued, in_progress or redo"]),
-    ('[views.x]\nfrom = "2026-02-30"', ["views.x", "From:", "not a real date"]),
+    ('[views.x]\nfrom = "2026-02-30"', ["views.x.from:", "not a real date"]),
     ("zone = ", ["not valid TOML"]),
 ])
 def test_config_errors_name_the_file_and_the_key(tmp_path: Path, text: str, words: list[str]):

@@ -12,27 +12,27 @@ import argparse
 import asyncio
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
-from tasktui.domain import (
-    DateField,
-    DateInputError,
-    SortOrder,
-    TaskQuery,
-    parse_audit_status,
-    parse_operator_status,
-    parse_range,
-    parse_zone,
+from tasktui.cli import common
+from tasktui.cli.common import (
+    EXIT_AUTH,
+    EXIT_BROKEN_PIPE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_connection_arguments,
+    add_filter_arguments,
+    filters_from_args,
+    settings_from_args,
+    stderr_progress,
 )
+from tasktui.domain import DateInputError
 
-# Exit codes a script can rely on (also in --help and the README).
-EXIT_OK = 0
-EXIT_FAILED = 1  # API / network / disk error; a file export keeps its partial + checkpoint
-EXIT_USAGE = 2  # bad flag or value, unusable output path, resume refused
-EXIT_AUTH = 3  # the server refused the API key
-EXIT_NOT_FOUND = 4  # (tasktui get) no task with that id
-EXIT_INTERRUPTED = 130  # Ctrl-C; a file export keeps its partial + checkpoint
-EXIT_BROKEN_PIPE = 141  # the reader of standard output went away (e.g. `| head`)
+if TYPE_CHECKING:  # loaded in run(): `tasktui export --help` stays light
+    from tasktui.backend import Backend
+    from tasktui.export import Exporter, ExportProgress, ExportResult
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -59,140 +59,7 @@ examples:
 PROG = "tasktui export"
 
 
-def one_line_errors(parser: argparse.ArgumentParser, prog: str) -> None:
-    """Make argparse report a bad flag as one clear line (and exit 2), not a usage dump.
-    Unknown options are reported here too (argparse would leave them to the top-level
-    parser, which prints its whole usage)."""
-
-    def error(message: str) -> None:  # type: ignore[override]
-        parser.exit(EXIT_USAGE, f"{prog}: {message} (see {prog} --help)\n")
-
-    parse_known = parser.parse_known_args
-
-    def parse_known_args(args=None, namespace=None):  # type: ignore[no-untyped-def]
-        ns, extras = parse_known(args, namespace)
-        if extras:
-            unknown = [a for a in extras if a.startswith("-")]
-            what = (f"unknown option {unknown[0]}" if unknown
-                    else f"unexpected argument {extras[0]!r}")
-            error(what)
-        return ns, extras
-
-    parser.error = error  # type: ignore[method-assign]
-    parser.parse_known_args = parse_known_args  # type: ignore[method-assign]
-
-
-def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("filters (the same as the app's)")
-    g.add_argument("--status", action="append", default=[], metavar="STATUS",
-                   help="task status: queued, in_progress, redo, completed, error, canceled "
-                        "(repeat the flag or use a comma list)")
-    g.add_argument("--audit", action="append", default=[], metavar="AUDIT",
-                   help="audit status: ready_to_audit, accepted, fixed, rejected (repeat or comma list)")
-    g.add_argument("--project", action="append", default=[], metavar="NAME",
-                   help="project name (repeat the flag for several)")
-    g.add_argument("--batch", action="append", default=[], metavar="NAME",
-                   help="batch name (repeat the flag for several)")
-    g.add_argument("--type", action="append", default=[], metavar="TYPE",
-                   help="task type, e.g. imageannotation (repeat or comma list)")
-    g.add_argument("--tag", action="append", default=[], metavar="TAG",
-                   help="only tasks carrying this tag (repeat: all of them)")
-    g.add_argument("--from", dest="date_from", default="", metavar="WHEN",
-                   help="start of the date range (inclusive): YYYY-MM-DD, 'YYYY-MM-DD HH:MM', "
-                        "today, yesterday, now, -7d, -12h, -2w, or ISO-8601 with an offset")
-    g.add_argument("--to", dest="date_to", default="", metavar="WHEN",
-                   help="end of the date range; a bare date includes that whole day")
-    g.add_argument("--tz", default=None, metavar="ZONE",
-                   help="time zone of --from/--to: utc, pacific or local (default: config, else utc)")
-    g.add_argument("--date-field", default="created", metavar="FIELD",
-                   help="which date --from/--to apply to: created (default) or completed")
-    g.add_argument("--search", default="", metavar="TEXT",
-                   help="task id or unique id starting with TEXT")
-    g.add_argument("--order", default="newest", metavar="ORDER",
-                   help="newest (default) or oldest first")
-
-
-def _split(values: list[str], *, commas: bool = True) -> list[str]:
-    out: list[str] = []
-    for v in values:
-        parts = v.split(",") if commas else [v]
-        out.extend(p.strip() for p in parts if p.strip())
-    return out
-
-
-def _dedupe(values: list[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(values))
-
-
-def filters_from_args(args: argparse.Namespace, default_zone: Any) -> tuple[TaskQuery, dict[str, Any]]:
-    """The query the filter flags describe, and the filters *as given* (the spec a resume
-    is compared against: relative dates stay relative). Raises ValueError with a message
-    naming the flag at fault."""
-    statuses = set()
-    for s in _split(args.status):
-        try:
-            statuses.add(parse_operator_status(s))
-        except ValueError as e:
-            raise ValueError(f"--status: {e}") from None
-    audits = set()
-    for a in _split(args.audit):
-        try:
-            audits.add(parse_audit_status(a))
-        except ValueError as e:
-            raise ValueError(f"--audit: {e}") from None
-    try:
-        zone = parse_zone(args.tz) if args.tz else default_zone
-    except ValueError as e:
-        raise ValueError(f"--tz: {e}") from None
-    field_text = (args.date_field or "created").strip().lower()
-    try:
-        date_field = DateField(field_text)
-    except ValueError:
-        raise ValueError(f"--date-field: unknown field {args.date_field!r}; choose created or completed") from None
-    order_text = (args.order or "newest").strip().lower()
-    if order_text in ("newest", "desc", "new"):
-        order = SortOrder.NEWEST
-    elif order_text in ("oldest", "asc", "old"):
-        order = SortOrder.OLDEST
-    else:
-        raise ValueError(f"--order: unknown order {args.order!r}; choose newest or oldest")
-    try:
-        rng = parse_range(args.date_from or "", args.date_to or "", zone)
-    except DateInputError as e:
-        msg = str(e).replace("From: ", "--from: ", 1).replace("To: ", "--to: ", 1)
-        raise ValueError(msg) from None
-    projects = _dedupe(_split(args.project, commas=False))
-    batches = _dedupe(_split(args.batch, commas=False))
-    types = _dedupe(_split(args.type))
-    tags = _dedupe(_split(args.tag, commas=False))
-    search = (args.search or "").strip()
-    query = TaskQuery(
-        date_field=date_field, start=rng.start, end=rng.end,
-        statuses=frozenset(statuses), audit_statuses=frozenset(audits),
-        projects=projects, batches=batches, types=types, tags=tags,
-        search=search, order=order,
-    )
-    spec: dict[str, Any] = {
-        "status": sorted(s.value for s in statuses),
-        "audit": sorted(a.name.lower() for a in audits),
-        "project": sorted(projects),
-        "batch": sorted(batches),
-        "type": sorted(types),
-        "tag": sorted(tags),
-        "search": search,
-        "order": order.value,
-        "date_field": date_field.value,
-        "from": (args.date_from or "").strip(),
-        "to": (args.date_to or "").strip(),
-    }
-    if spec["from"] or spec["to"]:
-        spec["tz"] = zone.value
-    return query, spec
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from tasktui.connect import add_connection_arguments
-
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = (
         "Export every task matching the filters as JSON (one array) or NDJSON (one task per\n"
@@ -202,7 +69,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the export starts, so tasks created meanwhile neither shift it nor join it."
     )
     parser.epilog = EXAMPLES + "\n" + EXIT_CODES_HELP
-    one_line_errors(parser, PROG)
     out = parser.add_argument_group("output")
     out.add_argument("-o", "--output", metavar="FILE", default=None,
                      help="write to FILE (default, or '-': standard output, e.g. for jq)")
@@ -228,8 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def fail(message: str, code: int) -> int:
-    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
-    return code
+    return common.fail(PROG, message, code)
 
 
 def _fmt_seconds(s: float | None) -> str:
@@ -267,7 +132,7 @@ class _Bar:
             self._task = self._progress.add_task("export", total=None, rate="", left="")
         return self
 
-    def update(self, p: Any) -> None:
+    def update(self, p: ExportProgress) -> None:
         if self._progress is None:
             return
         rate = f"{p.rate:,.0f}/s" if p.rate else ""
@@ -280,8 +145,8 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tasktui.backend import BackendError, open_backend
     from tasktui.config import ConfigError
-    from tasktui.connect import BackendError, open_backend, settings_from_args, stderr_progress
     from tasktui.export import (
         ExportError,
         Exporter,
@@ -295,9 +160,17 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         return fail(str(e), EXIT_USAGE)
     try:
-        query, spec = filters_from_args(args, settings.zone)
+        filters = filters_from_args(args)
     except ValueError as e:
         return fail(str(e), EXIT_USAGE)
+    try:
+        query = filters.resolve(settings.zone)
+    except DateInputError as e:  # e.g. a wall time that does not exist in --tz
+        return fail(str(e).replace("From: ", "--from: ", 1).replace("To: ", "--to: ", 1), EXIT_USAGE)
+    # the filters as given, which a resume must repeat: relative dates stay relative
+    spec = filters.to_mapping()
+    if filters.has_dates:
+        spec["tz"] = settings.zone.value
 
     if args.retries < 0 or args.retries > 20:
         return fail("--retries must be between 0 and 20", EXIT_USAGE)
@@ -403,7 +276,7 @@ def _api_exit_code(e: BaseException) -> int | None:
     return None
 
 
-async def _export(exporter: Any, backend: Any, bar: _Bar, retries: int) -> Any:
+async def _export(exporter: Exporter, backend: Backend, bar: _Bar, retries: int) -> ExportResult:
     from tasktui.api import RetryPolicy, TaskClient
 
     async with TaskClient(backend.url, backend.api_key,

@@ -1,4 +1,4 @@
-"""Choosing the backend: the configured Scale API, or the embedded sandbox server.
+"""The backend: the configured Scale API, or the embedded sandbox server.
 
 With an API key (``--api-key``, ``$SCALE_API_KEY`` or the config file) the app talks to
 ``api_url``. With none, :func:`open_backend` starts the bundled Scale-compatible server in
@@ -6,91 +6,36 @@ a background thread on a free 127.0.0.1 port, over a persistent SQLite database 
 user data directory (seeded with demo tasks on first run), with a random API key made
 for this run only (never the operator's key).
 
-No Textual here: the app, ``tasktui export`` and ``tasktui get`` share it.
+No Textual and no argparse here: the app, ``tasktui export`` and ``tasktui get`` share it
+(their flags become :class:`~tasktui.config.Settings` in :mod:`tasktui.cli.common`).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import secrets
 import sqlite3
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
-from tasktui.config import (
-    ENV_API_KEY,
-    ConfigError,
-    Settings,
-    _check_url,
-    load_settings,
-)
+from tasktui.config import Settings
+
+if TYPE_CHECKING:  # the server is imported only when the sandbox is opened
+    from tasktui.server import ServerHandle
 
 __all__ = [
     "Backend",
     "BackendError",
-    "add_connection_arguments",
     "open_backend",
-    "settings_from_args",
     "sandbox_needs_seeding",
 ]
 
 
 class BackendError(Exception):
     """The backend could not be opened; ``str()`` says why and what to do."""
-
-
-def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags shared by every command that talks to a task service."""
-    g = parser.add_argument_group("connection")
-    g.add_argument("--api-url", metavar="URL",
-                   help="Scale API base URL (default: config file, $TASKTUI_API_URL, "
-                        "or https://api.scale.com/v1)")
-    g.add_argument("--api-key", metavar="KEY",
-                   help=f"API key (prefer ${ENV_API_KEY} or the config file: a flag is visible "
-                        "to other users in the process list); without one the embedded sandbox is used")
-    g.add_argument("--config", metavar="PATH", type=Path,
-                   help="config file to read (default: $TASKTUI_CONFIG or `tasktui config path`)")
-    g.add_argument("--sandbox", action="store_true",
-                   help="use the embedded sandbox server even if an API key is configured")
-    g.add_argument("--sandbox-db", metavar="PATH", type=Path,
-                   help="SQLite database of the embedded sandbox (default: in the user data directory)")
-    g.add_argument("--no-simulate", dest="simulate", action="store_false", default=None,
-                   help="the sandbox leaves tasks as they are (by default it moves them along: "
-                        "queued -> in progress -> completed)")
-
-
-def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = None) -> Settings:
-    """Settings from defaults < config file < environment < flags. Raises ConfigError."""
-    env = dict(os.environ) if env is None else env
-    s = load_settings(getattr(args, "config", None), env)
-    url = getattr(args, "api_url", None)
-    if url:
-        s.api_url = _check_url(url, "--api-url")
-        s.sources["api_url"] = "flag --api-url"
-    key = getattr(args, "api_key", None)
-    if key is not None:
-        if not key.strip():
-            raise ConfigError("--api-key is empty")
-        s.api_key = key.strip()
-        s.sources["api_key"] = "flag --api-key"
-    if getattr(args, "sandbox", False):
-        s.force_sandbox = True
-    db = getattr(args, "sandbox_db", None)
-    if db is not None:
-        s.sandbox_db = Path(db).expanduser()
-        s.sources["sandbox_db"] = "flag --sandbox-db"
-    sim = getattr(args, "simulate", None)
-    if sim is not None:
-        s.simulate = bool(sim)
-    if getattr(args, "read_only", False):
-        s.read_only = True
-        s.sources["read_only"] = "flag --read-only"
-    return s
 
 
 @dataclass
@@ -106,7 +51,7 @@ class Backend:
     kind: str
     label: str
     db_path: Path | None = None
-    _handle: Any = field(default=None, repr=False)
+    _handle: ServerHandle | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"Backend(kind={self.kind!r}, url={self.url!r}, label={self.label!r})"
@@ -176,10 +121,7 @@ def open_backend(settings: Settings, *, progress: Callable[[str], None] | None =
         assert settings.api_key
         return Backend(url=settings.api_url.rstrip("/"), api_key=settings.api_key,
                        kind="remote", label=remote_label(settings.api_url))
-    try:
-        from tasktui.server import start_server_thread
-    except ImportError as e:  # pragma: no cover - the server ships in the same package
-        raise BackendError(f"the bundled server cannot be loaded: {e}") from None
+    from tasktui.server import start_server_thread
     db = Path(settings.sandbox_db).expanduser()
     try:
         if sandbox_needs_seeding(db):
@@ -202,7 +144,3 @@ def open_backend(settings: Settings, *, progress: Callable[[str], None] | None =
         raise BackendError(f"the sandbox server could not start: {e.strerror or e}") from None
     return Backend(url=handle.url.rstrip("/"), api_key=key, kind="sandbox",
                    label="local sandbox", db_path=db, _handle=handle)
-
-
-def stderr_progress(message: str) -> None:
-    print(f"tasktui: {message}", file=sys.stderr, flush=True)

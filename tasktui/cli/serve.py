@@ -1,19 +1,21 @@
-"""``tasktui serve``: run the bundled Scale-compatible server in the foreground."""
+"""``tasktui serve``: run the bundled Scale-compatible server in the foreground.
+
+The database defaults to ``server.db`` in the data directory, with the same rules as the
+sandbox's (``$TASKTUI_DATA_DIR``, else the user data directory; see :mod:`tasktui.locations`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
 import secrets
-import sys
 import time
 from pathlib import Path
 
+from tasktui.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
+from tasktui.locations import serve_db
 
-def default_db_path() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("tasktui")) / "server.db"
+PROG = "tasktui serve"
 
 
 def _positive_int(text: str) -> int:
@@ -48,7 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="address to listen on (default 127.0.0.1; anything not loopback needs --allow-remote)")
     p.add_argument("--port", type=_port, default=8787, help="TCP port (default 8787; 0 picks a free one)")
     p.add_argument("--db", type=Path, default=None,
-                   help=f"SQLite database file (default {default_db_path()})")
+                   help=f"SQLite database file (default {serve_db()}; $TASKTUI_DATA_DIR moves it)")
     p.add_argument("--seed", type=_positive_int, default=0, metavar="N",
                    help="add N deterministic demo tasks, only if the database is empty")
     p.add_argument("--seed-value", type=int, default=1, metavar="S", help="random seed of the demo data (default 1)")
@@ -91,10 +93,9 @@ def run(args: argparse.Namespace) -> int:
     from tasktui.server.seed import seed_database
 
     if not is_loopback(args.host) and not args.allow_remote:
-        print(f"tasktui serve: refusing to listen on {args.host}: other machines could reach this server, "
-              "which has no TLS. Pass --allow-remote if that is what you want.", file=sys.stderr)
-        return 2
-    db_path: Path = args.db or default_db_path()
+        return fail(PROG, f"refusing to listen on {args.host}: other machines could reach this server, "
+                    "which has no TLS. Pass --allow-remote if that is what you want.", EXIT_USAGE)
+    db_path: Path = args.db or serve_db()
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         conn = dbm.connect(db_path)
@@ -102,8 +103,7 @@ def run(args: argparse.Namespace) -> int:
         existing = dbm.task_count(conn)
         conn.close()
     except Exception as e:  # sqlite3.DatabaseError, OSError
-        print(f"tasktui serve: cannot open the database {db_path}: {e}", file=sys.stderr)
-        return 1
+        return fail(PROG, f"cannot open the database {db_path}: {e}", EXIT_FAILED)
     if args.seed:
         if existing:
             print(f"Not seeding: {db_path} already holds {existing:,} tasks (--seed only fills an empty database).")
@@ -124,8 +124,7 @@ def run(args: argparse.Namespace) -> int:
         app, state = create_app(db_path, keys, options)
         sock = bind_socket(args.host, args.port)
     except OSError as e:
-        print(f"tasktui serve: cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
-        return 1
+        return fail(PROG, f"cannot listen on {args.host}:{args.port}: {e.strerror or e}", EXIT_FAILED)
     port = sock.getsockname()[1]
     host = args.host if ":" not in args.host else f"[{args.host}]"
     state.origin = f"http://{'127.0.0.1' if args.host == '0.0.0.0' else host}:{port}"
@@ -134,4 +133,4 @@ def run(args: argparse.Namespace) -> int:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
                                           timeout_graceful_shutdown=3, timeout_keep_alive=30))
     server.run(sockets=[sock])
-    return 0
+    return EXIT_OK

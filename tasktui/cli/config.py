@@ -11,23 +11,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from tasktui.config import (
-    ENV_CONFIG,
-    ConfigError,
-    Settings,
-    config_path,
-    data_dir,
-    load_settings,
-    mask_key,
-)
+from tasktui.cli.common import EXIT_OK, EXIT_USAGE, add_config_argument, fail, settings_from_args
+from tasktui.config import ConfigError, Settings, mask_key
+from tasktui.locations import config_path, data_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", choices=("path", "show"), default="path",
                         help="path: print where the config file is (default); "
                              "show: print the settings in effect, the API key masked")
-    parser.add_argument("--config", metavar="PATH", type=Path,
-                        help=f"config file to read (default: ${ENV_CONFIG} or the platform's config directory)")
+    add_config_argument(parser)
 
 
 def _toml_value(v: object) -> str:
@@ -70,13 +63,12 @@ def render_settings(s: Settings) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.action == "path":
         print(Path(args.config).expanduser() if args.config else config_path())
-        return 0
+        return EXIT_OK
     try:
-        s = load_settings(args.config)
+        s = settings_from_args(args)
     except ConfigError as e:
-        print(f"tasktui: {e}", file=sys.stderr)
-        return 2
+        return fail("tasktui", str(e), EXIT_USAGE)
     for w in s.warnings:
         print(f"tasktui: warning: {w}", file=sys.stderr)
     sys.stdout.write(render_settings(s))
-    return 0
+    return EXIT_OK

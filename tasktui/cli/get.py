@@ -9,9 +9,10 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tasktui.export_cli import (
+from tasktui.cli import common
+from tasktui.cli.common import (
     EXIT_AUTH,
     EXIT_BROKEN_PIPE,
     EXIT_FAILED,
@@ -19,8 +20,14 @@ from tasktui.export_cli import (
     EXIT_NOT_FOUND,
     EXIT_OK,
     EXIT_USAGE,
-    one_line_errors,
+    add_connection_arguments,
+    settings_from_args,
+    stderr_progress,
 )
+
+if TYPE_CHECKING:  # loaded in run(): `tasktui get --help` stays light
+    from tasktui.backend import Backend
+    from tasktui.domain import Task
 
 PROG = "tasktui get"
 
@@ -41,11 +48,8 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from tasktui.connect import add_connection_arguments
-
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EXIT_CODES_HELP
-    one_line_errors(parser, PROG)
     parser.add_argument("task_id", metavar="TASK_ID", help="the task's id")
     parser.add_argument("-o", "--output", metavar="FILE", default=None,
                         help="write the JSON to FILE (atomically) instead of standard output")
@@ -56,8 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def fail(message: str, code: int) -> int:
-    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
-    return code
+    return common.fail(PROG, message, code)
 
 
 def _encode(doc: Any, compact: bool) -> bytes:
@@ -98,8 +101,8 @@ def _umask() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tasktui.backend import BackendError, open_backend
     from tasktui.config import ConfigError
-    from tasktui.connect import BackendError, open_backend, settings_from_args, stderr_progress
     from tasktui.export import ExportUsageError, validate_output_path
 
     task_id = (args.task_id or "").strip()
@@ -162,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _fetch(backend: Any, task_id: str) -> Any:
+async def _fetch(backend: Backend, task_id: str) -> Task:
     from tasktui.api import TaskClient
 
     async with TaskClient(backend.url, backend.api_key) as client:

@@ -1,0 +1,67 @@
+"""``tasktui`` / ``tasktui tui``: open the console.
+
+Reads the settings (flags > environment > config file > defaults), opens the backend
+(the configured API, or the embedded sandbox server when no API key is set) and runs the
+app. Textual and the server are imported only here, inside :func:`run`, so that
+``tasktui --help`` and the headless commands stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tasktui.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    add_connection_arguments,
+    add_console_arguments,
+    fail,
+    settings_from_args,
+    stderr_progress,
+)
+from tasktui.config import ConfigError
+
+PROG = "tasktui"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_connection_arguments(parser)
+    add_console_arguments(parser)
+    parser.add_argument("--view", metavar="NAME", help="open with a saved filter view from the config file")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from_args(args)
+    except ConfigError as e:
+        return fail(PROG, str(e), EXIT_USAGE)
+    view = args.view
+    if view and view not in settings.views:
+        known = ", ".join(repr(v) for v in settings.views) or "none are defined"
+        return fail(PROG, f"--view: no saved view named {view!r} in the config file ({known})", EXIT_USAGE)
+    for w in settings.warnings:
+        print(f"tasktui: warning: {w}", file=sys.stderr)
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        return fail(PROG, "the console needs a terminal; for scripts use `tasktui export` or `tasktui get`",
+                    EXIT_USAGE)
+
+    from tasktui.backend import BackendError, open_backend
+
+    try:
+        backend = open_backend(settings, progress=stderr_progress)
+    except BackendError as e:
+        return fail(PROG, str(e), EXIT_FAILED)
+    try:
+        # textual-image asks the terminal about its graphics support (Kitty, Sixel) when it
+        # is first imported, which only works before Textual takes over the terminal: import
+        # it here, on purpose, before App.run (the detail screen's previews use it).
+        import textual_image.renderable  # noqa: F401
+
+        from tasktui.ui.app import TaskTuiApp
+
+        app = TaskTuiApp(settings, backend, initial_view=view)
+        app.run()
+        return int(app.return_code or 0)
+    finally:
+        backend.close()
