@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
 from tasktui.config import Settings
+from tasktui.files import fsync_dir
 
 if TYPE_CHECKING:  # the server is imported only when the sandbox is opened
     from tasktui.server import ServerHandle
@@ -110,6 +111,7 @@ def _prepare_sandbox_db(db_path: Path, n: int, progress: Callable[[str], None] |
     except sqlite3.Error:
         pass
     os.replace(tmp, db_path)
+    fsync_dir(db_path.parent)
     if progress:
         progress(f"Sandbox ready ({time.monotonic() - t0:.1f} s).")
 

@@ -34,7 +34,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +42,7 @@ from typing import Any, Mapping
 
 from tasktui.domain import TaskQuery, Zone, parse_zone
 from tasktui.domain.filters import FilterError, Filters
+from tasktui.files import write_atomic
 from tasktui import locations
 from tasktui.locations import config_path, default_downloads_dir
 
@@ -319,26 +319,6 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
 
 
 # --------------------------------------------------------------------------- saving
-def atomic_write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, the file readable by its owner only (0600)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def settings_to_toml(s: Settings) -> dict[str, Any]:
     """The file form of settings (only values that differ from the defaults, plus the key
     when it came from the file)."""
@@ -374,7 +354,8 @@ def save_settings(s: Settings, path: Path | str | None = None) -> Path:
     import tomli_w
 
     p = Path(path).expanduser() if path is not None else (s.config_file or config_path())
-    atomic_write_private(p, tomli_w.dumps(settings_to_toml(s)).encode("utf-8"))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(p, tomli_w.dumps(settings_to_toml(s)).encode("utf-8"))
     return p
 
 
@@ -395,7 +376,8 @@ def update_config(updates: Mapping[str, Any], path: Path | str | None = None,
             raw[k] = merged
         else:
             raw[k] = v
-    atomic_write_private(p, tomli_w.dumps(raw).encode("utf-8"))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(p, tomli_w.dumps(raw).encode("utf-8"))
     return p
 
 

@@ -28,8 +28,10 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int | None = 0
 
     ``mode`` is the new file's permission bits, exactly (``0o600``: the owner only, the
     default); ``None`` gives what creating a file gives (``0o666`` less the umask). The
-    directory must exist. Raises OSError (``path`` untouched, no temporary file left)."""
-    path = Path(path)
+    directory must exist. A symbolic link is followed: the file it points to is replaced
+    and the link stays (a dotfile manager's link to ``config.toml`` survives a save).
+    Raises OSError (``path`` untouched, no temporary file left)."""
+    path = Path(os.path.realpath(path))
     fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -144,3 +144,33 @@ def test_leftover_temps_finds_only_this_files_temps(tmp_path):
     (tmp_path / ".other.json.0123abcd.tmp").write_bytes(b"not ours")
     (tmp_path / "out[1].json.tmp").write_bytes(b"not a temp name")
     assert leftover_temps(target) == [killed]
+
+
+def test_a_symbolic_link_is_followed_and_stays_a_link(tmp_path):
+    # issue 13.16: a dotfile manager keeps config.toml as a link into its repository
+    real = tmp_path / "dotfiles" / "config.toml"
+    real.parent.mkdir()
+    real.write_bytes(b"old")
+    link = tmp_path / "config.toml"
+    link.symlink_to(real)
+    write_atomic(link, b"new")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_bytes() == b"new"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600
+    assert sorted(p.name for p in real.parent.iterdir()) == ["config.toml"]
+
+
+def test_saving_a_view_keeps_a_symlinked_config_file(tmp_path):
+    from tasktui.config import SavedView, load_settings, save_view
+    from tasktui.domain.filters import Filters
+
+    real = tmp_path / "dotfiles" / "config.toml"
+    real.parent.mkdir()
+    real.write_text('zone = "pacific"\n')
+    link = tmp_path / "config.toml"
+    link.symlink_to(real)
+    save_view(SavedView.of("Mine", Filters.parse({"status": ["queued"]})), link)
+    assert link.is_symlink()
+    text = real.read_text()
+    assert 'zone = "pacific"' in text and "Mine" in text and "queued" in text
+    assert "Mine" in load_settings(link, env={}).views

@@ -7,10 +7,10 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tasktui.files import write_atomic
 from tasktui.cli import common
 from tasktui.cli.common import (
     EXIT_AUTH,
@@ -77,29 +77,6 @@ def _encode(doc: Any, compact: bool) -> bytes:
     return terminal_safe(data)  # task text is data: nothing in it may drive the terminal
 
 
-def _write_file(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
-
-
 def run(args: argparse.Namespace) -> int:
     from tasktui.backend import BackendError, open_backend
     from tasktui.config import ConfigError
@@ -147,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     data = _encode(task.raw, args.compact)
     if target is not None:
         try:
-            _write_file(target, data)
+            write_atomic(target, data, mode=None)
         except OSError as e:
             return fail(f"cannot write {target}: {e.strerror or e}", EXIT_FAILED)
         print(f"{PROG}: wrote {target}", file=sys.stderr)
