@@ -250,16 +250,6 @@ class Exporter:
                 f"cannot resume {self.path}: it was started against {cp.server}, not "
                 f"{self.server_url}; the next page token only makes sense on the same server"
             )
-        try:
-            size = self.partial.stat().st_size
-        except OSError:
-            size = -1
-        if size < cp.offset:
-            raise ExportUsageError(
-                f"cannot resume {self.path}: {self.partial} is shorter than its checkpoint says "
-                "(it was changed or the machine crashed before it reached the disk); "
-                "pass --force to start over"
-            )
 
     def discard(self) -> None:
         """Remove the partial file and the checkpoint (an export canceled on purpose)."""
