@@ -421,6 +421,10 @@ class Exporter:
             except OSError as e:
                 raise ExportIOError(f"cannot write {part}: {e.strerror or e}") from None
 
+            def nothing_kept() -> bool:
+                """Whether a failure now leaves nothing behind (see ``finally``)."""
+                return fresh and st.written == 0 and st.pages == 0
+
             # when, at which offset and with how many tasks the checkpoint was last written
             saved = [time.monotonic(), -1, st.written]
             sync_failed: list[OSError] = []  # once fsync fails, later ones prove nothing
@@ -479,6 +483,11 @@ class Exporter:
                             with contextlib.suppress(OSError):
                                 if saved[1] != st.offset:
                                     save_checkpoint()
+                            if nothing_kept():
+                                raise ExportIOError(
+                                    f"cannot write the export ({e.strerror or e}); nothing was kept: "
+                                    "fix the cause and run the same command again"
+                                ) from None
                             raise ExportIOError(
                                 f"cannot write the export ({e.strerror or e}). {saved[2]:,} tasks "
                                 f"are saved in {part}: fix the cause and run the same command with "

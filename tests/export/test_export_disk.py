@@ -99,6 +99,20 @@ async def test_a_file_size_limit_mid_export_checkpoints_only_what_was_written_an
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
 
 
+@pytest.mark.parametrize("fmt", list(ExportFormat))
+def test_when_not_even_the_first_page_fits_nothing_is_left_and_the_message_says_so(shared_server, tmp_path,
+                                                                                   fmt):
+    out = tmp_path / f"all{fmt.suffix}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCALE_", "TASKTUI_"))}
+    r = subprocess.run([sys.executable, "-c", LIMITED_EXPORT, shared_server.url, shared_server.api_key,
+                        str(out), fmt.value, "5000"],  # the checkpoint fits, a page of 100 tasks does not
+                       env=env, capture_output=True, text=True, timeout=90)
+    assert r.returncode == 1, (r.stdout, r.stderr[-2000:])
+    assert "File too large" in r.stdout and "nothing was kept" in r.stdout, r.stdout
+    assert "--resume" not in r.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
 async def test_the_partial_file_is_fsynced_before_every_checkpoint_that_counts_it(shared_server, sql, tmp_path,
                                                                                    monkeypatch):
     """A checkpoint on disk that counts bytes still in the page cache can outlive them (a
