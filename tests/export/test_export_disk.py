@@ -7,6 +7,7 @@ valid file. The oracle is the server's database, read with SQL.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -157,3 +158,31 @@ async def test_the_partial_file_is_fsynced_before_every_checkpoint_that_counts_i
             continue  # the first checkpoint of an NDJSON export: nothing written yet
         last_write = writes[-1]
         assert ("fsync", part) in events[last_write:i], f"checkpoint {i} counts bytes not yet on disk"
+
+
+class Trickle(io.RawIOBase):
+    """A raw (unbuffered) output, like a pipe or a socket, that takes at most 4,096 bytes
+    per write and says so only in write's return value."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        n = min(len(b), 4096)
+        self.data += bytes(b[:n])
+        return n
+
+
+@pytest.mark.parametrize("fmt", list(ExportFormat))
+async def test_a_stream_export_to_a_raw_output_that_takes_part_of_each_write_loses_nothing(
+        shared_server, sql, fmt):
+    want = [r[0] for r in sql(shared_server, "SELECT task_id FROM tasks WHERE project = 'Receipts OCR' "
+                                             "ORDER BY created_at DESC, task_id DESC")]
+    out = Trickle()
+    async with TaskClient(shared_server.url, shared_server.api_key) as client:
+        result = await Exporter(client, TaskQuery(projects=("Receipts OCR",)), stream=out, format=fmt).run()
+    assert result.written == len(want)
+    assert parse(bytes(out.data), fmt) == want
