@@ -2,9 +2,12 @@
 
 ``download_task(doc, directory) -> Path`` writes ``<task_id>.json`` (pretty-printed,
 UTF-8, exactly the document the server sent) into ``directory``, creating it if
-needed. The file appears whole or not at all (:func:`tasktui.files.write_atomic`). A task
-id is data from the service, so it is reduced to a safe file name first (no path
-separators, no leading dots, no control characters).
+needed. The file appears whole or not at all (:func:`tasktui.files.write_atomic`), and
+only its owner may read it (``0600``, whatever the umask: tasks can hold customers'
+data). Task text is data: the file is escaped as an export is
+(:func:`tasktui.export.format.terminal_safe`), so ``cat`` of it cannot drive the
+terminal, and it parses to the same JSON. A task id is reduced to a safe file name
+first (no path separators, no leading dots, no control characters).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from tasktui.export.format import terminal_safe
 from tasktui.files import write_atomic
 
 __all__ = ["DownloadError", "download_task", "safe_filename", "task_json"]
@@ -38,16 +42,17 @@ def task_json(doc: Mapping[str, Any]) -> str:
 
 
 def download_task(doc: Mapping[str, Any], directory: str | os.PathLike[str]) -> Path:
-    """Write ``doc`` to ``directory/<task_id>.json`` atomically and return the path."""
+    """Write ``doc`` to ``directory/<task_id>.json`` atomically, terminal safe and owner
+    only, and return the path."""
     target_dir = Path(directory).expanduser()
-    data = task_json(doc).encode("utf-8")
+    data = terminal_safe(task_json(doc).encode("utf-8"))
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DownloadError(f"cannot create the downloads folder {target_dir}: {e.strerror or e}") from e
     target = target_dir / safe_filename(str(doc.get("task_id", "task")))
     try:
-        write_atomic(target, data, mode=0o644)
+        write_atomic(target, data, mode=0o600)
     except OSError as e:
         raise DownloadError(f"cannot write {target}: {e.strerror or e}") from e
     return target

@@ -1,4 +1,5 @@
-"""Atomic file writes: the one place that knows how a file is replaced whole.
+"""File writes: the one place that knows how a file is replaced whole, and how bytes
+are written so that none go missing unnoticed.
 
 A reader of ``path`` sees the old content or the new, never a mix, and once
 :func:`write_atomic` returns the new content survives a crash or a power loss: the
@@ -6,17 +7,22 @@ data go to a temporary file in the same directory (so the rename stays on one fi
 system), are flushed and fsynced, the temporary file is renamed over ``path``, and
 the directory is fsynced so that the rename itself is on disk. On any failure the
 temporary file is removed and ``path`` is left as it was.
+
+:func:`write_all` writes every byte to a descriptor or raises: a ``write`` may take
+fewer bytes than it was given (a full disk, a file-size limit), and a writer that counts
+what it gave instead of what was taken records bytes the file does not hold.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import secrets
 from pathlib import Path
 
-__all__ = ["TEMP_SUFFIX", "fsync_dir", "leftover_temps", "write_atomic"]
+__all__ = ["TEMP_SUFFIX", "fsync_dir", "leftover_temps", "write_all", "write_atomic"]
 
 #: Temporary files are named ``.<name>.<random>.tmp`` beside the file they replace.
 TEMP_SUFFIX = ".tmp"
@@ -46,6 +52,19 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int | None = 0
             os.unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to the file descriptor ``fd``, however many ``write`` calls
+    it takes. Raises OSError when the system takes no more (``ENOSPC``, ``EFBIG`` once a
+    file-size limit is reached, ...): some of ``data`` may then be in the file, and the
+    caller must not count any of it."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:  # a regular file never takes nothing without an error; be sure anyway
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[n:]
 
 
 def fsync_dir(path: str | os.PathLike[str]) -> None:

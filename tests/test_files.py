@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -174,3 +176,40 @@ def test_saving_a_view_keeps_a_symlinked_config_file(tmp_path):
     text = real.read_text()
     assert 'zone = "pacific"' in text and "Mine" in text and "queued" in text
     assert "Mine" in load_settings(link, env={}).views
+_LIMITED_WRITE = """
+import errno, os, resource, signal, sys
+from tasktui.files import write_all
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
+write_all(fd, b"a" * 999)  # fits
+try:
+    write_all(fd, bytes(range(256)) * 4)  # crosses the limit: the first write comes back short
+except OSError as e:
+    print(errno.errorcode[e.errno])
+else:
+    print("no error")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs RLIMIT_FSIZE")
+def test_write_all_raises_when_the_file_takes_only_part_of_the_bytes(tmp_path):
+    """Under a real file-size limit a write takes what fits and says so only in its return
+    value; write_all goes on and gets the error instead of losing the rest silently."""
+    target = tmp_path / "limited"
+    r = subprocess.run([sys.executable, "-c", _LIMITED_WRITE, str(target)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "EFBIG"
+    assert target.read_bytes() == b"a" * 999 + b"\x00"  # exactly what fitted
+
+
+def test_write_all_writes_every_byte(tmp_path):
+    target = tmp_path / "whole"
+    data = os.urandom(3 * 1024 * 1024)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        files.write_all(fd, data)
+    finally:
+        os.close(fd)
+    assert target.read_bytes() == data

@@ -11,10 +11,14 @@ Guarantees
 * **A half-written export never looks finished.** Tasks go to ``FILE.partial`` in the
   same directory; only when the last page is written is it flushed to disk and
   renamed over ``FILE`` (``os.replace``, atomic on one file system).
-* **Resumable.** After every page, ``FILE.checkpoint.json`` records the filters (as
-  given and as resolved), the ``next_token`` of the next page to fetch, how many
-  tasks were written and the byte offset of the end of the last complete record; it is
-  replaced atomically and fsynced (:func:`tasktui.files.write_atomic`).
+* **Resumable.** After every page (at most every ``CHECKPOINT_INTERVAL`` seconds, and
+  whenever the export stops), ``FILE.checkpoint.json`` records the filters (as given and
+  as resolved), the ``next_token`` of the next page to fetch, how many tasks were written
+  and the byte offset of the end of the last complete record; it is replaced atomically
+  and fsynced (:func:`tasktui.files.write_atomic`). It counts only bytes that are on
+  disk: every write is checked to have taken all its bytes
+  (:func:`tasktui.files.write_all`; a full disk or a file-size limit makes writes come
+  back short), and the partial file is fsynced before the checkpoint that counts it.
   Resuming truncates the partial file to that offset (a torn record never survives)
   and continues from the token. The JSON array format stays valid because the
   separator is written *before* each record and the closing bracket only at the end.

@@ -229,64 +229,118 @@ class Checkpoint:
 
     @classmethod
     def from_bytes(cls, data: bytes, where: str) -> "Checkpoint":
-        bad = f"the checkpoint {where} is damaged or not a tasktui checkpoint"
+        """Parse and check a checkpoint file's bytes. Every way it can be damaged (not
+        JSON, not an object, another kind or version, a field missing, of the wrong type
+        or out of range, a fingerprint not of its spec) raises ExportUsageError saying so
+        and how to start over: a damaged checkpoint is the operator's to decide, never
+        something a retry fixes."""
+
+        def damaged(why: str) -> ExportUsageError:
+            return ExportUsageError(
+                f"the checkpoint {where} is damaged ({why}); pass --force to start the export over"
+            )
+
         try:
             d = orjson.loads(data)
         except orjson.JSONDecodeError:
-            raise ExportUsageError(f"{bad}; pass --force to start the export over") from None
-        if not isinstance(d, dict) or d.get("kind") != CHECKPOINT_KIND:
-            raise ExportUsageError(f"{bad}; pass --force to start the export over")
+            raise damaged("it is not JSON") from None
+        if not isinstance(d, dict):
+            raise damaged("it is not a JSON object")
+        if d.get("kind") != CHECKPOINT_KIND:
+            raise damaged("it is not a tasktui export checkpoint")
         if d.get("version") != CHECKPOINT_VERSION:
-            raise ExportUsageError(
-                f"the checkpoint {where} was written by another version of tasktui "
-                f"(format {d.get('version')!r}); pass --force to start the export over"
-            )
+            raise damaged("its format version is not this tasktui's: written by another version, or changed")
+
+        # (the values themselves are not echoed: they are not necessarily safe to print)
+        missing = object()
+        names = {str: "text", dict: "an object", int: "a whole number", bool: "true or false"}
+
+        def field(name: str, kind: type, default: Any = missing) -> Any:
+            value = d.get(name, default)
+            if value is missing:
+                raise damaged(f"{name} is missing")
+            if value is None and default is None:
+                return None
+            # bool is an int in Python, but not a count or an offset
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+                raise damaged(f"{name} is not {names[kind]}")
+            return value
+
+        def count(name: str, default: Any = missing, minimum: int = 0) -> Any:
+            value = field(name, int, default)
+            if value is not None and value < minimum:
+                raise damaged(f"{name} is less than {minimum}")
+            return value
+
         try:
-            cp = cls(
-                output=str(d["output"]),
-                format=ExportFormat(d["format"]),
-                spec=dict(d["spec"]),
-                fingerprint=str(d["fingerprint"]),
-                query=dict(d["query"]),
-                snapshot=str(d["snapshot"]),
-                next_token=d.get("next_token"),
-                written=int(d["written"]),
-                offset=int(d["offset"]),
-                total=d.get("total"),
-                pages=int(d.get("pages", 0)),
-                server=d.get("server"),
-                started_at=str(d.get("started_at", "")),
-                updated_at=str(d.get("updated_at", "")),
-                sessions=int(d.get("sessions", 1)),
-                complete=bool(d.get("complete", False)),
-            )
+            fmt = ExportFormat(field("format", str))
+        except ValueError:
+            raise damaged("format is neither json nor ndjson") from None
+        cp = cls(
+            output=field("output", str),
+            format=fmt,
+            spec=field("spec", dict),
+            fingerprint=field("fingerprint", str),
+            query=field("query", dict),
+            snapshot=field("snapshot", str),
+            next_token=field("next_token", str, None),
+            written=count("written"),
+            offset=count("offset"),
+            total=count("total", None),
+            pages=count("pages", 0),
+            server=field("server", str, None),
+            started_at=field("started_at", str, ""),
+            updated_at=field("updated_at", str, ""),
+            sessions=count("sessions", 1, minimum=1),
+            complete=field("complete", bool, False),
+        )
+        if cp.fingerprint != fingerprint(cp.spec):
+            raise damaged("its fingerprint is not that of its filters")
+        try:
             query_from_dict(cp.query)
-        except (KeyError, TypeError, ValueError):
-            raise ExportUsageError(f"{bad}; pass --force to start the export over") from None
-        if cp.written < 0 or cp.offset < 0 or (cp.next_token is not None and not isinstance(cp.next_token, str)):
-            raise ExportUsageError(f"{bad}; pass --force to start the export over")
+        except ValueError:
+            raise damaged("its query is not one tasktui wrote") from None
+        if parse_wire_time(cp.snapshot) is None:
+            raise damaged("snapshot is not a date")
+        # the opening is written before the first checkpoint; each record adds bytes
+        opening = len(cp.format.opening)
+        if cp.offset < opening or (cp.written == 0) != (cp.offset == opening):
+            raise damaged(f"{cp.written:,} tasks cannot end at byte {cp.offset:,}")
         if cp.next_token is not None and cp.next_token.startswith(SLICED_CURSOR_PREFIX):
             try:
                 decode_slice_cursor(cp.next_token)
             except ValueError:
-                raise ExportUsageError(f"{bad}; pass --force to start the export over") from None
+                raise damaged("its next page cursor cannot be read") from None
         return cp
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint | None:
     """The checkpoint of an unfinished export to ``path``, or None if there is none
     (or only a stale one whose partial file is gone). Raises ExportUsageError if it is
-    damaged."""
+    damaged, or if the partial file is shorter than it says (changed since, or cut by a
+    crash before its bytes reached the disk): either way it cannot be trusted."""
     cp_path = checkpoint_path(path)
+    part = partial_path(path)
     try:
         data = cp_path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as e:
         raise ExportUsageError(f"cannot read {cp_path}: {e.strerror or e}") from None
-    if not partial_path(path).exists():
+    try:
+        size = part.stat().st_size
+    except FileNotFoundError:
         return None
-    return Checkpoint.from_bytes(data, str(cp_path))
+    except OSError as e:
+        raise ExportUsageError(f"cannot read {part}: {e.strerror or e}") from None
+    cp = Checkpoint.from_bytes(data, str(cp_path))
+    if size < cp.offset:
+        raise ExportUsageError(
+            f"the checkpoint {cp_path} is damaged (it counts {cp.offset:,} bytes, but {part} holds "
+            f"{size:,}: the file was changed, or cut by a crash before it reached the disk); "
+            "pass --force to start the export over"
+        )
+    return cp
 
 
 class UnfinishedExportError(ExportUsageError):

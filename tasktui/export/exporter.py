@@ -47,7 +47,7 @@ from tasktui.export.errors import (
 )
 from tasktui.export.format import ExportFormat
 from tasktui.export.progress import ExportProgress, ExportResult, ProgressCallback
-from tasktui.files import fsync_dir, leftover_temps
+from tasktui.files import fsync_dir, leftover_temps, write_all
 
 try:  # POSIX advisory locks: two exports must not write the same partial file
     import fcntl
@@ -80,6 +80,21 @@ def validate_output_path(path: str | os.PathLike[str]) -> Path:
     if p.exists() and not os.access(p, os.W_OK) and not os.access(parent, os.W_OK):
         raise ExportUsageError(f"{p} is not writable")
     return p
+
+
+def _write_stream(stream: IO[bytes], data: bytes) -> None:
+    """Write all of ``data`` to a file object: a raw (unbuffered) one may take fewer bytes
+    than it is given and says so only in its return value."""
+    view = memoryview(data)
+    while view:
+        n = stream.write(view)
+        if n is None:  # a non-blocking raw stream that cannot take anything now
+            raise BlockingIOError("the output cannot take more data now")
+        if n >= len(view):
+            return
+        if n <= 0:
+            raise OSError("the output took no more data")
+        view = view[n:]
 
 
 def _unlink(path: Path) -> None:
@@ -235,16 +250,6 @@ class Exporter:
                 f"cannot resume {self.path}: it was started against {cp.server}, not "
                 f"{self.server_url}; the next page token only makes sense on the same server"
             )
-        try:
-            size = self.partial.stat().st_size
-        except OSError:
-            size = -1
-        if size < cp.offset:
-            raise ExportUsageError(
-                f"cannot resume {self.path}: {self.partial} is shorter than its checkpoint says "
-                "(it was changed or the machine crashed before it reached the disk); "
-                "pass --force to start over"
-            )
 
     def discard(self) -> None:
         """Remove the partial file and the checkpoint (an export canceled on purpose)."""
@@ -292,6 +297,9 @@ class Exporter:
         if self.stream is not None:
             return await self._run_stream(st, t0)
         return await self._run_file(st, t0, started_at, sessions)
+
+    #: Seconds between checkpoints while pages stream in (see CHECKPOINT_INTERVAL).
+    checkpoint_interval = CHECKPOINT_INTERVAL
 
     #: Exports of at least this many tasks are read by several page chains over
     #: creation-time slices (the server's work on one page overlaps the next); the
@@ -366,18 +374,18 @@ class Exporter:
         f = self.stream
         assert f is not None
         seen: set[str] = set()
-        f.write(self.format.opening)
+        _write_stream(f, self.format.opening)
         async with contextlib.aclosing(self._pages(st)) as pages:
             async for page in pages:
                 blob, n, seen = self._take_page(page, st, seen)
                 if blob:
-                    f.write(blob)
+                    _write_stream(f, blob)
                     f.flush()
                 st.written += n
                 st.pages += 1
                 st.next_token = page.next_token
                 self._progress(st, t0)
-        f.write(self.format.closing(empty=not st.written))
+        _write_stream(f, self.format.closing(empty=not st.written))
         f.flush()
         self._progress(st, t0, done=True)
         return ExportResult(path=None, format=self.format, written=st.written, total=st.total,
@@ -408,19 +416,34 @@ class Exporter:
                 f.truncate(st.offset)  # a torn record after the checkpoint never survives
                 f.seek(st.offset)
                 if st.offset == 0:
-                    f.write(self.format.opening)
+                    write_all(f.fileno(), self.format.opening)
                     st.offset = len(self.format.opening)
             except OSError as e:
                 raise ExportIOError(f"cannot write {part}: {e.strerror or e}") from None
 
-            saved = [time.monotonic(), -1]  # when, and at which offset, it was last written
+            def nothing_kept() -> bool:
+                """Whether a failure now leaves nothing behind (see ``finally``)."""
+                return fresh and st.written == 0 and st.pages == 0
+
+            # when, at which offset and with how many tasks the checkpoint was last written
+            saved = [time.monotonic(), -1, st.written]
+            sync_failed: list[OSError] = []  # once fsync fails, later ones prove nothing
 
             def save_checkpoint(force: bool = True) -> None:
+                """Record the state. The partial file's bytes reach the disk first: a
+                checkpoint never counts bytes a crash could still take away."""
                 now = time.monotonic()
-                if not force and now - saved[0] < CHECKPOINT_INTERVAL:
+                if not force and now - saved[0] < self.checkpoint_interval:
                     return
                 if saved[1] == st.offset and not force:
                     return
+                if sync_failed:
+                    raise sync_failed[0]
+                try:
+                    os.fsync(f.fileno())
+                except OSError as e:
+                    sync_failed.append(e)
+                    raise
                 cp = Checkpoint(
                     output=str(self.path), format=self.format, spec=self.spec,
                     fingerprint=fingerprint(self.spec), query=query_to_dict(self.query),
@@ -431,7 +454,7 @@ class Exporter:
                     complete=st.complete,
                 )
                 cp.save(cp_file)
-                saved[0], saved[1] = now, st.offset
+                saved[0], saved[1], saved[2] = now, st.offset, st.written
 
             try:
                 save_checkpoint()
@@ -446,7 +469,7 @@ class Exporter:
                         blob, n, seen = self._take_page(page, st, seen)
                         try:
                             if blob:
-                                f.write(blob)  # unbuffered: in the OS's hands once write returns
+                                write_all(f.fileno(), blob)  # every byte, or OSError
                             # the state moves only once the whole page is written
                             st.offset += len(blob)
                             st.written += n
@@ -455,8 +478,18 @@ class Exporter:
                             st.complete = not getattr(page, "has_more", bool(page.next_token))
                             save_checkpoint(force=False)
                         except OSError as e:
+                            # the last complete page is recorded if the disk still allows it;
+                            # the operator is told what the checkpoint on disk holds
+                            with contextlib.suppress(OSError):
+                                if saved[1] != st.offset:
+                                    save_checkpoint()
+                            if nothing_kept():
+                                raise ExportIOError(
+                                    f"cannot write the export ({e.strerror or e}); nothing was kept: "
+                                    "fix the cause and run the same command again"
+                                ) from None
                             raise ExportIOError(
-                                f"cannot write the export ({e.strerror or e}). {st.written:,} tasks "
+                                f"cannot write the export ({e.strerror or e}). {saved[2]:,} tasks "
                                 f"are saved in {part}: fix the cause and run the same command with "
                                 "--resume"
                             ) from None
@@ -471,12 +504,12 @@ class Exporter:
             st.complete = True
             try:
                 save_checkpoint()  # every page is written: a resume only has to finish
-                f.write(self.format.closing(empty=not st.written))
+                write_all(f.fileno(), self.format.closing(empty=not st.written))
                 await asyncio.to_thread(os.fsync, f.fileno())  # off the loop: the app stays responsive
                 os.replace(part, self.path)  # the finished file appears whole, at once
             except OSError as e:
                 raise ExportIOError(
-                    f"cannot finish {self.path} ({e.strerror or e}). {st.written:,} tasks are saved "
+                    f"cannot finish {self.path} ({e.strerror or e}). {saved[2]:,} tasks are saved "
                     f"in {part}: fix the cause and run the same command with --resume"
                 ) from None
             finished = True

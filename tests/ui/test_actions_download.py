@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 
 import pytest
 
@@ -43,6 +44,54 @@ def test_unwritable_folder_says_why(tmp_path):
     with pytest.raises(DownloadError) as e:
         download_task({"task_id": "t"}, blocker / "sub")
     assert "cannot create the downloads folder" in str(e.value)
+
+
+#: What a terminal may act on, as it would appear raw in the file: ESC and the other C0
+#: controls, C1 controls, bidi marks / embeddings / overrides / isolates, U+2028 / U+2029.
+UNSAFE = {chr(c) for c in [*range(0x00, 0x20), *range(0x80, 0xA0), 0x061C, 0x200E, 0x200F,
+                           *range(0x2028, 0x202F), *range(0x2066, 0x206A)]} - {"\n"}
+
+
+def strings(value) -> list[str]:
+    """Every string in a JSON value, keys included."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (k, *strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_hostile_tasks_download_escaped_same_json_and_owner_only(shared_server, sql, tmp_path, umask_022):
+    """Task text is data: a downloaded file can be `cat`-ed without the terminal obeying it,
+    parses to exactly what the API sent, and only its owner can read it (tasks can hold
+    customers' data), whatever the umask."""
+    ids = [r[0] for r in sql(shared_server, "SELECT t.task_id FROM tasks t JOIN task_tags g ON g.id = t.id "
+                                            "WHERE g.tag = 'hostile-text' ORDER BY t.id")]
+    assert len(ids) >= 5
+    in_strings, past_plain_json, unsafe_in_file, modes = 0, 0, {}, set()
+    for tid in ids:
+        doc = api_get(shared_server, tid)
+        in_strings += bool(UNSAFE & set("".join(strings(doc))))
+        past_plain_json += bool(UNSAFE & set(json.dumps(doc, ensure_ascii=False)))
+        path = download_task(doc, tmp_path)
+        data = path.read_bytes()
+        if found := UNSAFE & set(data.decode("utf-8")):
+            unsafe_in_file[tid] = sorted(found)
+        assert json.loads(data) == doc
+        modes.add(oct(stat.S_IMODE(path.stat().st_mode)))
+    assert in_strings > len(ids) // 2, "most hostile tasks carry such characters"
+    assert past_plain_json > 0, "some of them (C1, bidi) pass plain JSON encoding unescaped"
+    assert unsafe_in_file == {}, "raw terminal controls in the downloaded files"
+    assert modes == {"0o600"}
 
 
 async def test_d_downloads_the_task_and_says_where(shared_server, sql, tmp_path):
