@@ -18,6 +18,8 @@ from typing import Any, Sequence
 
 import orjson
 
+from tasktui.domain.text import json_escape_unsafe_utf8
+
 __all__ = ["ExportFormat", "terminal_safe"]
 
 
@@ -83,40 +85,10 @@ _JSON_CLOSE = b"\n]\n"
 _JSON_CLOSE_EMPTY = b"]\n"
 
 
-#: C1 controls, bidi marks / overrides / isolates, and the line / paragraph separators,
-#: as UTF-8. Each starts with a lead byte (never a continuation byte), and in JSON text
-#: such a character can only sit inside a string.
-_UNSAFE_CHARS = frozenset(
-    chr(cp).encode("utf-8")
-    for cp in [*range(0x80, 0xA0), 0x061C, 0x200E, 0x200F, *range(0x2028, 0x202F), *range(0x2066, 0x206A)]
-)
-_LEADS = ((b"\xc2", 2), (b"\xd8", 2), (b"\xe2", 3))
-
-
 def terminal_safe(data: bytes) -> bytes:
     """JSON text with the characters a terminal may act on written as ``\\uXXXX``
-    escapes (an equivalent JSON document). Scans with ``bytes.find`` (memchr): a page
-    without such lead bytes costs next to nothing."""
-    hits: list[tuple[int, int, bytes]] = []
-    find = data.find
-    for lead, width in _LEADS:
-        i = find(lead)
-        while i != -1:
-            ch = data[i:i + width]
-            if ch in _UNSAFE_CHARS:
-                hits.append((i, width, ch))
-            i = find(lead, i + 1)
-    if not hits:
-        return data
-    hits.sort()
-    parts: list[bytes] = []
-    pos = 0
-    for i, width, ch in hits:
-        parts.append(data[pos:i])
-        parts.append(b"\\u%04x" % ord(ch.decode("utf-8")))
-        pos = i + width
-    parts.append(data[pos:])
-    return b"".join(parts)
+    escapes (an equivalent JSON document): the hostile-text policy of ``domain.text``."""
+    return json_escape_unsafe_utf8(data)
 
 
 def _dumps(doc: Any) -> bytes:
