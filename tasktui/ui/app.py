@@ -21,16 +21,6 @@ from tasktui.ui.help import HelpScreen
 from tasktui.ui.keymap import bind, check_keymap
 from tasktui.ui.tasks_screen import TasksScreen
 
-# Screens other engineers provide: imported here (before App.run) so that their
-# bindings are known to the keymap check, and because the detail screen's image
-# library probes the terminal at import time.
-with contextlib.suppress(ImportError):
-    import tasktui.ui.detail  # noqa: F401
-with contextlib.suppress(ImportError):
-    import tasktui.ui.export_dialog  # noqa: F401
-with contextlib.suppress(ImportError):
-    import tasktui.ui.dialogs  # noqa: F401
-
 
 def stylesheet_path() -> Path:
     """``screens.tcss``: inside the package when installed as a wheel, else the repo root."""

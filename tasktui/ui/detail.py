@@ -56,7 +56,9 @@ from textual.events import Key
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, Static, TabbedContent, TabPane, TextArea
 
+from tasktui.api import ApiError, Attachment
 from tasktui.domain import AuditStatus, Task, Zone, format_instant, parse_wire_time
+from tasktui.store import TaskStore
 from tasktui.downloads import DownloadError, download_task, task_json
 from tasktui.ui.clipboard import copy_text
 from tasktui.ui.dialogs import ConfirmDialog, FixEditor, RejectDialog, edit_in_external_editor, validate_response_json
@@ -209,7 +211,7 @@ class TaskDetailScreen(Screen):
 
     def __init__(
         self,
-        store: Any,
+        store: TaskStore,
         task_id: str,
         *,
         task_ids: Sequence[str] | Callable[[], Sequence[str]] | None = None,
@@ -267,19 +269,12 @@ class TaskDetailScreen(Screen):
         self.load(self.task_id)
 
     # ------------------------------------------------------------------ data
-    async def _fetch_attachment(self, url: str) -> Any:
-        fetch = getattr(self.store, "fetch_attachment", None)
-        if fetch is None:
-            client = getattr(self.store, "client", None)
-            fetch = getattr(client, "fetch_attachment", None)
-        if fetch is None:
-            raise RuntimeError("this backend cannot fetch attachments")
-        return await fetch(url)
+    async def _fetch_attachment(self, url: str) -> Attachment:
+        return await self.store.client.fetch_attachment(url)
 
     @property
     def zone(self) -> Zone:
-        z = getattr(self.store, "zone", Zone.UTC)
-        return z if isinstance(z, Zone) else Zone.UTC
+        return self.store.zone
 
     @property
     def active_tab(self) -> str:
@@ -295,8 +290,7 @@ class TaskDetailScreen(Screen):
     async def _fetch(self, task_id: str, generation: int) -> None:
         if self.shown_task is None or self.shown_task.task_id != task_id:
             self.query_one("#detail-header", Static).update(Text(f"Task {one_line(task_id, 80)} — loading…"))
-        cached = getattr(self.store, "cached", None)
-        known = cached(task_id) if callable(cached) else None
+        known = self.store.cached(task_id)
         if known is not None and generation == self._load_generation:
             self.show_task(known)  # at once, then the fresh copy
         try:
@@ -350,11 +344,9 @@ class TaskDetailScreen(Screen):
         if self.task_id not in ids:
             return ""
         i = ids.index(self.task_id)
-        offset = getattr(self.store, "offset", 0) if self._task_ids is None or callable(self._task_ids) else 0
-        total = getattr(self.store, "total", None)
-        n = total if isinstance(total, int) and total >= len(ids) else len(ids)
-        if not isinstance(offset, int):
-            offset = 0
+        offset = self.store.offset if self._task_ids is None or callable(self._task_ids) else 0
+        total = self.store.total
+        n = total if total is not None and total >= len(ids) else len(ids)
         return f"{offset + i + 1:,} of {n:,}"
 
     def _render_header(self) -> None:
@@ -549,8 +541,7 @@ class TaskDetailScreen(Screen):
     def _ids(self) -> list[str]:
         src = self._task_ids
         if src is None:
-            rows = getattr(self.store, "rows", None) or []
-            return [getattr(r, "task_id", r) for r in rows]
+            return [t.task_id for t in self.store.rows]
         try:
             return list(src() if callable(src) else src)
         except Exception:
@@ -575,15 +566,10 @@ class TaskDetailScreen(Screen):
 
     async def _more_rows(self) -> bool:
         """Ask the store for the next page of the list; True if rows were added."""
-        load_more = getattr(self.store, "load_more", None)
-        if load_more is None:
-            return False
         before = len(self._ids())
         try:
-            result = load_more()
-            if asyncio.iscoroutine(result):
-                await result
-        except Exception:
+            await self.store.load_more()
+        except ApiError:
             return False
         return len(self._ids()) > before
 
@@ -701,7 +687,7 @@ class TaskDetailScreen(Screen):
         if not self.read_only:
             return
         focused = self.focused
-        if isinstance(focused, (Input, TextArea)) and not getattr(focused, "read_only", False):
+        if isinstance(focused, Input) or (isinstance(focused, TextArea) and not focused.read_only):
             return
         for binding in self._bindings.key_to_bindings.get(event.key, []):
             if binding.action in self._ACTION_OF:
@@ -744,16 +730,14 @@ class TaskDetailScreen(Screen):
 
     def _server_can_fix(self) -> bool:
         """False only when the backend is known not to offer the fix extension."""
-        client = getattr(self.store, "client", None)
-        if client is None or not getattr(client, "extensions_known", False):
+        if not self.store.client.extensions_known:
             return True
-        return bool(getattr(self.store, "can_fix", True))
+        return self.store.can_fix
 
     def _in_audit_queue(self) -> bool:
         if self._audit_queue is not None:
             return self._audit_queue
-        query = getattr(self.store, "query", None)
-        audits = getattr(query, "audit_statuses", None)
+        audits = self.store.query.audit_statuses
         return bool(audits) and set(audits) == {AuditStatus.READY_TO_AUDIT}
 
     # ------------------------------------------------------------------ actions

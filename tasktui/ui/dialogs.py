@@ -21,7 +21,7 @@
   count of what will happen ("12 will be canceled; 3 are In Progress and will be
   skipped; 2 marked tasks are hidden by the current filter"), asks for a comment
   when rejecting, runs ``store.bulk`` and shows the summary. Returns the
-  :class:`BulkOutcome` (or None when the operator backed out).
+  store's :class:`~tasktui.store.BulkResult` (or None when the operator backed out).
 
 Every binding has an id (``dialog.yes``, ``fix.submit``...) so users can remap it.
 """
@@ -39,18 +39,19 @@ from typing import Any, Awaitable, Callable, Iterable, Sequence
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
+from tasktui.api import ApiError
 from tasktui.domain import Task
+from tasktui.store import ActionRefused, BulkResult, TaskStore
 from tasktui.ui.safe import clean, one_line
 
 __all__ = [
     "BULK_ACTIONS",
-    "BulkOutcome",
     "BulkPlan",
     "BulkSummary",
     "ChoiceDialog",
@@ -480,14 +481,6 @@ def plan_bulk(action: str, marked_ids: Iterable[str], tasks: dict[str, Task | Ex
     return plan
 
 
-@dataclass
-class BulkOutcome:
-    action: str
-    succeeded: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-
-
 class BulkSummary(_Dialog):
     """The result of a bulk action; ``enter`` / ``esc`` closes it, ``y`` copies the
     failures."""
@@ -497,7 +490,7 @@ class BulkSummary(_Dialog):
         Binding("y", "copy_failures", "Copy failures", id="dialog.copy_failures"),
     ]
 
-    def __init__(self, outcome: BulkOutcome, *, nothing_to_do: bool = False) -> None:
+    def __init__(self, outcome: BulkResult, *, nothing_to_do: bool = False) -> None:
         super().__init__()
         self.outcome = outcome
         self.nothing_to_do = nothing_to_do
@@ -551,16 +544,15 @@ class BulkSummary(_Dialog):
         self.notify(result.message, severity="information" if result.ok else "warning", markup=False)
 
 
-async def _lookup(store, ids: list[str]) -> dict[str, Task | Exception]:
+async def _lookup(store: TaskStore, ids: list[str]) -> dict[str, Task | Exception]:
     """Current state of the marked tasks: from the store's rows when present,
     else fetched (bounded concurrency)."""
     import asyncio
 
     known: dict[str, Task | Exception] = {}
-    for row in list(getattr(store, "rows", []) or []):
-        tid = getattr(row, "task_id", None)
-        if tid in ids:
-            known[tid] = row
+    for row in store.rows:
+        if row.task_id in ids:
+            known[row.task_id] = row
     missing = [t for t in ids if t not in known]
     sem = asyncio.Semaphore(8)
 
@@ -575,35 +567,8 @@ async def _lookup(store, ids: list[str]) -> dict[str, Task | Exception]:
     return known
 
 
-def _result_to_outcome(action: str, result: Any, ids: list[str]) -> BulkOutcome:
-    """Read the store's BulkResult into a BulkOutcome (by attribute name, so that
-    the UI does not depend on the result's exact class)."""
-    out = BulkOutcome(action)
-    failed = getattr(result, "failed", None)
-    if failed is None:
-        failed = getattr(result, "failures", None) or getattr(result, "errors", None) or {}
-    if isinstance(failed, dict):
-        out.failed = {str(k): str(v) for k, v in failed.items()}
-    else:
-        for item in failed:
-            if isinstance(item, tuple):
-                out.failed[str(item[0])] = str(item[1])
-            else:
-                tid = getattr(item, "task_id", None) or str(item)
-                out.failed[str(tid)] = str(getattr(item, "error", None) or getattr(item, "message", ""))
-    ok = getattr(result, "succeeded", None)
-    if ok is None:
-        ok = getattr(result, "ok", None)
-    if ok is None:
-        ok = [t for t in ids if t not in out.failed]
-    out.succeeded = [getattr(t, "task_id", t) for t in ok]
-    skipped = getattr(result, "skipped", None) or {}
-    if isinstance(skipped, dict):
-        out.skipped = {str(k): str(v) for k, v in skipped.items()}
-    return out
-
-
-async def run_bulk(app, store, action: str, marked_ids: Iterable[str], *, read_only: bool = False) -> BulkOutcome | None:
+async def run_bulk(app: App, store: TaskStore, action: str, marked_ids: Iterable[str], *,
+                   read_only: bool = False) -> BulkResult | None:
     """The bulk flow for the marked rows of the Tasks screen. Run it in a worker
     (it waits on dialogs)."""
     ids = list(dict.fromkeys(marked_ids))
@@ -618,7 +583,7 @@ async def run_bulk(app, store, action: str, marked_ids: Iterable[str], *, read_o
         return None
     app.notify(f"Looking up {len(ids)} marked task{'s' if len(ids) != 1 else ''}…", markup=False, timeout=2)
     tasks = await _lookup(store, ids)
-    plan = plan_bulk(action, ids, tasks, getattr(store, "query", None))
+    plan = plan_bulk(action, ids, tasks, store.query)
     body = Text(plan.describe())
     if plan.skipped or plan.unknown:
         body.append("\n\nSkipped:\n", style="bold")
@@ -627,7 +592,7 @@ async def run_bulk(app, store, action: str, marked_ids: Iterable[str], *, read_o
         for tid, why in list(plan.unknown.items())[:50]:
             body.append(f"  {one_line(tid, 40)}  {one_line(why, 120)}\n")
     if not plan.eligible:
-        await app.push_screen_wait(BulkSummary(BulkOutcome(action, skipped={
+        await app.push_screen_wait(BulkSummary(BulkResult(action, requested=len(ids), skipped={
             **plan.skipped, **plan.unknown}), nothing_to_do=True))
         return None
     choices: list[tuple[str, str, Any]] = [("y", f"{verb} {len(plan.eligible)}", "all")]
@@ -645,14 +610,9 @@ async def run_bulk(app, store, action: str, marked_ids: Iterable[str], *, read_o
     app.notify(f"{verb}ing {len(targets)} task{'s' if len(targets) != 1 else ''}…",
                markup=False, timeout=3)
     try:
-        if action == "reject":
-            result = await store.bulk(action, targets, comments)
-        else:
-            result = await store.bulk(action, targets)
-    except Exception as e:
-        outcome = BulkOutcome(action, failed={t: str(e) for t in targets})
-    else:
-        outcome = _result_to_outcome(action, result, targets)
+        outcome = await store.bulk(action, targets, comments)
+    except (ApiError, ActionRefused) as e:
+        outcome = BulkResult(action, requested=len(targets), failed={t: str(e) for t in targets})
     outcome.skipped.update(plan.skipped)
     outcome.skipped.update(plan.unknown)
     if answer == "visible":

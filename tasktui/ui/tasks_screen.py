@@ -9,7 +9,6 @@ store event arrives here as a :class:`StoreChanged` message and re-syncs the wid
 from __future__ import annotations
 
 import asyncio
-import importlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
@@ -30,13 +29,15 @@ from tasktui.domain import (
     Zone,
 )
 from tasktui.ui.commands import TasksCommands
+from tasktui.ui.detail import TaskDetailScreen
+from tasktui.ui.dialogs import run_bulk
+from tasktui.ui.export_dialog import ExportScreen
 from tasktui.ui.keymap import bind
 from tasktui.ui.widgets.empty_state import EmptyState
 from tasktui.ui.widgets.filter_sidebar import FilterSidebar
 from tasktui.ui.widgets.header import AppHeader, HeaderState
 from tasktui.ui.widgets.notice import Notice, advice_for
 from tasktui.ui.widgets.prompt import PromptDialog
-from tasktui.ui.widgets.task_json import TaskJsonScreen
 from tasktui.ui.widgets.task_table import TaskTable
 
 if TYPE_CHECKING:
@@ -54,13 +55,6 @@ class StoreChanged(Message):
     def __init__(self, event: "StoreEvent") -> None:
         super().__init__()
         self.event = event
-
-
-def _optional(module: str, name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
 
 
 class TasksScreen(Screen):
@@ -405,13 +399,8 @@ class TasksScreen(Screen):
 
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "export" and _optional("tasktui.ui.export_dialog", "ExportScreen") is None:
+        if action == "bulk" and self.settings.read_only:
             return False
-        if action == "bulk":
-            if _optional("tasktui.ui.dialogs", "run_bulk") is None:
-                return False
-            if self.settings.read_only:
-                return False
         if action == "back_to_list" and self.focused is self.table:
             return False
         return True
@@ -432,18 +421,12 @@ class TasksScreen(Screen):
         self._open(task_id)
 
     def _open(self, task_id: str) -> None:
-        detail = _optional("tasktui.ui.detail", "TaskDetailScreen")
-        if detail is not None:
-            self.app.push_screen(detail(
-                self.store, task_id,
-                task_ids=lambda: [t.task_id for t in self.store.rows],
-                read_only=self.settings.read_only,
-                downloads_dir=self.settings.downloads_dir,
-            ))
-            return
-        task = self.store.row(task_id)
-        if task is not None:
-            self.app.push_screen(TaskJsonScreen(task))
+        self.app.push_screen(TaskDetailScreen(
+            self.store, task_id,
+            task_ids=lambda: [t.task_id for t in self.store.rows],
+            read_only=self.settings.read_only,
+            downloads_dir=self.settings.downloads_dir,
+        ))
 
     def action_copy_ids(self) -> None:
         from tasktui.ui.clipboard import copy_text
@@ -543,24 +526,18 @@ class TasksScreen(Screen):
         self.table.focus()
 
     def action_export(self) -> None:
-        screen_cls = _optional("tasktui.ui.export_dialog", "ExportScreen")
-        if screen_cls is None:
-            return
-        self.app.push_screen(screen_cls(self.store, directory=self.settings.downloads_dir))
+        self.app.push_screen(ExportScreen(self.store, directory=self.settings.downloads_dir))
 
     def action_bulk(self, action: str) -> None:
-        run_bulk = _optional("tasktui.ui.dialogs", "run_bulk")
-        if run_bulk is None:
-            return
         ids = self.marked_ids
         if not ids and self.table.cursor_task_id:
             ids = {self.table.cursor_task_id}
         if not ids:
             self.app.bell()
             return
-        self.run_worker(self._bulk(run_bulk, action, ids), group="bulk", exit_on_error=False)
+        self.run_worker(self._bulk(action, ids), group="bulk", exit_on_error=False)
 
-    async def _bulk(self, run_bulk, action: str, ids: set[str]) -> None:
+    async def _bulk(self, action: str, ids: set[str]) -> None:
         outcome = await run_bulk(self.app, self.store, action, sorted(ids), read_only=self.settings.read_only)
         if outcome is not None:
             self.table.set_marks(set())
