@@ -17,9 +17,16 @@ from textual.binding import Binding
 
 from tasktui.config import Settings, config_path
 from tasktui.connect import Backend
-from tasktui.ui.help import HelpScreen
 from tasktui.ui.keymap import bind, check_keymap
-from tasktui.ui.tasks_screen import TasksScreen
+from tasktui.ui.modals.bulk import BulkSummary
+from tasktui.ui.modals.confirm import ChoiceDialog, ConfirmDialog
+from tasktui.ui.modals.fix_editor import FixEditor
+from tasktui.ui.modals.prompt import PromptDialog, RejectDialog
+from tasktui.ui.screens.detail import TaskDetailScreen
+from tasktui.ui.screens.export import ExportScreen
+from tasktui.ui.screens.help import HelpScreen
+from tasktui.ui.screens.tasks import TasksScreen
+from tasktui.ui.widgets.task_table import TaskTable
 
 
 def stylesheet_path() -> Path:
@@ -36,6 +43,12 @@ class TaskTuiApp(App[int]):
 
     TITLE = "tasktui"
     CSS_PATH = str(stylesheet_path())
+    # the app's own look; the screens' and modals' styles are in screens.tcss
+    CSS = """
+    Screen { background: $surface; }
+    Footer { background: $panel; }
+    Toast { max-width: 70; }
+    """
     ENABLE_COMMAND_PALETTE = True
     COMMAND_PALETTE_BINDING = "ctrl+p"
     HELP_TITLE = "Everywhere"
@@ -78,7 +91,7 @@ class TaskTuiApp(App[int]):
         from tasktui.api import RetryPolicy, TaskClient
         from tasktui.store import DEFAULT_MAX_ROWS, TaskStore
 
-        for w in check_keymap(self.settings.keymap):
+        for w in check_keymap(self.settings.keymap, REMAPPABLE):
             self.notify(w, severity="warning", timeout=10, markup=False)
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
@@ -112,3 +125,10 @@ class TaskTuiApp(App[int]):
             self.screen.dismiss(None)
             return
         self.push_screen(HelpScreen(self.screen))
+
+
+#: Every class whose bindings the ``[keymap]`` may remap: the ids the keymap check knows.
+REMAPPABLE = (
+    TaskTuiApp, TasksScreen, TaskTable, TaskDetailScreen, ExportScreen, HelpScreen,
+    ConfirmDialog, ChoiceDialog, PromptDialog, RejectDialog, FixEditor, BulkSummary,
+)

@@ -15,8 +15,9 @@ from textual.app import App
 from tasktui.api import RetryPolicy, TaskClient
 from tasktui.domain import TaskQuery, Zone
 from tasktui.store import TaskStore
-from tasktui.ui import preview
-from tasktui.ui.detail import TaskDetailScreen
+from tasktui.ui.app import stylesheet_path
+from tasktui.ui.widgets import preview
+from tasktui.ui.screens.detail import TaskDetailScreen
 
 # deterministic image output in every test: half-blocks, and the VT340 cell size
 # textual-image assumes when it cannot ask the terminal (pytest may run on a tty)
@@ -30,7 +31,10 @@ FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, total_
 
 class DetailHost(App):
     """Opens a TaskDetailScreen on ``task_id`` over a real store; ``query`` loads the list
-    first (for n / p and the audit queue)."""
+    first (for n / p and the audit queue). It loads the screens' stylesheet, not the app's
+    own look."""
+
+    CSS_PATH = str(stylesheet_path())
 
     def __init__(
         self,

@@ -9,7 +9,10 @@ from textual.app import App
 from tasktui.api import TaskClient
 from tasktui.domain import AuditStatus, OperatorStatus, Task, TaskQuery
 from tasktui.store import TaskStore
-from tasktui.ui.dialogs import BulkSummary, ChoiceDialog, RejectDialog, plan_bulk, run_bulk
+from tasktui.ui.app import stylesheet_path
+from tasktui.ui.modals.bulk import BulkSummary, plan_bulk, run_bulk
+from tasktui.ui.modals.confirm import ChoiceDialog
+from tasktui.ui.modals.prompt import RejectDialog
 
 try:
     from .detail_support import FAST_RETRY, api_get, db_status, find_tasks, notifications, screen_text, wait_for
@@ -18,6 +21,8 @@ except ImportError:
 
 
 class BulkHost(App):
+    CSS_PATH = str(stylesheet_path())
+
     def __init__(self, server, query: TaskQuery, *, read_only: bool = False):
         super().__init__()
         self.animation_level = "none"

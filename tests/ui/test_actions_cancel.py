@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasktui.ui.dialogs import ConfirmDialog
+from tasktui.ui.modals.confirm import ConfirmDialog
 
 try:
     from .detail_support import DetailHost, db_status, find_task, notifications, screen_text, wait_for, wait_loaded

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tasktui.domain import AuditStatus, OperatorStatus, TaskQuery
-from tasktui.ui.dialogs import RejectDialog
+from tasktui.ui.modals.prompt import RejectDialog
 
 try:
     from .detail_support import DetailHost, db_status, find_task, notifications, screen_text, wait_for, wait_loaded

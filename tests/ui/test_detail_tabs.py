@@ -101,7 +101,7 @@ async def test_json_search_moves_the_selection_and_n_N_step_through_matches(shar
         assert str(detail.query_one("#json-find-status").content).startswith(f"2 of {n_labels}")
         assert ta.selected_text == '"label"' and ta.selection != first
         await pilot.press("escape")  # closes the search...
-        assert not detail._find_term
+        assert not detail.json_view.find_term
         assert detail.shown_task.task_id == tid
         await pilot.press("/")
         await pilot.press("z", "z", "q", "x")

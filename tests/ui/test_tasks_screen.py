@@ -190,8 +190,8 @@ async def test_help_lists_every_key_of_the_screen(shared_server, make_app):
         await settled(pilot, app)
         await pilot.press("question_mark")
         await pilot.pause()
-        from tasktui.ui.help import HelpScreen
-        from tasktui.ui.tasks_screen import TasksScreen
+        from tasktui.ui.screens.help import HelpScreen
+        from tasktui.ui.screens.tasks import TasksScreen
         from tasktui.ui.widgets.task_table import TaskTable
 
         assert isinstance(app.screen, HelpScreen)

@@ -1,4 +1,6 @@
-"""The Tasks screen: header, filter sidebar, the task table, notices, footer.
+"""The Tasks screen: header, filter sidebar, the task table, notices, footer; and its
+command palette (``ctrl+p``): every action of the screen (from its bindings, with their
+keys), the saved filter views, quick date ranges, time zones, saving the filters as a view.
 
 It reads only the :class:`~tasktui.store.TaskStore`: filters go to ``store.set_query``
 (debounced, never while a typed date is invalid), scrolling near the end calls
@@ -10,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, SelectionList
 
@@ -28,16 +32,17 @@ from tasktui.domain import (
     TaskQuery,
     Zone,
 )
-from tasktui.ui.commands import TasksCommands
-from tasktui.ui.detail import TaskDetailScreen
-from tasktui.ui.dialogs import run_bulk
-from tasktui.ui.export_dialog import ExportScreen
-from tasktui.ui.keymap import bind
+from tasktui.ui.keymap import bind, key_for, run_binding
+from tasktui.ui.modals.bulk import run_bulk
+from tasktui.ui.modals.prompt import PromptDialog
+from tasktui.ui.screens.detail import TaskDetailScreen
+from tasktui.ui.screens.export import ExportScreen
+from tasktui.ui.screens.help import collect_entries
+from tasktui.ui.store_bridge import StoreChanged, forward_events
 from tasktui.ui.widgets.empty_state import EmptyState
 from tasktui.ui.widgets.filter_sidebar import FilterSidebar
 from tasktui.ui.widgets.header import AppHeader, HeaderState
 from tasktui.ui.widgets.notice import Notice, advice_for
-from tasktui.ui.widgets.prompt import PromptDialog
 from tasktui.ui.widgets.task_table import TaskTable
 
 if TYPE_CHECKING:
@@ -49,14 +54,57 @@ NARROW = 100  # below this many columns the sidebar starts hidden
 DEFAULT_LIVE_INTERVAL = 15.0
 
 
-class StoreChanged(Message):
-    """A store event, delivered as a Textual message."""
+# ---------------------------------------------------------------------- command palette
+def _commands(screen: TasksScreen) -> list[tuple[str, Callable[[], object], str]]:
+    out: list[tuple[str, Callable[[], object], str]] = []
+    for name in screen.settings.views:
+        out.append((f"View: {name}", partial(screen.apply_view, name),
+                    "apply this saved filter view (from the config file)"))
+    out.append(("Save current filters as a view…", screen.action_save_view,
+                "store the filters in the config file's \\[views] table"))
+    for key, label in (("today", "Today"), ("7d", "Last 7 days"), ("30d", "Last 30 days"), ("all", "All time")):
+        out.append((f"Date range: {label}", partial(screen.apply_quick_range, key), "set From / To"))
+    for z in Zone:
+        out.append((f"Time zone: {z.label}", partial(screen.set_zone, z), "show and type dates in this zone"))
+    seen: set[str] = set()
+    for e in collect_entries(screen):
+        if e.binding_id in seen or e.binding_id.startswith(("table.down", "table.up", "help.")):
+            continue
+        seen.add(e.binding_id)
+        if not e.enabled:
+            continue
+        out.append((e.description, partial(screen.run_binding, e.binding_id), "key: " + " ".join(e.keys)))
+    return out
 
-    def __init__(self, event: "StoreEvent") -> None:
-        super().__init__()
-        self.event = event
+
+class TasksCommands(Provider):
+    """Actions and saved views of the Tasks screen."""
+
+    def _target(self) -> "TasksScreen | None":
+        for s in reversed(self.app.screen_stack):
+            if isinstance(s, TasksScreen):
+                return s
+        return None
+
+    async def discover(self) -> Hits:
+        screen = self._target()
+        if screen is None:
+            return
+        for text, cb, help_text in _commands(screen):
+            yield DiscoveryHit(Text(text), cb, text=text, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        screen = self._target()
+        if screen is None:
+            return
+        matcher = self.matcher(query)
+        for text, cb, help_text in _commands(screen):
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), cb, text=text, help=help_text)
 
 
+# ---------------------------------------------------------------------- the screen
 class TasksScreen(Screen):
     """The list of tasks with its filters."""
 
@@ -71,15 +119,6 @@ class TasksScreen(Screen):
         "to the cursor, u unmarks all.",
     )
     COMMANDS = {TasksCommands}
-    DEFAULT_CSS = """
-    TasksScreen #body { height: 1fr; }
-    TasksScreen #main { height: 1fr; width: 1fr; }
-    TasksScreen TaskTable { height: 1fr; }
-    TasksScreen.-empty TaskTable { display: none; }
-    TasksScreen #sidebar-slot { width: 32; height: 1fr; background: $panel; }
-    TasksScreen #sidebar-slot.-hidden { display: none; }
-    """
-
     BINDINGS = [
         bind("tasks.open", "enter", "open_task", "Open", tooltip="Open the task under the cursor"),
         bind("tasks.search", "slash", "search", "Search", key_display="/",
@@ -156,7 +195,7 @@ class TasksScreen(Screen):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self._unsubscribe = self.store.subscribe(self._store_event)
+        self._unsubscribe = forward_events(self.store, self)
         self.table.focus()
         if self.app.size.width < NARROW:
             self.sidebar_slot.add_class("-hidden")
@@ -240,9 +279,6 @@ class TasksScreen(Screen):
         return self.table.cursor_task_id
 
     # ------------------------------------------------------------------ store -> ui
-    def _store_event(self, event: "StoreEvent") -> None:
-        self.post_message(StoreChanged(event))
-
     def on_store_changed(self, message: StoreChanged) -> None:
         from tasktui.store import StoreEventKind as K
 
@@ -302,16 +338,7 @@ class TasksScreen(Screen):
 
     def _key_for(self, binding_id: str) -> str:
         """The key (as displayed) bound to ``binding_id``, remapping included."""
-        keymap = getattr(self.app, "_keymap", {}) or {}
-        for node in (self, self.table, self.app):
-            bm = node._bindings.copy()
-            if keymap:
-                bm.apply_keymap(keymap)
-            for key, bindings in bm.key_to_bindings.items():
-                for b in bindings:
-                    if b.id == binding_id:
-                        return b.key_display or self.app.get_key_display(b) or key
-        return binding_id
+        return key_for(binding_id, (self, self.table, self.app))
 
     # ------------------------------------------------------------------ filters -> store
     @on(FilterSidebar.Changed)
@@ -407,11 +434,7 @@ class TasksScreen(Screen):
 
     def run_binding(self, binding_id: str) -> None:
         """Run the action of the binding ``binding_id`` (the command palette uses it)."""
-        for node in (self.table, self, self.app):
-            for _key, b in node._bindings:
-                if b.id == binding_id:
-                    self.call_later(node.run_action, b.action)
-                    return
+        run_binding(binding_id, (self.table, self, self.app))
 
     def action_open_task(self) -> None:
         task_id = self.table.cursor_task_id

@@ -32,9 +32,7 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
 from tasktui.api import ApiError
@@ -51,6 +49,8 @@ from tasktui.export import (
     read_checkpoint,
     validate_output_path,
 )
+from tasktui.ui.keymap import bind
+from tasktui.ui.modals.confirm import Dialog
 from tasktui.ui.safe import clean
 
 __all__ = ["ExportJob", "ExportScreen", "current_job", "default_export_path"]
@@ -186,41 +186,12 @@ def current_job(app: App) -> ExportJob | None:
 
 
 # --------------------------------------------------------------------------- the screen
-class ExportScreen(ModalScreen[None]):
+class ExportScreen(Dialog):
     """See the module docstring."""
 
-    DEFAULT_CSS = """
-    ExportScreen {
-        align: center middle;
-        background: $background 60%;
-    }
-    ExportScreen > #export-dialog {
-        width: 84;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: thick $primary 80%;
-        background: $surface;
-        padding: 0 1;
-    }
-    ExportScreen .export-title { text-style: bold; width: 100%; margin-bottom: 1; }
-    ExportScreen .export-muted { color: $text-muted; width: 100%; }
-    ExportScreen .export-error { color: $error; width: 100%; height: auto; }
-    ExportScreen #export-path { width: 100%; }
-    ExportScreen RadioSet { width: 100%; height: auto; border: none; padding: 0; }
-    ExportScreen RadioSet > RadioButton { width: auto; }
-    ExportScreen #export-form, ExportScreen #export-confirm, ExportScreen #export-run {
-        height: auto; width: 100%;
-    }
-    ExportScreen #export-bar { width: 100%; margin: 1 0 0 0; }
-    ExportScreen #export-stats { width: 100%; height: auto; }
-    ExportScreen .export-buttons { width: 100%; height: auto; align-horizontal: right; margin-top: 1; }
-    ExportScreen .export-buttons Button { margin-left: 1; min-width: 10; }
-    """
-
     BINDINGS = [
-        Binding("escape", "close", "Close / hide", id="export.close"),
-        Binding("ctrl+s", "start", "Export", id="export.start", show=False),
+        bind("export.close", "escape", "close", "Close / hide"),
+        bind("export.start", "ctrl+s", "start", "Export", show=False),
     ]
 
     def __init__(self, store: Any, *, directory: Path | None = None) -> None:
@@ -240,8 +211,8 @@ class ExportScreen(ModalScreen[None]):
         filters = q.active_filters()
         summary = "Filters: " + "; ".join(filters) if filters else "No filters: every task"
         total = getattr(self.store, "total", None)
-        with Vertical(id="export-dialog"):
-            yield Label("Export tasks", classes="export-title", id="export-title")
+        with Vertical(id="export-dialog", classes="dialog"):
+            yield Label("Export tasks", classes="dialog-title", id="export-title")
             with Vertical(id="export-form"):
                 yield Static(Text(clean(summary)), classes="export-muted", id="export-filters")
                 if isinstance(total, int):
@@ -253,13 +224,13 @@ class ExportScreen(ModalScreen[None]):
                 with RadioSet(id="export-format"):
                     yield RadioButton(ExportFormat.JSON.label, value=True, id="fmt-json")
                     yield RadioButton(ExportFormat.NDJSON.label, id="fmt-ndjson")
-                yield Static("", classes="export-error", id="export-error")
-                with Horizontal(classes="export-buttons"):
+                yield Static("", classes="dialog-error", id="export-error")
+                with Horizontal(classes="dialog-buttons"):
                     yield Button("Export", id="export-go", variant="primary")
                     yield Button("Cancel \\[esc]", id="export-back")
             with Vertical(id="export-confirm"):
                 yield Static("", id="export-question")
-                with Horizontal(classes="export-buttons", id="export-confirm-buttons"):
+                with Horizontal(classes="dialog-buttons", id="export-confirm-buttons"):
                     yield Button("Resume \\[r]", id="confirm-resume", variant="primary")
                     yield Button("Overwrite \\[y]", id="confirm-overwrite", variant="error")
                     yield Button("Back \\[n]", id="confirm-back")
@@ -267,8 +238,8 @@ class ExportScreen(ModalScreen[None]):
                 yield Static("", id="export-target")
                 yield ProgressBar(total=None, show_eta=False, id="export-bar")
                 yield Static("", id="export-stats")
-                yield Static("", classes="export-error", id="export-run-error")
-                with Horizontal(classes="export-buttons"):
+                yield Static("", classes="dialog-error", id="export-run-error")
+                with Horizontal(classes="dialog-buttons"):
                     yield Button("Hide \\[esc]", id="run-hide")
                     yield Button("Cancel export \\[c]", id="run-cancel", variant="error")
                     yield Button("Resume", id="run-resume", variant="primary")
