@@ -8,13 +8,16 @@ screens and widgets, :data:`tasktui.ui.app.REMAPPABLE`). The helpers below
 (:func:`node_bindings`, :func:`bindings_for_key`, :func:`key_for`, :func:`run_binding`,
 :func:`action_state`) are the only place that reads Textual's private binding state
 (``_bindings``, ``App._keymap``, ``App._check_action_state``), so a Textual upgrade
-touches this module alone.
+touches this module alone; so are the read-outs of what the screen shows
+(:func:`screen_text`, :func:`screen_bytes`, :func:`notification_messages`), which the
+tests use.
 """
 
 from __future__ import annotations
 
 from typing import Iterable, Mapping
 
+from textual.app import App
 from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
 
@@ -26,7 +29,11 @@ __all__ = [
     "declared_bindings",
     "key_for",
     "node_bindings",
+    "notification_messages",
     "run_binding",
+    "screen_bytes",
+    "screen_segments",
+    "screen_text",
 ]
 
 
@@ -112,3 +119,23 @@ def action_state(node: DOMNode, action: str) -> bool | None:
     """What ``check_action`` says about ``action`` on ``node``: True, False (hidden) or
     None (shown disabled)."""
     return node.app._check_action_state(action, node)
+
+
+def screen_text(app: App) -> str:
+    """What the screen shows, as text (one line per row)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def screen_segments(app: App) -> list[str]:
+    """The text of every segment on the screen, in drawing order."""
+    return [seg.text for strip in app.screen._compositor.render_strips() for seg in strip]
+
+
+def screen_bytes(app: App) -> str:
+    """The exact text Textual would write to a terminal for a full repaint."""
+    return app.screen._compositor.render_update(full=True).render_segments(app.console)
+
+
+def notification_messages(app: App) -> list[str]:
+    """The messages of the notifications on screen, oldest first."""
+    return [str(n.message) for n in app._notifications]

@@ -14,10 +14,7 @@ from tasktui.ui.modals.bulk import BulkSummary, plan_bulk, run_bulk
 from tasktui.ui.modals.confirm import ChoiceDialog
 from tasktui.ui.modals.prompt import RejectDialog
 
-try:
-    from .detail_support import FAST_RETRY, api_get, db_status, find_tasks, notifications, screen_text, wait_for
-except ImportError:
-    from detail_support import FAST_RETRY, api_get, db_status, find_tasks, notifications, screen_text, wait_for
+from .support import FAST_RETRY, api_get, db_status, find_tasks, notifications, screen_text, wait_for
 
 
 class BulkHost(App):
@@ -33,7 +30,7 @@ class BulkHost(App):
 
     async def on_mount(self) -> None:
         self.client = TaskClient(self.server.url, self.server.api_key, retry=FAST_RETRY)
-        self.store = TaskStore(self.client, page_size=100, max_rows=500)
+        self.store = TaskStore(self.client, page_size=100, max_rows=500, read_only=self.read_only)
         await self.store.set_query(self.query_)
 
     async def on_unmount(self) -> None:
@@ -143,11 +140,11 @@ async def test_bulk_accept_visible_only_and_bulk_reject_with_a_comment(server, s
 
 
 async def test_bulk_in_read_only_mode_is_refused(shared_server):
-    app = BulkHost(shared_server, TaskQuery())
+    app = BulkHost(shared_server, TaskQuery(), read_only=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.store is not None and app.store.rows)
         ids = [t.task_id for t in app.store.rows[:3]]
-        outcome = await app.run_worker(run_bulk(app, app.store, "cancel", ids, read_only=True)).wait()
+        outcome = await app.run_worker(run_bulk(app, app.store, "cancel", ids)).wait()
         assert outcome is None
         assert any(m.startswith("Read-only mode: tasks cannot be canceled") for m in notifications(app))
 

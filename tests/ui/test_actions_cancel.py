@@ -6,10 +6,7 @@ import pytest
 
 from tasktui.ui.modals.confirm import ConfirmDialog
 
-try:
-    from .detail_support import DetailHost, db_status, find_task, notifications, screen_text, wait_for, wait_loaded
-except ImportError:
-    from detail_support import DetailHost, db_status, find_task, notifications, screen_text, wait_for, wait_loaded
+from .support import DetailHost, db_status, find_task, notifications, screen_text, wait_for, wait_loaded
 
 
 async def test_cancel_a_queued_task_after_confirmation(server, sql):

@@ -10,10 +10,7 @@ import pytest
 
 from tasktui.ui.clipboard import DEFAULT_OSC52_MAX, copy_text, multiplexer, osc52_sequence
 
-try:
-    from .detail_support import DetailHost, api_get, find_task, notifications, wait_for, wait_loaded
-except ImportError:
-    from detail_support import DetailHost, api_get, find_task, notifications, wait_for, wait_loaded
+from .support import DetailHost, api_get, find_task, notifications, wait_for, wait_loaded
 
 
 def test_osc52_plain_sequence():

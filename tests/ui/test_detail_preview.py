@@ -8,10 +8,7 @@ from PIL import Image
 
 from tasktui.ui.widgets.preview import MediaPreview, annotate_image, annotation_legend, parse_point_cloud
 
-try:
-    from .detail_support import DetailHost, api_get, find_task, screen_text, wait_for, wait_loaded
-except ImportError:
-    from detail_support import DetailHost, api_get, find_task, screen_text, wait_for, wait_loaded
+from .support import DetailHost, api_get, find_task, screen_text, wait_for, wait_loaded
 
 
 def test_annotations_are_drawn_over_the_image():

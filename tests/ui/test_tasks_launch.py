@@ -15,7 +15,7 @@ import pytest
 from tasktui.config import ConfigError, Settings, load_settings, mask_key, save_view, SavedView
 from tasktui.connect import add_connection_arguments, open_backend, settings_from_args
 from tasktui.domain import AuditStatus, OperatorStatus, Zone
-from ui_helpers import settled, wait_for
+from .support import settled, wait_for
 
 KEY = "live_abcdefghijklmnopWXYZ"
 

@@ -179,13 +179,12 @@ async def _lookup(store: TaskStore, ids: list[str]) -> dict[str, Task | Exceptio
     return known
 
 
-async def run_bulk(app: App, store: TaskStore, action: str, marked_ids: Iterable[str], *,
-                   read_only: bool = False) -> BulkResult | None:
+async def run_bulk(app: App, store: TaskStore, action: str, marked_ids: Iterable[str]) -> BulkResult | None:
     """The bulk flow for the marked rows of the Tasks screen. Run it in a worker
     (it waits on dialogs)."""
     ids = list(dict.fromkeys(marked_ids))
     verb, past = BULK_ACTIONS[action]
-    if read_only:
+    if store.read_only:
         app.notify(f"Read-only mode: tasks cannot be {past} (start without --read-only to act).",
                    severity="warning", markup=False)
         return None

@@ -29,9 +29,9 @@ from tasktui.api import ApiError, Attachment
 from tasktui.config import default_downloads_dir
 from tasktui.domain import AuditStatus, Task, Zone
 from tasktui.downloads import DownloadError, download_task, task_json
-from tasktui.store import TaskStore
+from tasktui.store import StoreEventKind, TaskStore
 from tasktui.ui.clipboard import copy_text
-from tasktui.ui.keymap import bind
+from tasktui.ui.keymap import bind, bindings_for_key
 from tasktui.ui.modals.confirm import ConfirmDialog
 from tasktui.ui.modals.fix_editor import FixEditor, edit_in_external_editor, validate_response_json
 from tasktui.ui.modals.prompt import RejectDialog
@@ -42,6 +42,7 @@ from tasktui.ui.screens.detail_tabs import (
     render_response,
     render_summary,
 )
+from tasktui.ui.store_bridge import StoreChanged, fix_unavailable, forward_events
 from tasktui.ui.widgets.json_view import JsonView
 from tasktui.ui.widgets.preview import MediaPreview
 
@@ -93,7 +94,6 @@ class TaskDetailScreen(Screen):
         task_id: str,
         *,
         task_ids: Sequence[str] | Callable[[], Sequence[str]] | None = None,
-        read_only: bool = False,
         downloads_dir: str | os.PathLike[str] | None = None,
         tab: str = "summary",
         audit_queue: bool | None = None,
@@ -105,7 +105,6 @@ class TaskDetailScreen(Screen):
         self.task_id = task_id
         self.shown_task: Task | None = None
         self._task_ids = task_ids
-        self.read_only = read_only
         self.downloads_dir = Path(downloads_dir).expanduser() if downloads_dir else default_downloads_dir()
         self._initial_tab = tab if tab in TABS else "summary"
         self._audit_queue = audit_queue
@@ -113,6 +112,7 @@ class TaskDetailScreen(Screen):
         self._last_index: int | None = None
         self._load_generation = 0
         self._rendered: set[str] = set()
+        self._unsubscribe: Callable[[], None] | None = None
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -138,7 +138,24 @@ class TaskDetailScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._unsubscribe = forward_events(self.store, self)
         self.load(self.task_id)
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        """A newer copy of the shown task (a poll, an action elsewhere) is shown at once;
+        a new zone redraws the dates. The optimistic copy of this screen's own action in
+        flight is not shown: the header says what is being done until it is over."""
+        ev = message.event
+        if ev.kind is StoreEventKind.TASK and self.task_id in ev.task_ids and not self._busy:
+            task = self.store.cached(self.task_id)
+            if task is not None and self.shown_task is not None and task is not self.shown_task:
+                self.show_task(task)
+        elif ev.kind is StoreEventKind.ZONE and self.shown_task is not None:
+            self.show_task(self.shown_task)
 
     # ------------------------------------------------------------------ data
     async def _fetch_attachment(self, url: str) -> Attachment:
@@ -147,6 +164,19 @@ class TaskDetailScreen(Screen):
     @property
     def zone(self) -> Zone:
         return self.store.zone
+
+    @property
+    def read_only(self) -> bool:
+        return self.store.read_only
+
+    @property
+    def in_audit_queue(self) -> bool:
+        """Whether accept / reject move on to the next task: as set, else when the list
+        is filtered to Ready to Audit only."""
+        if self._audit_queue is not None:
+            return self._audit_queue
+        audits = self.store.query.audit_statuses
+        return bool(audits) and set(audits) == {AuditStatus.READY_TO_AUDIT}
 
     @property
     def json_view(self) -> JsonView:
@@ -340,7 +370,7 @@ class TaskDetailScreen(Screen):
         focused = self.focused
         if isinstance(focused, Input) or (isinstance(focused, TextArea) and not focused.read_only):
             return
-        for binding in self._bindings.key_to_bindings.get(event.key, []):
+        for binding in bindings_for_key(self, event.key):
             if binding.action in self._ACTION_OF:
                 event.stop()
                 event.prevent_default()
@@ -368,7 +398,7 @@ class TaskDetailScreen(Screen):
             if not ok:
                 self.notify(f"Cannot {kind.split('_')[0]}: {why}.", severity="warning", markup=False)
                 return None
-        if kind in ("fix", "fix_external") and not self._server_can_fix():
+        if kind in ("fix", "fix_external") and fix_unavailable(self.store):
             self.notify("This server does not offer Fix (editing a task's response); only Accept and "
                         "Reject are available here.", severity="warning", markup=False)
             return None
@@ -378,18 +408,6 @@ class TaskDetailScreen(Screen):
                 self.notify(f"Cannot cancel: {why}.", severity="warning", markup=False)
                 return None
         return self.shown_task
-
-    def _server_can_fix(self) -> bool:
-        """False only when the backend is known not to offer the fix extension."""
-        if not self.store.client.extensions_known:
-            return True
-        return self.store.can_fix
-
-    def _in_audit_queue(self) -> bool:
-        if self._audit_queue is not None:
-            return self._audit_queue
-        audits = self.store.query.audit_statuses
-        return bool(audits) and set(audits) == {AuditStatus.READY_TO_AUDIT}
 
     # ------------------------------------------------------------------ actions
     async def _act(self, label: str, call: Callable[[], Any], done: str, *, queue: bool = False) -> bool:
@@ -431,7 +449,7 @@ class TaskDetailScreen(Screen):
             return
         tid = task.task_id
         await self._act(f"Accepting {one_line(tid, 40)}", lambda: self.store.accept(tid),
-                        f"Accepted {one_line(tid, 60)}.", queue=self._in_audit_queue())
+                        f"Accepted {one_line(tid, 60)}.", queue=self.in_audit_queue)
 
     @work(exclusive=True, group="detail-action")
     async def action_reject(self) -> None:
@@ -443,7 +461,7 @@ class TaskDetailScreen(Screen):
         if comment is None:
             return
         await self._act(f"Rejecting {one_line(tid, 40)}", lambda: self.store.reject(tid, comment or None),
-                        f"Rejected {one_line(tid, 60)}.", queue=self._in_audit_queue())
+                        f"Rejected {one_line(tid, 60)}.", queue=self.in_audit_queue)
 
     def _fix_text(self, task: Task) -> str:
         return pretty_json(task.response if task.response is not None else {})

@@ -36,6 +36,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
 from tasktui.api import ApiError
+from tasktui.config import default_downloads_dir
 from tasktui.export import (
     ExportError,
     Exporter,
@@ -49,6 +50,7 @@ from tasktui.export import (
     read_checkpoint,
     validate_output_path,
 )
+from tasktui.store import TaskStore
 from tasktui.ui.keymap import bind
 from tasktui.ui.modals.confirm import Dialog
 from tasktui.ui.safe import clean
@@ -59,16 +61,6 @@ __all__ = ["ExportJob", "ExportScreen", "current_job", "default_export_path"]
 def default_export_path(directory: Path, fmt: ExportFormat, now: datetime | None = None) -> Path:
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
     return Path(directory).expanduser() / f"tasks-{stamp}{fmt.suffix}"
-
-
-def _downloads_dir(app: App) -> Path:
-    settings = getattr(app, "settings", None)
-    d = getattr(settings, "downloads_dir", None)
-    if d:
-        return Path(d).expanduser()
-    from tasktui.config import default_downloads_dir
-
-    return default_downloads_dir()
 
 
 def _fmt_seconds(s: float | None) -> str:
@@ -194,23 +186,25 @@ class ExportScreen(Dialog):
         bind("export.start", "ctrl+s", "start", "Export", show=False),
     ]
 
-    def __init__(self, store: Any, *, directory: Path | None = None) -> None:
+    def __init__(self, store: TaskStore, *, directory: Path | None = None) -> None:
         super().__init__()
         self.store = store
         # what the dialog shows is what it exports, even if the filters change meanwhile
         self.export_query = store.query
-        self._directory = directory
         self._fmt = ExportFormat.JSON
         self._job: ExportJob | None = None
         self._pending: dict[str, Any] | None = None  # what the confirmation panel decides
         self._timer: Any = None
+        self._panel = "form"
+        # the configured downloads folder, else the platform's
+        self._downloads = Path(directory).expanduser() if directory else default_downloads_dir()
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         q = self.export_query
         filters = q.active_filters()
         summary = "Filters: " + "; ".join(filters) if filters else "No filters: every task"
-        total = getattr(self.store, "total", None)
+        total = self.store.total
         with Vertical(id="export-dialog", classes="dialog"):
             yield Label("Export tasks", classes="dialog-title", id="export-title")
             with Vertical(id="export-form"):
@@ -251,8 +245,7 @@ class ExportScreen(Dialog):
         if job is not None:
             self._attach_job(job)
             return
-        directory = self._directory or _downloads_dir(self.app)
-        self.query_one("#export-path", Input).value = str(default_export_path(directory, self._fmt))
+        self.query_one("#export-path", Input).value = str(default_export_path(self._downloads, self._fmt))
         self._show("form")
         self.query_one("#export-path", Input).focus()
 
@@ -280,7 +273,7 @@ class ExportScreen(Dialog):
     @on(Input.Submitted, "#export-path")
     @on(Button.Pressed, "#export-go")
     def action_start(self) -> None:
-        if getattr(self, "_panel", "") != "form":
+        if self._panel != "form":
             return
         raw = self.query_one("#export-path", Input).value
         self._ensure_downloads_dir(raw)
@@ -306,7 +299,7 @@ class ExportScreen(Dialog):
     def _ensure_downloads_dir(self, raw: str) -> None:
         """The configured downloads folder is created on first use (as downloads of one
         task do); any other missing folder is the operator's to fix."""
-        downloads = Path(self._directory or _downloads_dir(self.app)).expanduser()
+        downloads = self._downloads
         target = Path(raw.strip()).expanduser()
         if raw.strip() and target.parent == downloads and not downloads.exists():
             try:
@@ -350,13 +343,13 @@ class ExportScreen(Dialog):
         self.query_one("#export-path", Input).focus()
 
     def on_key(self, event) -> None:
-        if getattr(self, "_panel", "") == "confirm":
+        if self._panel == "confirm":
             key = {"r": "#confirm-resume", "y": "#confirm-overwrite", "n": "#confirm-back"}.get(event.key)
             if key and self.query_one(key).display:
                 event.stop()
                 event.prevent_default()
                 self.query_one(key, Button).press()
-        elif getattr(self, "_panel", "") == "run" and event.key == "c":
+        elif self._panel == "run" and event.key == "c":
             if self._job is not None and self._job.running:
                 event.stop()
                 self._job.cancel()
@@ -365,7 +358,7 @@ class ExportScreen(Dialog):
         exporter = Exporter(
             self.store.client, self.export_query, path=path, format=self._fmt,
             resume=resume, overwrite=overwrite,
-            server_url=getattr(self.store.client, "base_url", None),
+            server_url=self.store.client.base_url,
         )
         try:
             exporter.prepare()
@@ -449,7 +442,7 @@ class ExportScreen(Dialog):
         exporter = Exporter(
             self.store.client, job.exporter.user_query, path=job.path, format=self._fmt,
             resume=True, spec=job.exporter.spec,
-            server_url=getattr(self.store.client, "base_url", None),
+            server_url=self.store.client.base_url,
         )
         try:
             exporter.prepare()
@@ -481,7 +474,7 @@ class ExportScreen(Dialog):
 
     def action_close(self) -> None:
         job = self._job
-        if getattr(self, "_panel", "") == "confirm":
+        if self._panel == "confirm":
             self._confirm_back()
             return
         if job is not None:

@@ -153,8 +153,6 @@ class TasksScreen(Screen):
         super().__init__()
         self.store = store
         self.settings = settings
-        self.zone: Zone = settings.zone
-        self.order = SortOrder.NEWEST
         self._now = now
         self._initial_view = initial_view
         self._config_path = config_path
@@ -169,15 +167,15 @@ class TasksScreen(Screen):
         self._poll_error: str | None = None
         self.requests_sent = 0  # queries handed to the store (for tests and the bench)
         self.header = AppHeader(HeaderState(backend_kind=backend_kind, backend_label=backend_label,
-                                            zone=self.zone, live_interval=self.live_interval,
-                                            read_only=settings.read_only), id="header")
-        self.sidebar = FilterSidebar(zone=self.zone, now_fn=now, id="sidebar")
+                                            zone=store.zone, live_interval=self.live_interval,
+                                            read_only=store.read_only), id="header")
+        self.sidebar = FilterSidebar(zone=store.zone, now_fn=now, id="sidebar")
         self.sidebar_slot = Vertical(id="sidebar-slot")
         self._sidebar_ready = False
         self._sidebar_mounting = False
         self._sidebar_mounted = asyncio.Event()
         self._pickers_started = False
-        self.table = TaskTable(zone=self.zone, id="table")
+        self.table = TaskTable(zone=store.zone, id="table")
         self.table.has_more = lambda: self.store.has_more
         self.table.has_before = lambda: self.store.has_before
         self.notice = Notice(id="notice")
@@ -206,8 +204,7 @@ class TasksScreen(Screen):
                 query = view.to_query(self.zone, now=self._now() if self._now else None)
             except DateInputError:
                 query = TaskQuery()
-            self.order = query.order if self._order_supported() else SortOrder.NEWEST
-            query = query.replace(order=self.order)
+            query = query.replace(order=query.order if self._order_supported() else SortOrder.NEWEST)
         self._set_query(query)
         # The sidebar (most of the screen's widgets) is mounted right after the first page is
         # painted, so that the first rows appear as early as possible; at the latest after 0.5 s.
@@ -242,8 +239,7 @@ class TasksScreen(Screen):
         if self.store.projects:
             self.sidebar.set_projects(self.store.project_names)
         if self.store.batches:
-            self.sidebar.set_batches([(b.get("name", ""), b.get("project", "")) for b in self.store.batches
-                                      if isinstance(b, dict)])
+            self.sidebar.set_batches(self._batch_choices())
         if not self._pickers_started:
             self._start_pickers()
 
@@ -251,6 +247,10 @@ class TasksScreen(Screen):
         """The sidebar, mounted (it is mounted lazily after the first page)."""
         await self._mount_sidebar()
         return self.sidebar
+
+    def _batch_choices(self) -> list[tuple[str, str]]:
+        """(name, project) of every batch the store knows."""
+        return [(b.get("name", ""), b.get("project", "")) for b in self.store.batches if isinstance(b, dict)]
 
     def _start_pickers(self) -> None:
         if not self._pickers_started:
@@ -269,6 +269,26 @@ class TasksScreen(Screen):
         self._sync()
 
     # ------------------------------------------------------------------ public API
+    @property
+    def zone(self) -> Zone:
+        """The zone dates are shown and typed in: the store's."""
+        return self.store.zone
+
+    @property
+    def order(self) -> SortOrder:
+        """The list's sort order: the store's query's."""
+        return self.store.query.order
+
+    @property
+    def sidebar_ready(self) -> bool:
+        """Whether the filter sidebar is mounted (it is, shortly after the first page)."""
+        return self._sidebar_ready
+
+    @property
+    def filters_pending(self) -> bool:
+        """Whether a filter edit waits for its debounce before it is applied."""
+        return self._debounce is not None
+
     @property
     def marked_ids(self) -> set[str]:
         """Task ids the operator marked (space / v), for bulk actions."""
@@ -300,8 +320,9 @@ class TasksScreen(Screen):
         if kind is K.PROJECTS and self._sidebar_ready:
             self.sidebar.set_projects(self.store.project_names)
         elif kind is K.BATCHES and self._sidebar_ready:
-            self.sidebar.set_batches([(b.get("name", ""), b.get("project", "")) for b in self.store.batches
-                                      if isinstance(b, dict)])
+            self.sidebar.set_batches(self._batch_choices())
+        elif kind is K.ZONE:
+            self._show_zone()
         elif kind is K.POLL:
             if not ev.ok and ev.error is not None:
                 self._poll_error = "Live refresh failed: " + advice_for(ev.error, self._key_for("tasks.refresh"))
@@ -318,7 +339,7 @@ class TasksScreen(Screen):
         self.header.update_state(
             zone=self.zone, shown=len(rows), offset=s.offset, total=s.total, total_exact=s.total_exact,
             order=self.order, loading=bool(s.loading or s.loading_more), live_interval=self.live_interval,
-            paused=self._suspended, read_only=self.settings.read_only, marked=len(self.table.marked_ids),
+            paused=self._suspended, read_only=self.store.read_only, marked=len(self.table.marked_ids),
             error=s.error is not None or self._poll_error is not None,
         )
         if s.error is not None:
@@ -362,7 +383,7 @@ class TasksScreen(Screen):
     def _apply_filters(self, force: bool = False) -> None:
         self._debounce = None
         if not self._sidebar_ready:
-            self._set_query(self.store.query.replace(order=self.order))
+            self._set_query(self.store.query)
             return
         try:
             query = self.sidebar.build_query()
@@ -426,7 +447,7 @@ class TasksScreen(Screen):
 
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "bulk" and self.settings.read_only:
+        if action == "bulk" and self.store.read_only:
             return False
         if action == "back_to_list" and self.focused is self.table:
             return False
@@ -447,7 +468,6 @@ class TasksScreen(Screen):
         self.app.push_screen(TaskDetailScreen(
             self.store, task_id,
             task_ids=lambda: [t.task_id for t in self.store.rows],
-            read_only=self.settings.read_only,
             downloads_dir=self.settings.downloads_dir,
         ))
 
@@ -507,15 +527,19 @@ class TasksScreen(Screen):
 
     def set_zone(self, zone: Zone) -> None:
         """Show every timestamp in ``zone`` and re-interpret the typed range in it."""
-        if zone is self.zone and self.sidebar.zone is zone:
+        self.store.set_zone(zone)
+        self._show_zone()
+
+    def _show_zone(self) -> None:
+        """Bring the widgets to the store's zone (once, however often it is asked)."""
+        zone = self.store.zone
+        if self.table.zone is zone and self.sidebar.zone is zone:
             return
-        self.zone = zone
         if self._sidebar_ready:
             self.sidebar.set_zone(zone)
         else:
             self.sidebar.zone = zone
         self.table.set_zone(zone)
-        self.store.set_zone(zone)
         self.header.update_state(zone=zone)
         if self._sidebar_ready and (self.sidebar.from_text.strip() or self.sidebar.to_text.strip()):
             self._apply_filters()
@@ -538,10 +562,11 @@ class TasksScreen(Screen):
             self.notify("Oldest first is unavailable: this server does not offer the 'order' "
                         "extension (the Scale API lists newest first only).", severity="warning")
             return
-        self.order = new
         self.sidebar.order = new
-        self._apply_filters()
-        self._sync()
+        if self._sidebar_ready:
+            self._apply_filters()
+        else:
+            self._set_query(self.store.query.replace(order=new))
 
     async def action_clear_filters(self) -> None:
         await self.ensure_sidebar()
@@ -561,7 +586,7 @@ class TasksScreen(Screen):
         self.run_worker(self._bulk(action, ids), group="bulk", exit_on_error=False)
 
     async def _bulk(self, action: str, ids: set[str]) -> None:
-        outcome = await run_bulk(self.app, self.store, action, sorted(ids), read_only=self.settings.read_only)
+        outcome = await run_bulk(self.app, self.store, action, sorted(ids))
         if outcome is not None:
             self.table.set_marks(set())
 
@@ -573,7 +598,6 @@ class TasksScreen(Screen):
             return
         await self.ensure_sidebar()
         self._show_sidebar() if self.app.size.width >= NARROW else None
-        self.order = view.order if self._order_supported() else SortOrder.NEWEST
         self.sidebar.apply_view(view)
         self.notify(f"View: {name}", timeout=2, markup=False)
 
