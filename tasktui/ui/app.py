@@ -15,8 +15,10 @@ from typing import Callable
 from textual.app import App
 from textual.binding import Binding
 
+from tasktui.api import RetryPolicy, TaskClient
 from tasktui.config import Settings, config_path
 from tasktui.connect import Backend
+from tasktui.store import DEFAULT_MAX_ROWS, TaskStore
 from tasktui.ui.keymap import bind, check_keymap
 from tasktui.ui.modals.bulk import BulkSummary
 from tasktui.ui.modals.confirm import ChoiceDialog, ConfirmDialog
@@ -81,16 +83,13 @@ class TaskTuiApp(App[int]):
         self._now = now
         self._client_options = client_options or {}
         self._max_rows = max_rows
-        self.client = None
-        self.store = None
+        self.client: TaskClient | None = None
+        self.store: TaskStore | None = None
         self.tasks_screen: TasksScreen | None = None
         if theme:
             self.theme = theme
 
     async def on_mount(self) -> None:
-        from tasktui.api import RetryPolicy, TaskClient
-        from tasktui.store import DEFAULT_MAX_ROWS, TaskStore
-
         for w in check_keymap(self.settings.keymap, REMAPPABLE):
             self.notify(w, severity="warning", timeout=10, markup=False)
         if self.settings.keymap:

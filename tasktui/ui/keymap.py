@@ -10,7 +10,8 @@ screens and widgets, :data:`tasktui.ui.app.REMAPPABLE`). The helpers below
 (``_bindings``, ``App._keymap``, ``App._check_action_state``), so a Textual upgrade
 touches this module alone; so are the read-outs of what the screen shows
 (:func:`screen_text`, :func:`screen_bytes`, :func:`notification_messages`), which the
-tests use.
+tests use, and the two writes the clipboard needs (:func:`set_app_clipboard`,
+:func:`write_to_terminal`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ __all__ = [
     "screen_bytes",
     "screen_segments",
     "screen_text",
+    "set_app_clipboard",
+    "write_to_terminal",
 ]
 
 
@@ -139,3 +142,19 @@ def screen_bytes(app: App) -> str:
 def notification_messages(app: App) -> list[str]:
     """The messages of the notifications on screen, oldest first."""
     return [str(n.message) for n in app._notifications]
+
+
+def set_app_clipboard(app: App, text: str) -> None:
+    """Set the app's own clipboard (``App.clipboard`` is read-only)."""
+    app._clipboard = text
+
+
+def write_to_terminal(app: App, data: str) -> None:
+    """Write ``data`` (an escape sequence) straight to the terminal, if the app has one."""
+    driver = app._driver
+    if driver is not None:
+        driver.write(data)
+        try:
+            driver.flush()
+        except Exception:  # noqa: BLE001 - a terminal that cannot flush still got the write
+            pass

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import Callable
 
 from rich.text import Text
 from textual import on
@@ -21,17 +21,21 @@ from textual.app import ComposeResult
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, SelectionList
+from textual.widgets import Footer
 
-from tasktui.config import ConfigError, SavedView, save_view
+from tasktui.api import ApiError
+from tasktui.config import ConfigError, Settings, save_view
 from tasktui.domain import (
     EXT_ORDER,
-    AuditStatus,
     DateInputError,
     SortOrder,
     TaskQuery,
     Zone,
+    quick_range,
 )
+from tasktui.store import StoreEventKind as K
+from tasktui.store import TaskStore
+from tasktui.ui.clipboard import copy_text
 from tasktui.ui.keymap import bind, key_for, run_binding
 from tasktui.ui.modals.bulk import run_bulk
 from tasktui.ui.modals.prompt import PromptDialog
@@ -44,10 +48,6 @@ from tasktui.ui.widgets.filter_sidebar import FilterSidebar
 from tasktui.ui.widgets.header import AppHeader, HeaderState
 from tasktui.ui.widgets.notice import Notice, advice_for
 from tasktui.ui.widgets.task_table import TaskTable
-
-if TYPE_CHECKING:
-    from tasktui.config import Settings
-    from tasktui.store import StoreEvent, TaskStore
 
 DEBOUNCE = 0.25  # seconds between the last filter edit and the request
 NARROW = 100  # below this many columns the sidebar starts hidden
@@ -147,7 +147,7 @@ class TasksScreen(Screen):
              tooltip="Leave the sidebar and go back to the list"),
     ]
 
-    def __init__(self, store: "TaskStore", settings: "Settings", *, backend_kind: str = "sandbox",
+    def __init__(self, store: TaskStore, settings: Settings, *, backend_kind: str = "sandbox",
                  backend_label: str = "", now: Callable[[], datetime] | None = None,
                  initial_view: str | None = None, config_path: str = "") -> None:
         super().__init__()
@@ -300,8 +300,6 @@ class TasksScreen(Screen):
 
     # ------------------------------------------------------------------ store -> ui
     def on_store_changed(self, message: StoreChanged) -> None:
-        from tasktui.store import StoreEventKind as K
-
         ev = message.event
         kind = ev.kind
         if kind is K.QUERY:
@@ -401,8 +399,6 @@ class TasksScreen(Screen):
         self.run_worker(self.store.set_query(query), group="query", exit_on_error=False)
 
     async def _load_pickers(self) -> None:
-        from tasktui.api import ApiError
-
         try:
             await self.store.load_projects()
         except ApiError:
@@ -472,8 +468,6 @@ class TasksScreen(Screen):
         ))
 
     def action_copy_ids(self) -> None:
-        from tasktui.ui.clipboard import copy_text
-
         ids = sorted(self.marked_ids) or ([self.table.cursor_task_id] if self.table.cursor_task_id else [])
         if not ids:
             self.app.bell()
@@ -602,8 +596,6 @@ class TasksScreen(Screen):
         self.notify(f"View: {name}", timeout=2, markup=False)
 
     async def apply_quick_range(self, key: str) -> None:
-        from tasktui.domain import quick_range
-
         await self.ensure_sidebar()
         a, b = quick_range(key, self.zone, now=self._now() if self._now else None)
         self.sidebar.set_dates(a, b)
