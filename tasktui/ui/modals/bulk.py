@@ -98,8 +98,7 @@ def plan_bulk(action: str, marked_ids: Iterable[str], tasks: dict[str, Task | Ex
 
 
 class BulkSummary(Dialog):
-    """The result of a bulk action; ``enter`` / ``esc`` closes it, ``y`` copies the
-    failures."""
+    """The result of a bulk action, each failure and skip by task (failures can be copied)."""
 
     BINDINGS = [
         bind("dialog.close", "escape,enter,q", "close", "Close"),

@@ -1,6 +1,6 @@
 """One-line text prompts: :class:`PromptDialog` (any text, optionally validated) and
-:class:`RejectDialog` (the comment sent with a rejection). ``enter`` accepts and returns
-the text; ``esc`` backs out and returns None."""
+:class:`RejectDialog` (the comment sent with a rejection). Each returns the text, or None
+when the operator backs out."""
 
 from __future__ import annotations
 

@@ -105,7 +105,7 @@ def help_table(screen: Screen) -> Table:
 
 
 class HelpScreen(Dialog):
-    """Keys of the screen underneath; ``esc``, ``q`` or ``?`` closes it."""
+    """Keys of the screen underneath."""
 
     BINDINGS = [
         bind("help.close", "escape,q,question_mark", "dismiss_help", "Close help", key_display="esc"),
