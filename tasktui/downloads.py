@@ -5,7 +5,7 @@ UTF-8, exactly the document the server sent) into ``directory``, creating it if
 needed. The file appears whole or not at all (:func:`tasktui.files.write_atomic`), and
 only its owner may read it (``0600``, whatever the umask: tasks can hold customers'
 data). Task text is data: the file is escaped as an export is
-(:func:`tasktui.export.format.terminal_safe`), so ``cat`` of it cannot drive the
+(:func:`tasktui.domain.text.json_escape_unsafe_utf8`, as export writes it), so ``cat`` of it cannot drive the
 terminal, and it parses to the same JSON. A task id is reduced to a safe file name
 first (no path separators, no leading dots, no control characters).
 """
@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from tasktui.export.format import terminal_safe
+from tasktui.domain.text import json_escape_unsafe_utf8
 from tasktui.files import write_atomic
 
 __all__ = ["DownloadError", "download_task", "safe_filename", "task_json"]
@@ -45,7 +45,7 @@ def download_task(doc: Mapping[str, Any], directory: str | os.PathLike[str]) -> 
     """Write ``doc`` to ``directory/<task_id>.json`` atomically, terminal safe and owner
     only, and return the path."""
     target_dir = Path(directory).expanduser()
-    data = terminal_safe(task_json(doc).encode("utf-8"))
+    data = json_escape_unsafe_utf8(task_json(doc).encode("utf-8"))
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -15,22 +15,21 @@ from typing import Callable
 from textual.app import App
 from textual.binding import Binding
 
+from tasktui.api import RetryPolicy, TaskClient
+from tasktui.backend import Backend
 from tasktui.config import Settings
 from tasktui.locations import config_path
-from tasktui.backend import Backend
-from tasktui.ui.help import HelpScreen
+from tasktui.store import DEFAULT_MAX_ROWS, TaskStore
 from tasktui.ui.keymap import bind, check_keymap
-from tasktui.ui.tasks_screen import TasksScreen
-
-# Screens other engineers provide: imported here (before App.run) so that their
-# bindings are known to the keymap check, and because the detail screen's image
-# library probes the terminal at import time.
-with contextlib.suppress(ImportError):
-    import tasktui.ui.detail  # noqa: F401
-with contextlib.suppress(ImportError):
-    import tasktui.ui.export_dialog  # noqa: F401
-with contextlib.suppress(ImportError):
-    import tasktui.ui.dialogs  # noqa: F401
+from tasktui.ui.modals.bulk import BulkSummary
+from tasktui.ui.modals.confirm import ChoiceDialog, ConfirmDialog
+from tasktui.ui.modals.fix_editor import FixEditor
+from tasktui.ui.modals.prompt import PromptDialog, RejectDialog
+from tasktui.ui.screens.detail import TaskDetailScreen
+from tasktui.ui.screens.export import ExportScreen
+from tasktui.ui.screens.help import HelpScreen
+from tasktui.ui.screens.tasks import TasksScreen
+from tasktui.ui.widgets.task_table import TaskTable
 
 
 def stylesheet_path() -> Path:
@@ -47,6 +46,12 @@ class TaskTuiApp(App[int]):
 
     TITLE = "tasktui"
     CSS_PATH = str(stylesheet_path())
+    # the app's own look; the screens' and modals' styles are in screens.tcss
+    CSS = """
+    Screen { background: $surface; }
+    Footer { background: $panel; }
+    Toast { max-width: 70; }
+    """
     ENABLE_COMMAND_PALETTE = True
     COMMAND_PALETTE_BINDING = "ctrl+p"
     HELP_TITLE = "Everywhere"
@@ -79,17 +84,14 @@ class TaskTuiApp(App[int]):
         self._now = now
         self._client_options = client_options or {}
         self._max_rows = max_rows
-        self.client = None
-        self.store = None
+        self.client: TaskClient | None = None
+        self.store: TaskStore | None = None
         self.tasks_screen: TasksScreen | None = None
         if theme:
             self.theme = theme
 
     async def on_mount(self) -> None:
-        from tasktui.api import RetryPolicy, TaskClient
-        from tasktui.store import DEFAULT_MAX_ROWS, TaskStore
-
-        for w in check_keymap(self.settings.keymap):
+        for w in check_keymap(self.settings.keymap, REMAPPABLE):
             self.notify(w, severity="warning", timeout=10, markup=False)
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
@@ -123,3 +125,10 @@ class TaskTuiApp(App[int]):
             self.screen.dismiss(None)
             return
         self.push_screen(HelpScreen(self.screen))
+
+
+#: Every class whose bindings the ``[keymap]`` may remap: the ids the keymap check knows.
+REMAPPABLE = (
+    TaskTuiApp, TasksScreen, TaskTable, TaskDetailScreen, ExportScreen, HelpScreen,
+    ConfirmDialog, ChoiceDialog, PromptDialog, RejectDialog, FixEditor, BulkSummary,
+)

@@ -25,6 +25,10 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
+from textual.app import App
+
+from tasktui.ui.keymap import set_app_clipboard, write_to_terminal
+
 __all__ = [
     "CopyResult",
     "DEFAULT_OSC52_MAX",
@@ -91,7 +95,7 @@ def _native_copier() -> Callable[[str], None] | None:
 
 
 def copy_text(
-    app,
+    app: App,
     text: str,
     *,
     what: str = "text",
@@ -108,9 +112,8 @@ def copy_text(
     """
     env = os.environ if env is None else env
     mode = (mode or env.get("TASKTUI_CLIPBOARD") or "auto").strip().lower()
-    # App.clipboard is read-only; App.copy_to_clipboard would also write an
-    # unwrapped, uncapped OSC 52 sequence, so set the local copy directly.
-    app._clipboard = text
+    # App.copy_to_clipboard would also write an unwrapped, uncapped OSC 52 sequence
+    set_app_clipboard(app, text)
     if mode == "off":
         return CopyResult(True, "app", f"Copied {what} inside the app (system clipboard is off)")
 
@@ -144,11 +147,5 @@ def copy_text(
             f"clipboard accepts ({_human(cap)} after encoding; TASKTUI_OSC52_MAX raises it)."
             + (f" {too_big_hint}" if too_big_hint else ""),
         )
-    driver = getattr(app, "_driver", None)
-    if driver is not None:
-        driver.write(seq)
-        try:
-            driver.flush()
-        except Exception:
-            pass
+    write_to_terminal(app, seq)
     return CopyResult(True, "osc52", f"Copied {what} to the terminal clipboard (OSC 52)")

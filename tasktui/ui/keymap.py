@@ -2,17 +2,42 @@
 file's ``[keymap]`` table (``"tasks.refresh" = "ctrl+r"``), applied with Textual's
 ``App.set_keymap``.
 
-:func:`bind` builds a Binding with its id; :func:`known_binding_ids` collects every id
-declared by the app's screens and widgets, so a typo in the config file gets a warning
-naming the ids that exist.
+:func:`bind` is the one way a binding is declared. :func:`check_keymap` warns about ids
+that no class in the given list declares (the app passes its explicit list of remappable
+screens and widgets, :data:`tasktui.ui.app.REMAPPABLE`). The helpers below
+(:func:`node_bindings`, :func:`bindings_for_key`, :func:`key_for`, :func:`run_binding`,
+:func:`action_state`) are the only place that reads Textual's private binding state
+(``_bindings``, ``App._keymap``, ``App._check_action_state``), so a Textual upgrade
+touches this module alone; so are the read-outs of what the screen shows
+(:func:`screen_text`, :func:`screen_bytes`, :func:`notification_messages`), which the
+tests use, and the two writes the clipboard needs (:func:`set_app_clipboard`,
+:func:`write_to_terminal`).
 """
 
 from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from textual.binding import Binding
+from textual.app import App
+from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
+
+__all__ = [
+    "action_state",
+    "bind",
+    "bindings_for_key",
+    "check_keymap",
+    "declared_bindings",
+    "key_for",
+    "node_bindings",
+    "notification_messages",
+    "run_binding",
+    "screen_bytes",
+    "screen_segments",
+    "screen_text",
+    "set_app_clipboard",
+    "write_to_terminal",
+]
 
 
 def bind(
@@ -31,36 +56,20 @@ def bind(
                    priority=priority, tooltip=tooltip, id=binding_id)
 
 
-def _subclasses(cls: type) -> Iterable[type]:
-    seen: set[type] = set()
-    stack = [cls]
-    while stack:
-        c = stack.pop()
-        for sub in c.__subclasses__():
-            if sub not in seen:
-                seen.add(sub)
-                stack.append(sub)
-                yield sub
-
-
-def known_bindings() -> dict[str, Binding]:
-    """Every binding with an id declared by a class of tasktui's ui (and by Textual's
-    own widgets) that has been imported."""
+def declared_bindings(classes: Iterable[type[DOMNode]]) -> dict[str, Binding]:
+    """Every binding with an id declared by ``classes`` (and their base classes)."""
     out: dict[str, Binding] = {}
-    for cls in _subclasses(DOMNode):
-        for b in getattr(cls, "BINDINGS", ()) or ():
-            if isinstance(b, Binding) and b.id:
-                out.setdefault(b.id, b)
+    for cls in classes:
+        for klass in cls.__mro__:
+            for b in klass.__dict__.get("BINDINGS", ()) or ():
+                if isinstance(b, Binding) and b.id:
+                    out.setdefault(b.id, b)
     return out
 
 
-def known_binding_ids() -> set[str]:
-    return set(known_bindings())
-
-
-def check_keymap(keymap: Mapping[str, str]) -> list[str]:
-    """Warnings for ids in ``keymap`` that no binding declares."""
-    known = known_binding_ids()
+def check_keymap(keymap: Mapping[str, str], classes: Iterable[type[DOMNode]]) -> list[str]:
+    """Warnings for ids in ``keymap`` that no binding of ``classes`` declares."""
+    known = set(declared_bindings(classes))
     warnings = []
     for bid in keymap:
         if bid not in known:
@@ -70,3 +79,82 @@ def check_keymap(keymap: Mapping[str, str]) -> list[str]:
                 f"ids you can remap: {', '.join(ours)}"
             )
     return warnings
+
+
+# ---------------------------------------------------------------------- Textual internals
+def node_bindings(node: DOMNode) -> BindingsMap:
+    """The bindings of ``node`` with the app's keymap applied (a copy)."""
+    bm = node._bindings.copy()
+    keymap = node.app._keymap
+    if keymap:
+        bm.apply_keymap(keymap)
+    return bm
+
+
+def bindings_for_key(node: DOMNode, key: str) -> list[Binding]:
+    """The bindings of ``node`` that ``key`` triggers (remapping included)."""
+    return list(node._bindings.key_to_bindings.get(key, []))
+
+
+def key_for(binding_id: str, nodes: Iterable[DOMNode]) -> str:
+    """The key (as displayed) bound to ``binding_id`` on the first of ``nodes`` that has
+    it, remapping included; the id itself when none does."""
+    for node in nodes:
+        for key, bindings in node_bindings(node).key_to_bindings.items():
+            for b in bindings:
+                if b.id == binding_id:
+                    return b.key_display or node.app.get_key_display(b) or key
+    return binding_id
+
+
+def run_binding(binding_id: str, nodes: Iterable[DOMNode]) -> bool:
+    """Run the action of the binding ``binding_id`` on the first of ``nodes`` declaring
+    it (soon, from the message loop). False when none does."""
+    for node in nodes:
+        for _key, b in node._bindings:
+            if b.id == binding_id:
+                node.call_later(node.run_action, b.action)
+                return True
+    return False
+
+
+def action_state(node: DOMNode, action: str) -> bool | None:
+    """What ``check_action`` says about ``action`` on ``node``: True, False (hidden) or
+    None (shown disabled)."""
+    return node.app._check_action_state(action, node)
+
+
+def screen_text(app: App) -> str:
+    """What the screen shows, as text (one line per row)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def screen_segments(app: App) -> list[str]:
+    """The text of every segment on the screen, in drawing order."""
+    return [seg.text for strip in app.screen._compositor.render_strips() for seg in strip]
+
+
+def screen_bytes(app: App) -> str:
+    """The exact text Textual would write to a terminal for a full repaint."""
+    return app.screen._compositor.render_update(full=True).render_segments(app.console)
+
+
+def notification_messages(app: App) -> list[str]:
+    """The messages of the notifications on screen, oldest first."""
+    return [str(n.message) for n in app._notifications]
+
+
+def set_app_clipboard(app: App, text: str) -> None:
+    """Set the app's own clipboard (``App.clipboard`` is read-only)."""
+    app._clipboard = text
+
+
+def write_to_terminal(app: App, data: str) -> None:
+    """Write ``data`` (an escape sequence) straight to the terminal, if the app has one."""
+    driver = app._driver
+    if driver is not None:
+        driver.write(data)
+        try:
+            driver.flush()
+        except Exception:  # noqa: BLE001 - a terminal that cannot flush still got the write
+            pass

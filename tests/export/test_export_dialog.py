@@ -16,7 +16,7 @@ from tasktui.domain import OperatorStatus, TaskQuery
 from tasktui.export import checkpoint_path, partial_path, read_checkpoint
 from tasktui.testing.faultproxy import Fault, FaultProxy
 from tasktui.ui.app import TaskTuiApp
-from tasktui.ui.export_dialog import ExportScreen, current_job
+from tasktui.ui.screens.export import ExportScreen, current_job
 
 FAST_RETRY = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.05, total_time=5, seed=1)
 

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import re
 
+from tasktui.ui import keymap
+
 #: sequences Textual itself writes to draw: SGR colours / attributes and cursor moves
 DRAWING_RE = re.compile(r"\x1b\[[0-9;:]*m|\x1b\[\d+;\d+H|\x1b\[\d*[ABCDGK]")
 #: what must never reach the terminal from task data: any other ESC, C1 control, BEL...
 TERMINAL_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
 
 
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-def terminal_bytes(app) -> str:
-    """The full-screen update as the driver would write it."""
-    update = app.screen._compositor.render_full_update()
-    return update.render_segments(app.console)
+screen_text = keymap.screen_text
+#: the full-screen update as the driver would write it
+terminal_bytes = keymap.screen_bytes
 
 
 def foreign_controls(app) -> list[str]:

@@ -78,7 +78,7 @@ async def filter_to(pilot, app, statuses: set[OperatorStatus], audits: set[Audit
 
 
 async def open_row(pilot, app, row: int = 0) -> str:
-    from tasktui.ui.detail import TaskDetailScreen
+    from tasktui.ui.screens.detail import TaskDetailScreen
 
     table = app.tasks_screen.table
     table.focus()
@@ -102,8 +102,9 @@ async def back_to_list(pilot, app) -> None:
 @pytest.mark.timeout(300)  # a busy machine slows the session; its own waits are bounded
 async def test_session_under_20_percent_faults_applies_each_action_once(server, sql, tmp_path: Path, seed_now):
     from tasktui.ui.app import TaskTuiApp
-    from tasktui.ui.dialogs import ConfirmDialog, FixEditor
-    from tasktui.ui.export_dialog import ExportScreen, current_job
+    from tasktui.ui.modals.confirm import ConfirmDialog
+    from tasktui.ui.modals.fix_editor import FixEditor
+    from tasktui.ui.screens.export import ExportScreen, current_job
 
     before_updated = dict(sql(server, "SELECT task_id, updated_at FROM tasks"))
     proxy = FaultProxy(server.url, seed=20, rate=0.2, kinds=MIX)

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from tasktui.domain import Task
 from tasktui.ui.safe import clean, one_line, pretty_json, safe_text, shorten
-from tasktui.ui.widgets.status_cells import audit_text, status_text
+from tasktui.ui.widgets.status import audit_text, status_text
 
 from .hostile import BIDI, FRAGMENTS, TERMINAL_CONTROL_RE, hostile_text, json_values
 
@@ -151,7 +151,7 @@ def test_table_cells_of_hostile_tasks_are_inert_and_exactly_as_wide_as_their_col
 @FAST
 @given(json_values(), json_values())
 def test_response_diff_of_hostile_responses_is_inert(before, after) -> None:
-    from tasktui.ui.detail import response_diff
+    from tasktui.ui.screens.detail_tabs import response_diff
 
     t = response_diff(before, after)
     assert_inert(t.plain.replace("\n", ""))
@@ -164,7 +164,7 @@ def test_response_diff_of_hostile_responses_is_inert(before, after) -> None:
                                        "position": st.just({"x": 1, "y": 2, "z": 0}),
                                        "dimensions": st.just({"x": 2, "y": 1, "z": 1})}), max_size=5))
 def test_annotation_legends_of_hostile_labels_are_inert(annotations) -> None:
-    from tasktui.ui.preview import _cuboids, _legend_text, annotation_legend
+    from tasktui.ui.widgets.preview import _cuboids, _legend_text, annotation_legend
 
     response = {"annotations": annotations}
     legend = _legend_text(annotation_legend(response))

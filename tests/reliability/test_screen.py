@@ -22,6 +22,7 @@ from tasktui.backend import Backend
 from tasktui.server.db import insert_doc
 from tasktui.server.times import ms_to_wire
 from tasktui.testing.faultproxy import Fault, FaultProxy
+from tasktui.ui.keymap import notification_messages
 
 from .hostile import HOSTILE
 from .screen import foreign_controls, screen_text, terminal_bytes
@@ -49,7 +50,7 @@ async def until(pilot, pred, timeout: float = 20.0, what: str = "") -> None:
 def settled(app) -> bool:
     s = app.store
     return (s is not None and s.loaded_once and not s.loading and not s.loading_more
-            and app.tasks_screen is not None and app.tasks_screen._debounce is None)
+            and app.tasks_screen is not None and not app.tasks_screen.filters_pending)
 
 
 def plant(db_path, doc: dict) -> None:
@@ -253,7 +254,7 @@ async def test_hostile_project_and_batch_names_in_the_pickers_and_the_empty_stat
         await until(pilot, lambda: settled(app), what="the list")
         sidebar = app.tasks_screen.sidebar
         sel = sidebar.query_one("#project", Select)
-        await until(pilot, lambda: any(v == PICKER_NAME for _p, v in sel._options), what="the project list")
+        await until(pilot, lambda: PICKER_NAME in sidebar.project_choices, what="the project list")
         sel.focus()
         await pilot.pause()
         await pilot.press("enter")  # open the picker: its options are laid out and drawn
@@ -296,7 +297,7 @@ async def test_copying_a_hostile_task_id_notifies_it_literally(server, tmp_path,
         table.focus()
         table.move_to_task(tid)
         await pilot.press("y")
-        await until(pilot, lambda: any(tid in str(n.message) for n in app._notifications), what="the notice")
+        await until(pilot, lambda: any(tid in m for m in notification_messages(app)), what="the notice")
         await pilot.pause(0.5)
         toasts = [line for line in screen_text(app).split("\n") if "Copied task id" in line]
         assert toasts and "Copied task id copy[/]me [@click=app.quit]" in toasts[0]  # literal in the toast

@@ -11,7 +11,7 @@ import pytest
 from tasktui.api import RetryPolicy
 from tasktui.config import Settings
 from tasktui.backend import Backend
-from ui_helpers import ui_settings
+from .support import ui_settings
 
 
 @pytest.fixture

@@ -10,14 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from textual.widgets import TextArea
 
-from tasktui.ui.dialogs import FixEditor, RejectDialog, edit_in_external_editor, validate_response_json
+from tasktui.ui.modals.fix_editor import FixEditor, edit_in_external_editor, validate_response_json
+from tasktui.ui.modals.prompt import RejectDialog
 
-try:
-    from .detail_support import (DetailHost, api_get, db_status, find_task, notifications, screen_text,
+from .support import (DetailHost, api_get, db_status, find_task, notifications, screen_text,
                                  set_doc_field, wait_for, wait_loaded)
-except ImportError:
-    from detail_support import (DetailHost, api_get, db_status, find_task, notifications, screen_text,
-                                set_doc_field, wait_for, wait_loaded)
 
 
 def test_validate_response_json_reports_line_and_column():

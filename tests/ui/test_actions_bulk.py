@@ -9,15 +9,18 @@ from textual.app import App
 from tasktui.api import TaskClient
 from tasktui.domain import AuditStatus, OperatorStatus, Task, TaskQuery
 from tasktui.store import TaskStore
-from tasktui.ui.dialogs import BulkSummary, ChoiceDialog, RejectDialog, plan_bulk, run_bulk
+from tasktui.ui.app import stylesheet_path
+from tasktui.store import plan_bulk
+from tasktui.ui.modals.bulk import BulkSummary, run_bulk
+from tasktui.ui.modals.confirm import ChoiceDialog
+from tasktui.ui.modals.prompt import RejectDialog
 
-try:
-    from .detail_support import FAST_RETRY, api_get, db_status, find_tasks, notifications, screen_text, wait_for
-except ImportError:
-    from detail_support import FAST_RETRY, api_get, db_status, find_tasks, notifications, screen_text, wait_for
+from .support import FAST_RETRY, api_get, db_status, find_tasks, notifications, screen_text, wait_for
 
 
 class BulkHost(App):
+    CSS_PATH = str(stylesheet_path())
+
     def __init__(self, server, query: TaskQuery, *, read_only: bool = False):
         super().__init__()
         self.animation_level = "none"
@@ -28,7 +31,7 @@ class BulkHost(App):
 
     async def on_mount(self) -> None:
         self.client = TaskClient(self.server.url, self.server.api_key, retry=FAST_RETRY)
-        self.store = TaskStore(self.client, page_size=100, max_rows=500)
+        self.store = TaskStore(self.client, page_size=100, max_rows=500, read_only=self.read_only)
         await self.store.set_query(self.query_)
 
     async def on_unmount(self) -> None:
@@ -138,11 +141,11 @@ async def test_bulk_accept_visible_only_and_bulk_reject_with_a_comment(server, s
 
 
 async def test_bulk_in_read_only_mode_is_refused(shared_server):
-    app = BulkHost(shared_server, TaskQuery())
+    app = BulkHost(shared_server, TaskQuery(), read_only=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.store is not None and app.store.rows)
         ids = [t.task_id for t in app.store.rows[:3]]
-        outcome = await app.run_worker(run_bulk(app, app.store, "cancel", ids, read_only=True)).wait()
+        outcome = await app.run_worker(run_bulk(app, app.store, "cancel", ids)).wait()
         assert outcome is None
         assert any(m.startswith("Read-only mode: tasks cannot be canceled") for m in notifications(app))
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tasktui.ui.dialogs import ConfirmDialog
+from tasktui.ui.modals.confirm import ConfirmDialog
 
-try:
-    from .detail_support import DetailHost, db_status, find_task, notifications, screen_text, wait_for, wait_loaded
-except ImportError:
-    from detail_support import DetailHost, db_status, find_task, notifications, screen_text, wait_for, wait_loaded
+from .support import DetailHost, db_status, find_task, notifications, screen_text, wait_for, wait_loaded
 
 
 async def test_cancel_a_queued_task_after_confirmation(server, sql):

@@ -8,12 +8,10 @@ import json
 
 import pytest
 
+from tasktui.ui import clipboard
 from tasktui.ui.clipboard import DEFAULT_OSC52_MAX, copy_text, multiplexer, osc52_sequence
 
-try:
-    from .detail_support import DetailHost, api_get, find_task, notifications, wait_for, wait_loaded
-except ImportError:
-    from detail_support import DetailHost, api_get, find_task, notifications, wait_for, wait_loaded
+from .support import DetailHost, api_get, find_task, notifications, wait_for, wait_loaded
 
 
 def test_osc52_plain_sequence():
@@ -121,7 +119,7 @@ async def test_y_Y_u_copy_id_json_and_url(shared_server, sql, monkeypatch):
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_loaded(pilot, app, tid)
         written: list[str] = []
-        monkeypatch.setattr(app._driver, "write", written.append)
+        monkeypatch.setattr(clipboard, "write_to_terminal", lambda _app, data: written.append(data))
 
         await pilot.press("y")
         assert app.clipboard == tid

@@ -10,10 +10,7 @@ import pytest
 
 from tasktui.downloads import DownloadError, download_task, safe_filename
 
-try:
-    from .detail_support import DetailHost, api_get, find_task, notifications, wait_for, wait_loaded
-except ImportError:
-    from detail_support import DetailHost, api_get, find_task, notifications, wait_for, wait_loaded
+from .support import DetailHost, api_get, find_task, notifications, wait_for, wait_loaded
 
 
 def test_download_writes_pretty_json_and_leaves_no_temp_file(tmp_path):

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from tasktui.domain import AuditStatus, OperatorStatus, TaskQuery
-from tasktui.ui.dialogs import RejectDialog
+from tasktui.ui.modals.prompt import RejectDialog
 
-try:
-    from .detail_support import DetailHost, db_status, find_task, notifications, screen_text, wait_for, wait_loaded
-except ImportError:
-    from detail_support import DetailHost, db_status, find_task, notifications, screen_text, wait_for, wait_loaded
+from .support import DetailHost, db_status, find_task, notifications, screen_text, wait_for, wait_loaded
 
 READ_ONLY = "Read-only mode: tasks cannot be accepted, rejected, fixed or canceled here"
 
@@ -28,13 +25,13 @@ async def test_read_only_hides_and_refuses_every_changing_action(shared_server, 
         assert "Download" in footer and "Copy id" in footer
         await wait_for(pilot, lambda: "read-only" in screen_text(app).splitlines()[0])
         for key in ("a", "x", "e", "E", "c"):
-            app._notifications.clear()
+            app.clear_notifications()
             await pilot.press(key)
             await wait_for(pilot, lambda: any(m.startswith(READ_ONLY) for m in notifications(app)), what=key)
             assert app.screen is detail
         await pilot.press("n")
         await wait_loaded(pilot, app, queued)
-        app._notifications.clear()
+        app.clear_notifications()
         await pilot.press("c")
         await wait_for(pilot, lambda: any(m.startswith(READ_ONLY) for m in notifications(app)))
         # reading still works

@@ -6,12 +6,9 @@ from __future__ import annotations
 import httpx
 from PIL import Image
 
-from tasktui.ui.preview import MediaPreview, annotate_image, annotation_legend, parse_point_cloud
+from tasktui.ui.widgets.preview import MediaPreview, annotate_image, annotation_legend, parse_point_cloud
 
-try:
-    from .detail_support import DetailHost, api_get, find_task, screen_text, wait_for, wait_loaded
-except ImportError:
-    from detail_support import DetailHost, api_get, find_task, screen_text, wait_for, wait_loaded
+from .support import DetailHost, api_get, find_task, screen_text, wait_for, wait_loaded
 
 
 def test_annotations_are_drawn_over_the_image():
@@ -36,7 +33,7 @@ def test_point_cloud_formats():
     b = parse_point_cloud(b'[{"x": 1, "y": 2, "z": 3, "i": 9}]')
     assert (b.xs, b.ys, b.zs) == ([1], [2], [3])
     import pytest
-    from tasktui.ui.preview import PointCloudError
+    from tasktui.ui.widgets.preview import PointCloudError
     with pytest.raises(PointCloudError, match="not JSON"):
         parse_point_cloud(b"\x00\x01")
     with pytest.raises(PointCloudError, match="no points"):

@@ -5,13 +5,10 @@ test_detail_tabs.py instead."""
 
 from __future__ import annotations
 
-from tasktui.ui.dialogs import FixEditor
-from tasktui.ui.preview import MediaPreview
+from tasktui.ui.modals.fix_editor import FixEditor
+from tasktui.ui.widgets.preview import MediaPreview
 
-try:
-    from .detail_support import DetailHost, find_task, wait_for, wait_loaded
-except ImportError:
-    from detail_support import DetailHost, find_task, wait_for, wait_loaded
+from .support import DetailHost, find_task, wait_for, wait_loaded
 
 
 def _tab_snapshot(snap_compare, server, tid, key, size=(120, 40), after=None):

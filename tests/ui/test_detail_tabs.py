@@ -8,12 +8,8 @@ from textual.widgets import TabbedContent, TextArea
 
 from tasktui.domain import AuditStatus, OperatorStatus, TaskQuery, Zone, format_instant, parse_wire_time
 
-try:
-    from .detail_support import (DetailHost, api_get, escape_chars_on_screen, hostile_sequences_in_output, find_task, notifications,
+from .support import (DetailHost, api_get, escape_chars_on_screen, hostile_sequences_in_output, find_task, notifications,
                                  screen_text, wait_for, wait_loaded)
-except ImportError:
-    from detail_support import (DetailHost, api_get, escape_chars_on_screen, hostile_sequences_in_output, find_task, notifications,
-                                screen_text, wait_for, wait_loaded)
 
 
 async def test_summary_shows_fields_words_and_zone_times(shared_server, sql):
@@ -101,7 +97,7 @@ async def test_json_search_moves_the_selection_and_n_N_step_through_matches(shar
         assert str(detail.query_one("#json-find-status").content).startswith(f"2 of {n_labels}")
         assert ta.selected_text == '"label"' and ta.selection != first
         await pilot.press("escape")  # closes the search...
-        assert not detail._find_term
+        assert not detail.json_view.find_term
         assert detail.shown_task.task_id == tid
         await pilot.press("/")
         await pilot.press("z", "z", "q", "x")
@@ -182,11 +178,11 @@ async def test_audit_status_filter_makes_the_audit_queue(shared_server):
     app = DetailHost(shared_server, None, query=TaskQuery(audit_statuses=frozenset({AuditStatus.READY_TO_AUDIT})))
     async with app.run_test(size=(120, 40)) as pilot:
         detail = await wait_loaded(pilot, app)
-        assert detail._in_audit_queue()
+        assert detail.in_audit_queue
     app = DetailHost(shared_server, None, query=TaskQuery(audit_statuses=frozenset(AuditStatus)))
     async with app.run_test(size=(120, 40)) as pilot:
         detail = await wait_loaded(pilot, app)
-        assert not detail._in_audit_queue()
+        assert not detail.in_audit_queue
 
 
 async def test_the_escape_checks_catch_raw_sequences():

@@ -9,7 +9,7 @@ from textual.widgets import Input, SelectionList
 
 from tasktui.domain import AuditStatus, OperatorStatus, Zone, parse_wire_time
 from tasktui.testing.faultproxy import FaultProxy
-from ui_helpers import settled, wait_for
+from .support import settled, wait_for
 
 SIZE = (120, 40)
 
@@ -217,8 +217,9 @@ async def test_project_picker_is_filled_from_the_api_and_filters(shared_server, 
         from textual.widgets import Select
 
         sel = app.tasks_screen.sidebar.query_one("#project", Select)
-        await wait_for(pilot, lambda: len(sel._options) > 1, what="projects loaded")
-        offered = [v for _, v in sel._options if isinstance(v, str)]
+        sidebar = app.tasks_screen.sidebar
+        await wait_for(pilot, lambda: len(sidebar.project_choices) >= 1, what="projects loaded")
+        offered = sidebar.project_choices
         assert offered == names
         project = names[1]
         sel.value = project
@@ -251,12 +252,12 @@ async def test_completion_date_switch_and_batch_picker(shared_server, make_app, 
         # batches offered follow the chosen project
         project_sel = sidebar.query_one("#project", Select)
         batch_sel = sidebar.query_one("#batch", Select)
-        await wait_for(pilot, lambda: len(batch_sel._options) > 1 and len(project_sel._options) > 1,
+        await wait_for(pilot, lambda: len(sidebar.batch_choices) >= 1 and len(sidebar.project_choices) >= 1,
                        what="pickers filled")
-        project = [v for _, v in project_sel._options if isinstance(v, str)][0]
+        project = sidebar.project_choices[0]
         project_sel.value = project
         await pilot.pause(0.1)
-        offered = {v for _, v in batch_sel._options if isinstance(v, str)}
+        offered = set(sidebar.batch_choices)
         expected = {r[0] for r in sql(shared_server, "SELECT name FROM batches WHERE project = ?", project)}
         assert offered == expected
         batch = sorted(offered)[0]

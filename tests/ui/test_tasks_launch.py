@@ -16,7 +16,7 @@ from tasktui.config import ConfigError, Settings, load_settings, mask_key, save_
 from tasktui.backend import open_backend
 from tasktui.cli.common import add_connection_arguments, settings_from_args
 from tasktui.domain import AuditStatus, OperatorStatus, Zone
-from ui_helpers import settled, wait_for
+from .support import settled, wait_for
 
 KEY = "live_abcdefghijklmnopWXYZ"
 
@@ -180,7 +180,7 @@ async def test_the_app_opens_on_a_saved_view_and_live_toggles(shared_server, mak
         # a dialog on top pauses the live refresh
         await pilot.press("l", "question_mark")
         await wait_for(pilot, lambda: "⏸ paused" in header.text().plain, what="paused")
-        assert app.store._poll_paused
+        assert app.store.poll_paused
         await pilot.press("escape")
         await wait_for(pilot, lambda: "● live" in header.text().plain, what="resumed")
-        assert not app.store._poll_paused
+        assert not app.store.poll_paused

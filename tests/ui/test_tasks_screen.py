@@ -9,7 +9,7 @@ from pathlib import Path
 from tasktui.config import load_settings
 from tasktui.domain import SortOrder, TaskQuery, Zone
 from tasktui.testing.faultproxy import Fault, FaultProxy
-from ui_helpers import settled, ui_settings, wait_for
+from .support import notifications, settled, ui_settings, wait_for
 
 SIZE = (120, 40)
 
@@ -172,8 +172,8 @@ async def test_remapped_keys_from_the_config_file(shared_server, make_app, tmp_p
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: app.store.loading or app.store.generation > 1, what="refresh by ctrl+r")
         # the unknown id is reported, naming the ids that exist
-        assert any("no.such.binding" in str(n.message) and "tasks.refresh" in str(n.message)
-                   for n in app._notifications)
+        assert any("no.such.binding" in m and "tasks.refresh" in m
+                   for m in notifications(app))
         # help and the footer show the remapped keys
         await pilot.press("question_mark")
         await pilot.pause()
@@ -190,8 +190,8 @@ async def test_help_lists_every_key_of_the_screen(shared_server, make_app):
         await settled(pilot, app)
         await pilot.press("question_mark")
         await pilot.pause()
-        from tasktui.ui.help import HelpScreen
-        from tasktui.ui.tasks_screen import TasksScreen
+        from tasktui.ui.screens.help import HelpScreen
+        from tasktui.ui.screens.tasks import TasksScreen
         from tasktui.ui.widgets.task_table import TaskTable
 
         assert isinstance(app.screen, HelpScreen)
@@ -251,7 +251,7 @@ async def test_sort_order_toggle_and_unavailable_without_the_extension(shared_se
         await pilot.press("s")
         await pilot.pause()
         assert app.store.query.order is SortOrder.NEWEST
-        assert any("unavailable" in str(n.message) for n in app._notifications)
+        assert any("unavailable" in m for m in notifications(app))
 
 
 async def test_marks_and_range_marks_are_exposed(shared_server, make_app):

@@ -4,7 +4,7 @@ checking the report."""
 
 from __future__ import annotations
 
-from ui_helpers import settled
+from .support import settled
 
 
 async def _ready(pilot) -> None:

@@ -92,6 +92,7 @@ class FilterSidebar(VerticalScroll):
         self.order = SortOrder.NEWEST
         self._now_fn = now_fn
         self._projects: list[str] = []
+        self._batches_offered: list[str] = []
         self._batches: list[tuple[str, str]] = []  # (name, project)
         self._date_error: str | None = None
         self._silence = 0
@@ -326,6 +327,16 @@ class FilterSidebar(VerticalScroll):
                 sel.value = current
         self._fill_batches()
 
+    @property
+    def project_choices(self) -> list[str]:
+        """The project names the project picker offers."""
+        return list(self._projects)
+
+    @property
+    def batch_choices(self) -> list[str]:
+        """The batch names the batch picker offers now (those of the chosen project)."""
+        return list(self._batches_offered)
+
     def set_batches(self, batches: Iterable[tuple[str, str]]) -> None:
         """Fill the batch picker with (name, project) pairs; only the chosen project's
         batches are offered when a project is chosen."""
@@ -339,6 +350,7 @@ class FilterSidebar(VerticalScroll):
         names = sorted({b for b, p in self._batches if not project or p == project})
         if current and current not in names:
             names.append(current)
+        self._batches_offered = names
         with sel.prevent(Select.Changed):
             sel.set_options([(Text(one_line(n)), n) for n in names])  # Text: never markup
             if current:

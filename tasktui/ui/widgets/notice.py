@@ -6,20 +6,20 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from tasktui.api import AuthError, MalformedResponseError, NetworkError, RateLimitedError, ServerError
 from tasktui.ui.safe import one_line
 
 
 def advice_for(error: BaseException, retry_key: str, config_hint: str = "", *, has_rows: bool = True) -> str:
     """One or two sentences: what happened and what to do."""
-    name = type(error).__name__
     msg = one_line(str(error)).rstrip(".")
     kept = "The list shows what was loaded before" if has_rows else "Nothing could be loaded yet"
-    if name == "AuthError":
+    if isinstance(error, AuthError):
         what = (f"{msg}. Check the API key (SCALE_API_KEY, --api-key, or api_key in "
                 f"{config_hint or 'the config file'}), then press {retry_key} to retry")
-    elif name == "RateLimitedError":
+    elif isinstance(error, RateLimitedError):
         what = f"{msg}. {kept}; wait a moment and press {retry_key} to retry"
-    elif name in ("NetworkError", "ServerError", "MalformedResponseError"):
+    elif isinstance(error, (NetworkError, ServerError, MalformedResponseError)):
         what = f"{msg}. {kept}; press {retry_key} to retry"
     else:
         what = f"{msg}. Press {retry_key} to retry"

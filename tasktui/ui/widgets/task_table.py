@@ -31,7 +31,7 @@ from textual.strip import Strip
 from tasktui.domain import Task, Zone, format_instant
 from tasktui.ui.keymap import bind
 from tasktui.ui.safe import one_line
-from tasktui.ui.widgets.status_cells import audit_cell, status_cell
+from tasktui.ui.widgets.status import audit_cell, status_cell
 
 
 @dataclass(frozen=True)

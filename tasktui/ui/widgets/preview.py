@@ -26,8 +26,9 @@ The image renderer is picked once per process: ``TASKTUI_IMAGE_RENDERER`` = ``au
 :func:`set_image_renderer("halfcell")` for deterministic output.
 
 textual-image asks the terminal about its graphics support when it is first imported,
-which only works before Textual takes over the terminal: this module imports it at
-import time, so import :mod:`tasktui.ui.detail` (which imports this) before ``App.run``.
+which only works before Textual takes over the terminal. This module imports it at import
+time, and the ``tui`` command imports textual_image itself before ``App.run``, so that
+the probe happens first whatever the import order of the screens.
 """
 
 from __future__ import annotations

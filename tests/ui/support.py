@@ -1,5 +1,7 @@
-"""Helpers for the detail-screen and action tests: a host App running the real
-TaskStore / TaskClient against the bundled server, screen text, and waiting."""
+"""Helpers for the UI tests (imported as ``from .support import ...``): settings for a
+test app, waiting on the pilot, a host App running the detail screen over the real
+TaskStore / TaskClient against the bundled server, what the screen shows, and the
+server's database."""
 
 from __future__ import annotations
 
@@ -7,16 +9,19 @@ import asyncio
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import orjson
 from textual.app import App
 
 from tasktui.api import RetryPolicy, TaskClient
+from tasktui.config import Settings
 from tasktui.domain import TaskQuery, Zone
 from tasktui.store import TaskStore
-from tasktui.ui import preview
-from tasktui.ui.detail import TaskDetailScreen
+from tasktui.ui import keymap
+from tasktui.ui.app import stylesheet_path
+from tasktui.ui.widgets import preview
+from tasktui.ui.screens.detail import TaskDetailScreen
 
 # deterministic image output in every test: half-blocks, and the VT340 cell size
 # textual-image assumes when it cannot ask the terminal (pytest may run on a tty)
@@ -30,7 +35,10 @@ FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, total_
 
 class DetailHost(App):
     """Opens a TaskDetailScreen on ``task_id`` over a real store; ``query`` loads the list
-    first (for n / p and the audit queue)."""
+    first (for n / p and the audit queue). It loads the screens' stylesheet, not the app's
+    own look."""
+
+    CSS_PATH = str(stylesheet_path())
 
     def __init__(
         self,
@@ -42,7 +50,6 @@ class DetailHost(App):
         read_only: bool = False,
         downloads_dir: Path | None = None,
         tab: str = "summary",
-        store_read_only: bool | None = None,
         task_ids: list[str] | None = None,
         client_options: dict | None = None,
     ) -> None:
@@ -56,7 +63,6 @@ class DetailHost(App):
         self.read_only = read_only
         self.downloads_dir = downloads_dir
         self.tab = tab
-        self.store_read_only = read_only if store_read_only is None else store_read_only
         self.task_ids = task_ids
         self.client_options = client_options or {}
         self.store: TaskStore | None = None
@@ -65,7 +71,7 @@ class DetailHost(App):
 
     async def on_mount(self) -> None:
         self.client = TaskClient(self.server.url, self.server.api_key, retry=FAST_RETRY, **self.client_options)
-        self.store = TaskStore(self.client, zone=self.zone, read_only=self.store_read_only,
+        self.store = TaskStore(self.client, zone=self.zone, read_only=self.read_only,
                                page_size=20, max_rows=200)
         if self.query_ is not None:
             await self.store.set_query(self.query_)
@@ -73,7 +79,7 @@ class DetailHost(App):
         self.detail = TaskDetailScreen(
             self.store, tid,
             task_ids=self.task_ids if self.task_ids is not None else (lambda: [t.task_id for t in self.store.rows]),
-            read_only=self.read_only, downloads_dir=self.downloads_dir, tab=self.tab)
+            downloads_dir=self.downloads_dir, tab=self.tab)
         await self.push_screen(self.detail)
 
     async def on_unmount(self) -> None:
@@ -83,13 +89,9 @@ class DetailHost(App):
             await self.client.aclose()
 
 
-def screen_text(app: App) -> str:
-    """What the screen shows, as text (one line per row)."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-def screen_segments(app: App) -> list[str]:
-    return [seg.text for strip in app.screen._compositor.render_strips() for seg in strip]
+screen_text = keymap.screen_text
+screen_segments = keymap.screen_segments
+notifications = keymap.notification_messages
 
 
 def escape_chars_on_screen(app: App) -> list[str]:
@@ -98,10 +100,7 @@ def escape_chars_on_screen(app: App) -> list[str]:
             if "\x1b" in t or "\x07" in t or any(0x80 <= ord(c) <= 0x9F for c in t)]
 
 
-def terminal_output(app: App) -> str:
-    """The exact bytes Textual would write to a real terminal for a full repaint."""
-    update = app.screen._compositor.render_update(full=True)
-    return update.render_segments(app.console)
+terminal_output = keymap.screen_bytes
 
 
 #: escape sequences the seeded hostile tasks carry; none may reach the terminal
@@ -113,11 +112,15 @@ def hostile_sequences_in_output(app: App) -> list[str]:
     return [seq for seq in HOSTILE_SEQUENCES if seq in out]
 
 
-def notifications(app: App) -> list[str]:
-    return [n.message for n in app._notifications]
+def ui_settings(tmp_path: Path, **changes) -> Settings:
+    """Settings for a test app: no live refresh, downloads under ``tmp_path``."""
+    s = Settings(refresh_interval=0, sandbox_db=tmp_path / "unused.db", downloads_dir=tmp_path / "dl")
+    for k, v in changes.items():
+        setattr(s, k, v)
+    return s
 
 
-async def wait_for(pilot, predicate: Callable[[], Any], *, timeout: float = 10.0, what: str = "") -> Any:
+async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
     """Pause the pilot until ``predicate()`` is truthy (fails the test after ``timeout``)."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
@@ -189,9 +192,6 @@ def as_json(text: str) -> Any:
     return json.loads(text)
 
 
-__all__: Sequence[str] = [n for n in dir() if not n.startswith("_")]
-
-
 def api_get(handle, task_id: str) -> dict[str, Any]:
     """The task as the server's API returns it now."""
     import httpx
@@ -199,3 +199,15 @@ def api_get(handle, task_id: str) -> dict[str, Any]:
     r = httpx.get(f"{handle.url}/task/{task_id}", auth=(handle.api_key, ""), timeout=10)
     r.raise_for_status()
     return r.json()
+
+
+async def settled(pilot, app) -> None:
+    """Wait until the first page is on screen, the sidebar is up, no filter edit waits
+    for its debounce and nothing is loading."""
+    await wait_for(pilot, lambda: app.store is not None and app.store.loaded_once
+                   and not app.store.loading and not app.store.loading_more
+                   and app.tasks_screen is not None and not app.tasks_screen.filters_pending
+                   and app.tasks_screen.sidebar_ready,
+                   what="the list to settle")
+    await pilot.pause()
+

@@ -1,5 +1,6 @@
-"""How task and audit statuses look: a glyph, the word, and a colour (never colour alone),
-shared by the table, the header and the detail screen."""
+"""How task and audit statuses look: a glyph, the word, and a colour (never colour alone).
+The one home of that look: the table shows glyph and word, the detail screen the word in
+the same colour, bold."""
 
 from __future__ import annotations
 
@@ -54,3 +55,21 @@ def status_text(task: Task) -> Text:
 def audit_text(task: Task) -> Text:
     text, style = audit_cell(task)
     return Text(text or "—", style=style)
+
+
+_BOLD = Style(bold=True)
+_AUDIT_BY_LABEL = {a.label: a for a in AuditStatus}
+
+
+def status_word(task: Task) -> Text:
+    """The operator status word in its colour, bold (unknown wire statuses: plain bold)."""
+    s = task.operator_status
+    style = STATUS_LOOK[s][1] + _BOLD if s is not None else _BOLD
+    return Text(one_line(task.status_label), style=style)
+
+
+def audit_label_style(label: str, default: str | Style = "bold") -> Style | str:
+    """The bold colour of an audit status, by its label ("Ready to Audit", "Fixed"...);
+    ``default`` for any other word."""
+    a = _AUDIT_BY_LABEL.get(label)
+    return AUDIT_LOOK[a][1] + _BOLD if a is not None else default

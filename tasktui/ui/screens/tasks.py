@@ -1,4 +1,6 @@
-"""The Tasks screen: header, filter sidebar, the task table, notices, footer.
+"""The Tasks screen: header, filter sidebar, the task table, notices, footer; and its
+command palette (``ctrl+p``): every action of the screen (from its bindings, with their
+keys), the saved filter views, quick date ranges, time zones, saving the filters as a view.
 
 It reads only the :class:`~tasktui.store.TaskStore`: filters go to ``store.set_query``
 (debounced, never while a typed date is invalid), scrolling near the end calls
@@ -9,60 +11,99 @@ store event arrives here as a :class:`StoreChanged` message and re-syncs the wid
 from __future__ import annotations
 
 import asyncio
-import importlib
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from functools import partial
+from typing import Callable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, SelectionList
+from textual.widgets import Footer
 
-from tasktui.config import ConfigError, SavedView, save_view
+from tasktui.api import ApiError
+from tasktui.config import ConfigError, Settings, save_view
 from tasktui.domain import (
-    EXT_ORDER,
-    AuditStatus,
     DateInputError,
     SortOrder,
     TaskQuery,
     Zone,
+    quick_range,
 )
-from tasktui.ui.commands import TasksCommands
-from tasktui.ui.keymap import bind
+from tasktui.store import StoreEventKind as K
+from tasktui.store import TaskStore
+from tasktui.ui.clipboard import copy_text
+from tasktui.ui.keymap import bind, key_for, run_binding
+from tasktui.ui.modals.bulk import run_bulk
+from tasktui.ui.modals.prompt import PromptDialog
+from tasktui.ui.screens.detail import TaskDetailScreen
+from tasktui.ui.screens.export import ExportScreen
+from tasktui.ui.screens.help import collect_entries
+from tasktui.ui.store_bridge import StoreChanged, forward_events
 from tasktui.ui.widgets.empty_state import EmptyState
 from tasktui.ui.widgets.filter_sidebar import FilterSidebar
 from tasktui.ui.widgets.header import AppHeader, HeaderState
 from tasktui.ui.widgets.notice import Notice, advice_for
-from tasktui.ui.widgets.prompt import PromptDialog
-from tasktui.ui.widgets.task_json import TaskJsonScreen
 from tasktui.ui.widgets.task_table import TaskTable
-
-if TYPE_CHECKING:
-    from tasktui.config import Settings
-    from tasktui.store import StoreEvent, TaskStore
 
 DEBOUNCE = 0.25  # seconds between the last filter edit and the request
 NARROW = 100  # below this many columns the sidebar starts hidden
 DEFAULT_LIVE_INTERVAL = 15.0
 
 
-class StoreChanged(Message):
-    """A store event, delivered as a Textual message."""
+# ---------------------------------------------------------------------- command palette
+def _commands(screen: TasksScreen) -> list[tuple[str, Callable[[], object], str]]:
+    out: list[tuple[str, Callable[[], object], str]] = []
+    for name in screen.settings.views:
+        out.append((f"View: {name}", partial(screen.apply_view, name),
+                    "apply this saved filter view (from the config file)"))
+    out.append(("Save current filters as a view…", screen.action_save_view,
+                "store the filters in the config file's \\[views] table"))
+    for key, label in (("today", "Today"), ("7d", "Last 7 days"), ("30d", "Last 30 days"), ("all", "All time")):
+        out.append((f"Date range: {label}", partial(screen.apply_quick_range, key), "set From / To"))
+    for z in Zone:
+        out.append((f"Time zone: {z.label}", partial(screen.set_zone, z), "show and type dates in this zone"))
+    seen: set[str] = set()
+    for e in collect_entries(screen):
+        if e.binding_id in seen or e.binding_id.startswith(("table.down", "table.up", "help.")):
+            continue
+        seen.add(e.binding_id)
+        if not e.enabled:
+            continue
+        out.append((e.description, partial(screen.run_binding, e.binding_id), "key: " + " ".join(e.keys)))
+    return out
 
-    def __init__(self, event: "StoreEvent") -> None:
-        super().__init__()
-        self.event = event
 
+class TasksCommands(Provider):
+    """Actions and saved views of the Tasks screen."""
 
-def _optional(module: str, name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
+    def _target(self) -> "TasksScreen | None":
+        for s in reversed(self.app.screen_stack):
+            if isinstance(s, TasksScreen):
+                return s
         return None
 
+    async def discover(self) -> Hits:
+        screen = self._target()
+        if screen is None:
+            return
+        for text, cb, help_text in _commands(screen):
+            yield DiscoveryHit(Text(text), cb, text=text, help=help_text)
 
+    async def search(self, query: str) -> Hits:
+        screen = self._target()
+        if screen is None:
+            return
+        matcher = self.matcher(query)
+        for text, cb, help_text in _commands(screen):
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), cb, text=text, help=help_text)
+
+
+# ---------------------------------------------------------------------- the screen
 class TasksScreen(Screen):
     """The list of tasks with its filters."""
 
@@ -77,15 +118,6 @@ class TasksScreen(Screen):
         "to the cursor, u unmarks all.",
     )
     COMMANDS = {TasksCommands}
-    DEFAULT_CSS = """
-    TasksScreen #body { height: 1fr; }
-    TasksScreen #main { height: 1fr; width: 1fr; }
-    TasksScreen TaskTable { height: 1fr; }
-    TasksScreen.-empty TaskTable { display: none; }
-    TasksScreen #sidebar-slot { width: 32; height: 1fr; background: $panel; }
-    TasksScreen #sidebar-slot.-hidden { display: none; }
-    """
-
     BINDINGS = [
         bind("tasks.open", "enter", "open_task", "Open", tooltip="Open the task under the cursor"),
         bind("tasks.search", "slash", "search", "Search", key_display="/",
@@ -114,14 +146,12 @@ class TasksScreen(Screen):
              tooltip="Leave the sidebar and go back to the list"),
     ]
 
-    def __init__(self, store: "TaskStore", settings: "Settings", *, backend_kind: str = "sandbox",
+    def __init__(self, store: TaskStore, settings: Settings, *, backend_kind: str = "sandbox",
                  backend_label: str = "", now: Callable[[], datetime] | None = None,
                  initial_view: str | None = None, config_path: str = "") -> None:
         super().__init__()
         self.store = store
         self.settings = settings
-        self.zone: Zone = settings.zone
-        self.order = SortOrder.NEWEST
         self._now = now
         self._initial_view = initial_view
         self._config_path = config_path
@@ -136,15 +166,15 @@ class TasksScreen(Screen):
         self._poll_error: str | None = None
         self.requests_sent = 0  # queries handed to the store (for tests and the bench)
         self.header = AppHeader(HeaderState(backend_kind=backend_kind, backend_label=backend_label,
-                                            zone=self.zone, live_interval=self.live_interval,
-                                            read_only=settings.read_only), id="header")
-        self.sidebar = FilterSidebar(zone=self.zone, now_fn=now, id="sidebar")
+                                            zone=store.zone, live_interval=self.live_interval,
+                                            read_only=store.read_only), id="header")
+        self.sidebar = FilterSidebar(zone=store.zone, now_fn=now, id="sidebar")
         self.sidebar_slot = Vertical(id="sidebar-slot")
         self._sidebar_ready = False
         self._sidebar_mounting = False
         self._sidebar_mounted = asyncio.Event()
         self._pickers_started = False
-        self.table = TaskTable(zone=self.zone, id="table")
+        self.table = TaskTable(zone=store.zone, id="table")
         self.table.has_more = lambda: self.store.has_more
         self.table.has_before = lambda: self.store.has_before
         self.notice = Notice(id="notice")
@@ -162,7 +192,7 @@ class TasksScreen(Screen):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self._unsubscribe = self.store.subscribe(self._store_event)
+        self._unsubscribe = forward_events(self.store, self)
         self.table.focus()
         if self.app.size.width < NARROW:
             self.sidebar_slot.add_class("-hidden")
@@ -173,8 +203,7 @@ class TasksScreen(Screen):
                 query = view.to_query(self.zone, now=self._now() if self._now else None)
             except DateInputError:
                 query = TaskQuery()
-            self.order = query.order if self._order_supported() else SortOrder.NEWEST
-            query = query.replace(order=self.order)
+            query = query.replace(order=query.order if self._order_supported() else SortOrder.NEWEST)
         self._set_query(query)
         # The sidebar (most of the screen's widgets) is mounted right after the first page is
         # painted, so that the first rows appear as early as possible; at the latest after 0.5 s.
@@ -209,8 +238,7 @@ class TasksScreen(Screen):
         if self.store.projects:
             self.sidebar.set_projects(self.store.project_names)
         if self.store.batches:
-            self.sidebar.set_batches([(b.get("name", ""), b.get("project", "")) for b in self.store.batches
-                                      if isinstance(b, dict)])
+            self.sidebar.set_batches(self._batch_choices())
         if not self._pickers_started:
             self._start_pickers()
 
@@ -218,6 +246,10 @@ class TasksScreen(Screen):
         """The sidebar, mounted (it is mounted lazily after the first page)."""
         await self._mount_sidebar()
         return self.sidebar
+
+    def _batch_choices(self) -> list[tuple[str, str]]:
+        """(name, project) of every batch the store knows."""
+        return [(b.get("name", ""), b.get("project", "")) for b in self.store.batches if isinstance(b, dict)]
 
     def _start_pickers(self) -> None:
         if not self._pickers_started:
@@ -237,6 +269,26 @@ class TasksScreen(Screen):
 
     # ------------------------------------------------------------------ public API
     @property
+    def zone(self) -> Zone:
+        """The zone dates are shown and typed in: the store's."""
+        return self.store.zone
+
+    @property
+    def order(self) -> SortOrder:
+        """The list's sort order: the store's query's."""
+        return self.store.query.order
+
+    @property
+    def sidebar_ready(self) -> bool:
+        """Whether the filter sidebar is mounted (it is, shortly after the first page)."""
+        return self._sidebar_ready
+
+    @property
+    def filters_pending(self) -> bool:
+        """Whether a filter edit waits for its debounce before it is applied."""
+        return self._debounce is not None
+
+    @property
     def marked_ids(self) -> set[str]:
         """Task ids the operator marked (space / v), for bulk actions."""
         return set(self.table.marked_ids)
@@ -246,12 +298,7 @@ class TasksScreen(Screen):
         return self.table.cursor_task_id
 
     # ------------------------------------------------------------------ store -> ui
-    def _store_event(self, event: "StoreEvent") -> None:
-        self.post_message(StoreChanged(event))
-
     def on_store_changed(self, message: StoreChanged) -> None:
-        from tasktui.store import StoreEventKind as K
-
         ev = message.event
         kind = ev.kind
         if kind is K.QUERY:
@@ -270,8 +317,9 @@ class TasksScreen(Screen):
         if kind is K.PROJECTS and self._sidebar_ready:
             self.sidebar.set_projects(self.store.project_names)
         elif kind is K.BATCHES and self._sidebar_ready:
-            self.sidebar.set_batches([(b.get("name", ""), b.get("project", "")) for b in self.store.batches
-                                      if isinstance(b, dict)])
+            self.sidebar.set_batches(self._batch_choices())
+        elif kind is K.ZONE:
+            self._show_zone()
         elif kind is K.POLL:
             if not ev.ok and ev.error is not None:
                 self._poll_error = "Live refresh failed: " + advice_for(ev.error, self._key_for("tasks.refresh"))
@@ -288,7 +336,7 @@ class TasksScreen(Screen):
         self.header.update_state(
             zone=self.zone, shown=len(rows), offset=s.offset, total=s.total, total_exact=s.total_exact,
             order=self.order, loading=bool(s.loading or s.loading_more), live_interval=self.live_interval,
-            paused=self._suspended, read_only=self.settings.read_only, marked=len(self.table.marked_ids),
+            paused=self._suspended, read_only=self.store.read_only, marked=len(self.table.marked_ids),
             error=s.error is not None or self._poll_error is not None,
         )
         if s.error is not None:
@@ -308,16 +356,7 @@ class TasksScreen(Screen):
 
     def _key_for(self, binding_id: str) -> str:
         """The key (as displayed) bound to ``binding_id``, remapping included."""
-        keymap = getattr(self.app, "_keymap", {}) or {}
-        for node in (self, self.table, self.app):
-            bm = node._bindings.copy()
-            if keymap:
-                bm.apply_keymap(keymap)
-            for key, bindings in bm.key_to_bindings.items():
-                for b in bindings:
-                    if b.id == binding_id:
-                        return b.key_display or self.app.get_key_display(b) or key
-        return binding_id
+        return key_for(binding_id, (self, self.table, self.app))
 
     # ------------------------------------------------------------------ filters -> store
     @on(FilterSidebar.Changed)
@@ -341,7 +380,7 @@ class TasksScreen(Screen):
     def _apply_filters(self, force: bool = False) -> None:
         self._debounce = None
         if not self._sidebar_ready:
-            self._set_query(self.store.query.replace(order=self.order))
+            self._set_query(self.store.query)
             return
         try:
             query = self.sidebar.build_query()
@@ -359,8 +398,6 @@ class TasksScreen(Screen):
         self.run_worker(self.store.set_query(query), group="query", exit_on_error=False)
 
     async def _load_pickers(self) -> None:
-        from tasktui.api import ApiError
-
         try:
             await self.store.load_projects()
         except ApiError:
@@ -371,8 +408,7 @@ class TasksScreen(Screen):
             pass
 
     def _order_supported(self) -> bool:
-        client = self.store.client
-        return (not client.extensions_known) or client.supports(EXT_ORDER)
+        return self.store.can_sort_oldest
 
     # ------------------------------------------------------------------ table events
     @on(TaskTable.CursorMoved)
@@ -405,24 +441,15 @@ class TasksScreen(Screen):
 
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "export" and _optional("tasktui.ui.export_dialog", "ExportScreen") is None:
+        if action == "bulk" and self.store.read_only:
             return False
-        if action == "bulk":
-            if _optional("tasktui.ui.dialogs", "run_bulk") is None:
-                return False
-            if self.settings.read_only:
-                return False
         if action == "back_to_list" and self.focused is self.table:
             return False
         return True
 
     def run_binding(self, binding_id: str) -> None:
         """Run the action of the binding ``binding_id`` (the command palette uses it)."""
-        for node in (self.table, self, self.app):
-            for _key, b in node._bindings:
-                if b.id == binding_id:
-                    self.call_later(node.run_action, b.action)
-                    return
+        run_binding(binding_id, (self.table, self, self.app))
 
     def action_open_task(self) -> None:
         task_id = self.table.cursor_task_id
@@ -432,22 +459,13 @@ class TasksScreen(Screen):
         self._open(task_id)
 
     def _open(self, task_id: str) -> None:
-        detail = _optional("tasktui.ui.detail", "TaskDetailScreen")
-        if detail is not None:
-            self.app.push_screen(detail(
-                self.store, task_id,
-                task_ids=lambda: [t.task_id for t in self.store.rows],
-                read_only=self.settings.read_only,
-                downloads_dir=self.settings.downloads_dir,
-            ))
-            return
-        task = self.store.row(task_id)
-        if task is not None:
-            self.app.push_screen(TaskJsonScreen(task))
+        self.app.push_screen(TaskDetailScreen(
+            self.store, task_id,
+            task_ids=lambda: [t.task_id for t in self.store.rows],
+            downloads_dir=self.settings.downloads_dir,
+        ))
 
     def action_copy_ids(self) -> None:
-        from tasktui.ui.clipboard import copy_text
-
         ids = sorted(self.marked_ids) or ([self.table.cursor_task_id] if self.table.cursor_task_id else [])
         if not ids:
             self.app.bell()
@@ -501,15 +519,19 @@ class TasksScreen(Screen):
 
     def set_zone(self, zone: Zone) -> None:
         """Show every timestamp in ``zone`` and re-interpret the typed range in it."""
-        if zone is self.zone and self.sidebar.zone is zone:
+        self.store.set_zone(zone)
+        self._show_zone()
+
+    def _show_zone(self) -> None:
+        """Bring the widgets to the store's zone (once, however often it is asked)."""
+        zone = self.store.zone
+        if self.table.zone is zone and self.sidebar.zone is zone:
             return
-        self.zone = zone
         if self._sidebar_ready:
             self.sidebar.set_zone(zone)
         else:
             self.sidebar.zone = zone
         self.table.set_zone(zone)
-        self.store.set_zone(zone)
         self.header.update_state(zone=zone)
         if self._sidebar_ready and (self.sidebar.from_text.strip() or self.sidebar.to_text.strip()):
             self._apply_filters()
@@ -532,10 +554,11 @@ class TasksScreen(Screen):
             self.notify("Oldest first is unavailable: this server does not offer the 'order' "
                         "extension (the Scale API lists newest first only).", severity="warning")
             return
-        self.order = new
         self.sidebar.order = new
-        self._apply_filters()
-        self._sync()
+        if self._sidebar_ready:
+            self._apply_filters()
+        else:
+            self._set_query(self.store.query.replace(order=new))
 
     async def action_clear_filters(self) -> None:
         await self.ensure_sidebar()
@@ -543,25 +566,19 @@ class TasksScreen(Screen):
         self.table.focus()
 
     def action_export(self) -> None:
-        screen_cls = _optional("tasktui.ui.export_dialog", "ExportScreen")
-        if screen_cls is None:
-            return
-        self.app.push_screen(screen_cls(self.store, directory=self.settings.downloads_dir))
+        self.app.push_screen(ExportScreen(self.store, directory=self.settings.downloads_dir))
 
     def action_bulk(self, action: str) -> None:
-        run_bulk = _optional("tasktui.ui.dialogs", "run_bulk")
-        if run_bulk is None:
-            return
         ids = self.marked_ids
         if not ids and self.table.cursor_task_id:
             ids = {self.table.cursor_task_id}
         if not ids:
             self.app.bell()
             return
-        self.run_worker(self._bulk(run_bulk, action, ids), group="bulk", exit_on_error=False)
+        self.run_worker(self._bulk(action, ids), group="bulk", exit_on_error=False)
 
-    async def _bulk(self, run_bulk, action: str, ids: set[str]) -> None:
-        outcome = await run_bulk(self.app, self.store, action, sorted(ids), read_only=self.settings.read_only)
+    async def _bulk(self, action: str, ids: set[str]) -> None:
+        outcome = await run_bulk(self.app, self.store, action, sorted(ids))
         if outcome is not None:
             self.table.set_marks(set())
 
@@ -573,13 +590,10 @@ class TasksScreen(Screen):
             return
         await self.ensure_sidebar()
         self._show_sidebar() if self.app.size.width >= NARROW else None
-        self.order = view.order if self._order_supported() else SortOrder.NEWEST
         self.sidebar.apply_view(view)
         self.notify(f"View: {name}", timeout=2, markup=False)
 
     async def apply_quick_range(self, key: str) -> None:
-        from tasktui.domain import quick_range
-
         await self.ensure_sidebar()
         a, b = quick_range(key, self.zone, now=self._now() if self._now else None)
         self.sidebar.set_dates(a, b)

@@ -32,12 +32,11 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
 from tasktui.api import ApiError
+from tasktui.locations import default_downloads_dir
 from tasktui.export import (
     ExportError,
     Exporter,
@@ -51,6 +50,9 @@ from tasktui.export import (
     read_checkpoint,
     validate_output_path,
 )
+from tasktui.store import TaskStore
+from tasktui.ui.keymap import bind
+from tasktui.ui.modals.confirm import Dialog
 from tasktui.ui.safe import clean
 
 __all__ = ["ExportJob", "ExportScreen", "current_job", "default_export_path"]
@@ -59,16 +61,6 @@ __all__ = ["ExportJob", "ExportScreen", "current_job", "default_export_path"]
 def default_export_path(directory: Path, fmt: ExportFormat, now: datetime | None = None) -> Path:
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
     return Path(directory).expanduser() / f"tasks-{stamp}{fmt.suffix}"
-
-
-def _downloads_dir(app: App) -> Path:
-    settings = getattr(app, "settings", None)
-    d = getattr(settings, "downloads_dir", None)
-    if d:
-        return Path(d).expanduser()
-    from tasktui.locations import default_downloads_dir
-
-    return default_downloads_dir()
 
 
 def _fmt_seconds(s: float | None) -> str:
@@ -186,62 +178,35 @@ def current_job(app: App) -> ExportJob | None:
 
 
 # --------------------------------------------------------------------------- the screen
-class ExportScreen(ModalScreen[None]):
+class ExportScreen(Dialog):
     """See the module docstring."""
 
-    DEFAULT_CSS = """
-    ExportScreen {
-        align: center middle;
-        background: $background 60%;
-    }
-    ExportScreen > #export-dialog {
-        width: 84;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: thick $primary 80%;
-        background: $surface;
-        padding: 0 1;
-    }
-    ExportScreen .export-title { text-style: bold; width: 100%; margin-bottom: 1; }
-    ExportScreen .export-muted { color: $text-muted; width: 100%; }
-    ExportScreen .export-error { color: $error; width: 100%; height: auto; }
-    ExportScreen #export-path { width: 100%; }
-    ExportScreen RadioSet { width: 100%; height: auto; border: none; padding: 0; }
-    ExportScreen RadioSet > RadioButton { width: auto; }
-    ExportScreen #export-form, ExportScreen #export-confirm, ExportScreen #export-run {
-        height: auto; width: 100%;
-    }
-    ExportScreen #export-bar { width: 100%; margin: 1 0 0 0; }
-    ExportScreen #export-stats { width: 100%; height: auto; }
-    ExportScreen .export-buttons { width: 100%; height: auto; align-horizontal: right; margin-top: 1; }
-    ExportScreen .export-buttons Button { margin-left: 1; min-width: 10; }
-    """
-
     BINDINGS = [
-        Binding("escape", "close", "Close / hide", id="export.close"),
-        Binding("ctrl+s", "start", "Export", id="export.start", show=False),
+        bind("export.close", "escape", "close", "Close / hide"),
+        bind("export.start", "ctrl+s", "start", "Export", show=False),
     ]
 
-    def __init__(self, store: Any, *, directory: Path | None = None) -> None:
+    def __init__(self, store: TaskStore, *, directory: Path | None = None) -> None:
         super().__init__()
         self.store = store
         # what the dialog shows is what it exports, even if the filters change meanwhile
         self.export_query = store.query
-        self._directory = directory
         self._fmt = ExportFormat.JSON
         self._job: ExportJob | None = None
         self._pending: dict[str, Any] | None = None  # what the confirmation panel decides
         self._timer: Any = None
+        self._panel = "form"
+        # the configured downloads folder, else the platform's
+        self._downloads = Path(directory).expanduser() if directory else default_downloads_dir()
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         q = self.export_query
         filters = q.active_filters()
         summary = "Filters: " + "; ".join(filters) if filters else "No filters: every task"
-        total = getattr(self.store, "total", None)
-        with Vertical(id="export-dialog"):
-            yield Label("Export tasks", classes="export-title", id="export-title")
+        total = self.store.total
+        with Vertical(id="export-dialog", classes="dialog"):
+            yield Label("Export tasks", classes="dialog-title", id="export-title")
             with Vertical(id="export-form"):
                 yield Static(Text(clean(summary)), classes="export-muted", id="export-filters")
                 if isinstance(total, int):
@@ -253,13 +218,13 @@ class ExportScreen(ModalScreen[None]):
                 with RadioSet(id="export-format"):
                     yield RadioButton(ExportFormat.JSON.label, value=True, id="fmt-json")
                     yield RadioButton(ExportFormat.NDJSON.label, id="fmt-ndjson")
-                yield Static("", classes="export-error", id="export-error")
-                with Horizontal(classes="export-buttons"):
+                yield Static("", classes="dialog-error", id="export-error")
+                with Horizontal(classes="dialog-buttons"):
                     yield Button("Export", id="export-go", variant="primary")
                     yield Button("Cancel \\[esc]", id="export-back")
             with Vertical(id="export-confirm"):
                 yield Static("", id="export-question")
-                with Horizontal(classes="export-buttons", id="export-confirm-buttons"):
+                with Horizontal(classes="dialog-buttons", id="export-confirm-buttons"):
                     yield Button("Resume \\[r]", id="confirm-resume", variant="primary")
                     yield Button("Overwrite \\[y]", id="confirm-overwrite", variant="error")
                     yield Button("Back \\[n]", id="confirm-back")
@@ -267,8 +232,8 @@ class ExportScreen(ModalScreen[None]):
                 yield Static("", id="export-target")
                 yield ProgressBar(total=None, show_eta=False, id="export-bar")
                 yield Static("", id="export-stats")
-                yield Static("", classes="export-error", id="export-run-error")
-                with Horizontal(classes="export-buttons"):
+                yield Static("", classes="dialog-error", id="export-run-error")
+                with Horizontal(classes="dialog-buttons"):
                     yield Button("Hide \\[esc]", id="run-hide")
                     yield Button("Cancel export \\[c]", id="run-cancel", variant="error")
                     yield Button("Resume", id="run-resume", variant="primary")
@@ -280,8 +245,7 @@ class ExportScreen(ModalScreen[None]):
         if job is not None:
             self._attach_job(job)
             return
-        directory = self._directory or _downloads_dir(self.app)
-        self.query_one("#export-path", Input).value = str(default_export_path(directory, self._fmt))
+        self.query_one("#export-path", Input).value = str(default_export_path(self._downloads, self._fmt))
         self._show("form")
         self.query_one("#export-path", Input).focus()
 
@@ -309,7 +273,7 @@ class ExportScreen(ModalScreen[None]):
     @on(Input.Submitted, "#export-path")
     @on(Button.Pressed, "#export-go")
     def action_start(self) -> None:
-        if getattr(self, "_panel", "") != "form":
+        if self._panel != "form":
             return
         raw = self.query_one("#export-path", Input).value
         self._ensure_downloads_dir(raw)
@@ -335,7 +299,7 @@ class ExportScreen(ModalScreen[None]):
     def _ensure_downloads_dir(self, raw: str) -> None:
         """The configured downloads folder is created on first use (as downloads of one
         task do); any other missing folder is the operator's to fix."""
-        downloads = Path(self._directory or _downloads_dir(self.app)).expanduser()
+        downloads = self._downloads
         target = Path(raw.strip()).expanduser()
         if raw.strip() and target.parent == downloads and not downloads.exists():
             try:
@@ -379,13 +343,13 @@ class ExportScreen(ModalScreen[None]):
         self.query_one("#export-path", Input).focus()
 
     def on_key(self, event) -> None:
-        if getattr(self, "_panel", "") == "confirm":
+        if self._panel == "confirm":
             key = {"r": "#confirm-resume", "y": "#confirm-overwrite", "n": "#confirm-back"}.get(event.key)
             if key and self.query_one(key).display:
                 event.stop()
                 event.prevent_default()
                 self.query_one(key, Button).press()
-        elif getattr(self, "_panel", "") == "run" and event.key == "c":
+        elif self._panel == "run" and event.key == "c":
             if self._job is not None and self._job.running:
                 event.stop()
                 self._job.cancel()
@@ -394,7 +358,7 @@ class ExportScreen(ModalScreen[None]):
         exporter = Exporter(
             self.store.client, self.export_query, path=path, format=self._fmt,
             resume=resume, overwrite=overwrite,
-            server_url=getattr(self.store.client, "base_url", None),
+            server_url=self.store.client.base_url,
         )
         try:
             exporter.prepare()
@@ -478,7 +442,7 @@ class ExportScreen(ModalScreen[None]):
         exporter = Exporter(
             self.store.client, job.exporter.user_query, path=job.path, format=self._fmt,
             resume=True, spec=job.exporter.spec,
-            server_url=getattr(self.store.client, "base_url", None),
+            server_url=self.store.client.base_url,
         )
         try:
             exporter.prepare()
@@ -510,7 +474,7 @@ class ExportScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         job = self._job
-        if getattr(self, "_panel", "") == "confirm":
+        if self._panel == "confirm":
             self._confirm_back()
             return
         if job is not None:

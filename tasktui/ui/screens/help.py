@@ -1,10 +1,10 @@
 """The ``?`` help screen: every key of the screen underneath, generated from its bindings
 (with the operator's remapping applied), so it never lies.
 
-Any screen can use it: ``self.app.push_screen(HelpScreen(self))``. Bindings are gathered
-from the app, the screen and every widget on it that declares bindings with an id; a
-widget or screen may name its section with a ``HELP_TITLE`` class attribute and add
-free-text lines with ``HELP_NOTES``.
+Bindings are gathered from the app, the screen and every widget on it that declares
+bindings with an id; a widget or screen may name its section with a ``HELP_TITLE`` class
+attribute and add free-text lines with ``HELP_NOTES``. The command palette lists the same
+entries (:func:`collect_entries`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.dom import DOMNode
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Static
 
-from tasktui.ui.keymap import bind
+from tasktui.ui.keymap import action_state, bind, node_bindings
+from tasktui.ui.modals.confirm import Dialog
 
 
 @dataclass
@@ -54,18 +55,15 @@ def collect_entries(screen: Screen) -> list[HelpEntry]:
     nodes.append(app)
     entries: dict[tuple[str, str], HelpEntry] = {}
     order: list[tuple[str, str]] = []
-    keymap = getattr(app, "_keymap", {}) or {}
     for node in nodes:
-        bm = node._bindings.copy()
-        if keymap:
-            bm.apply_keymap(keymap)
+        bm = node_bindings(node)
         section = _section_of(node)
         for key, bindings in bm.key_to_bindings.items():
             for b in bindings:
                 if not b.id or b.system:
                     continue
                 try:
-                    state = app._check_action_state(b.action, node)
+                    state = action_state(node, b.action)
                 except Exception:  # noqa: BLE001 - a check must never break help
                     state = True
                 if state is False:
@@ -106,21 +104,12 @@ def help_table(screen: Screen) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
-    """Keys of the screen underneath; ``esc``, ``q`` or ``?`` closes it."""
+class HelpScreen(Dialog):
+    """Keys of the screen underneath."""
 
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > Vertical {
-        width: 90%; max-width: 110; height: 90%; border: thick $accent; background: $surface; padding: 0 1;
-    }
-    HelpScreen #help-title { text-style: bold; height: 1; margin-bottom: 1; }
-    HelpScreen #help-footer { color: $text-muted; height: 1; }
-    HelpScreen VerticalScroll { height: 1fr; }
-    """
     BINDINGS = [
         bind("help.close", "escape,q,question_mark", "dismiss_help", "Close help", key_display="esc"),
-        Binding("j,down", "scroll_down", show=False),
+        Binding("j,down", "scroll_down", show=False),  # not remappable: no id
         Binding("k,up", "scroll_up", show=False),
     ]
     HELP_TITLE = "Help"
@@ -132,8 +121,8 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         title = getattr(type(self.target), "HELP_TITLE", None) or type(self.target).__name__
-        with Vertical():
-            yield Static(Text(f"Keys — {title}"), id="help-title")
+        with Vertical(classes="dialog"):
+            yield Static(Text(f"Keys — {title}"), id="help-title", classes="dialog-title")
             with VerticalScroll(id="help-body"):
                 yield Static(self.table, id="help-table")
             yield Static(Text("Remap: [keymap] \"<id>\" = \"<keys>\" in the config file · esc closes"),

@@ -1,0 +1,1 @@
+"""Modal dialogs over a screen: questions, prompts, the fix editor and the bulk flow."""

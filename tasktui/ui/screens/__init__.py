@@ -1,0 +1,1 @@
+"""Full screens of the console: the task list, one task, export, help."""

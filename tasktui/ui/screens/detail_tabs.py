@@ -1,0 +1,224 @@
+"""The detail screen's tabs as pure renderers: a :class:`~tasktui.domain.Task` (and the
+zone for dates) in, Rich renderables out. No Textual, no store: each is tested on its own
+and the screen only puts the result in place."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from rich.console import Group
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from tasktui.domain import Task, Zone, format_instant, parse_wire_time
+from tasktui.ui.safe import clean, one_line, pretty_json
+from tasktui.ui.widgets.status import audit_label_style, status_word
+
+__all__ = ["render_audit", "render_header", "render_response", "render_summary", "response_diff"]
+
+_AUDIT_TIME_KEYS = ("audited_at", "audit_time", "created_at", "time", "timestamp")
+_AUDIT_SHOWN_KEYS = frozenset({
+    *_AUDIT_TIME_KEYS, "accepted", "audit_result", "action", "result", "audited_by", "auditor", "user",
+    "email", "by", "comments", "comment", "fixed", "audit_time_secs", "audit_source"})
+
+
+def response_diff(before: Any, after: Any) -> Text:
+    """A coloured unified diff of two responses as pretty JSON."""
+    a = pretty_json(before).splitlines()
+    b = pretty_json(after).splitlines()
+    out = Text()
+    lines = list(difflib.unified_diff(a, b, "prior response", "current response", lineterm="", n=3))
+    if not lines:
+        out.append("No difference: the current response equals the prior one.", style="dim")
+        return out
+    for line in lines:
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("@@"):
+            style = "cyan"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        else:
+            style = ""
+        out.append(clean(line, multiline=False) + "\n", style=style)
+    out.rstrip()
+    return out
+
+
+def _json_block(value: Any) -> Syntax:
+    return Syntax(pretty_json(value), "json", theme="ansi_dark", word_wrap=True, background_color="default")
+
+
+def render_header(t: Task, *, read_only: bool, position: str) -> Text:
+    """The two header lines: id, status and audit status; project, type, batch, position."""
+    h = Text()
+    h.append("Task ", style="bold")
+    h.append(one_line(t.task_id, 60), style="bold")
+    h.append("  ")
+    h.append(status_word(t))
+    if t.audit_label:
+        h.append("  ·  ")
+        h.append(t.audit_label, style=audit_label_style(t.audit_label))
+    if read_only:
+        h.append("  read-only", style="bold yellow")
+    h.append("\n")
+    h.append(f"{one_line(t.project or '(no project)', 40)}  ·  {one_line(t.type or '(no type)', 30)}")
+    if t.batch:
+        h.append(f"  ·  {one_line(t.batch, 40)}")
+    if position:
+        h.append(f"  ·  {position}", style="dim")
+    return h
+
+
+def _time(t: Task, key: str, zone: Zone) -> Text:
+    raw = t.raw.get(key)
+    dt = parse_wire_time(raw) if isinstance(raw, str) else None
+    if dt is None:
+        return Text("—" if raw in (None, "") else one_line(raw, 60), style="dim")
+    return Text(format_instant(dt, zone, seconds=True, abbrev=True))
+
+
+def render_summary(t: Task, zone: Zone) -> Table:
+    """Every field of the task, one a row; dates in ``zone``."""
+    raw = t.raw
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+
+    def row(label: str, value: Any) -> None:
+        if isinstance(value, Text):
+            table.add_row(Text(label), value)
+        elif value is None or value == "" or value == [] or value == {}:
+            table.add_row(Text(label), Text("—", style="dim"))
+        elif isinstance(value, (dict, list)):
+            table.add_row(Text(label), Text(pretty_json(value)))
+        else:
+            table.add_row(Text(label), Text(clean(value)))
+
+    row("Task ID", t.task_id)
+    row("Status", status_word(t)
+        + Text(f"  (wire: {one_line(t.status, 30)}"
+               + (", work started" if t.work_started else "") + ")", style="dim"))
+    row("Audit status", Text(t.audit_label or "—", style=audit_label_style(t.audit_label, "dim"))
+        + (Text(f"  (wire: {one_line(t.customer_review_status, 30)})", style="dim")
+           if t.customer_review_status else Text("")))
+    row("Type", t.type)
+    row("Project", t.project)
+    row("Batch", t.batch)
+    row("Unique ID", t.unique_id)
+    row(f"Created ({zone.label})", _time(t, "created_at", zone))
+    row(f"Updated ({zone.label})", _time(t, "updated_at", zone))
+    row(f"Completed ({zone.label})", _time(t, "completed_at", zone))
+    row("Tags", ", ".join(clean(x, multiline=False) for x in t.tags))
+    row("Attachment", t.attachment)
+    row("Attachment type", t.attachment_type)
+    row("Callback URL", raw.get("callback_url"))
+    if t.error_message:
+        row("Error", Text(clean(t.error_message), style="red"))
+    row("Instruction", Text(one_line(t.instruction, 200) or "—",
+                            style="" if t.instruction else "dim") + Text("  (tab 2)", style="dim"))
+    other_params = {k: v for k, v in t.params.items() if k not in ("attachment", "attachment_type")}
+    if other_params:
+        row("Params", other_params)
+    row("Metadata", t.metadata)
+    row("Response", Text("(tab 4)", style="dim") if raw.get("response") is not None else None)
+    row("Prior responses", Text(f"{len(t.prior_responses)} (tab 4)") if t.prior_responses else None)
+    row("Audits", Text(f"{len(t.audits)} (tab 5)") if t.audits else None)
+    row("Review comments", Text(f"{len(t.customer_review_comments)} (tab 5)")
+        if t.customer_review_comments else None)
+    shown = {"task_id", "status", "customer_review_status", "type", "project", "batch", "unique_id",
+             "created_at", "updated_at", "completed_at", "tags", "params", "callback_url", "error",
+             "instruction", "metadata", "response", "prior_responses", "audits", "work_started",
+             "customer_review_comments"}
+    for key in raw:
+        if key not in shown:
+            value = raw[key]
+            if isinstance(value, str) and key.endswith(("_at", "_time")) and parse_wire_time(value):
+                row(clean(key, multiline=False), _time(t, key, zone))
+            else:
+                row(clean(key, multiline=False), value if isinstance(value, (dict, list)) else clean(value))
+    return table
+
+
+def render_response(t: Task) -> Group:
+    """What the last fix changed, the current response, and the prior ones (newest first)."""
+    parts: list[Any] = []
+    priors = t.prior_responses
+    if priors and "response" in t.raw:
+        # what the operator wants first after a fix: what it changed
+        parts.append(Text("What the fix changed (latest prior → current)", style="bold underline"))
+        parts.append(response_diff(priors[-1], t.response))
+        parts.append(Text(""))
+    parts.append(Text("Current response", style="bold underline"))
+    if "response" in t.raw:
+        parts.append(_json_block(t.response))
+    else:
+        parts.append(Text("No response yet: the task is " + one_line(t.status_label) + ".", style="dim"))
+    parts.append(Text(""))
+    parts.append(Text(f"Prior responses ({len(priors)})", style="bold underline"))
+    if not priors:
+        parts.append(Text("None: the response has never been fixed.", style="dim"))
+    for i, prior in enumerate(reversed(priors)):
+        n = len(priors) - i
+        parts.append(Text(f"#{n}" + (" (latest)" if i == 0 else ""), style="bold"))
+        parts.append(_json_block(prior))
+    return Group(*parts)
+
+
+def render_audit(t: Task, zone: Zone) -> Group:
+    """The audits (when, verdict, who, comments) and the customer review."""
+    parts: list[Any] = [Text("Audits", style="bold underline")]
+    audits = t.audits
+    if not audits:
+        parts.append(Text("No audits yet.", style="dim"))
+    for i, a in enumerate(audits, 1):
+        line = Text(f"{i}. ")
+        when = next((a.get(k) for k in _AUDIT_TIME_KEYS if a.get(k)), None)
+        dt = parse_wire_time(when) if isinstance(when, str) else None
+        if dt:
+            line.append(format_instant(dt, zone, seconds=True, abbrev=True))
+            line.append("  ")
+        accepted = a.get("accepted")
+        kind = a.get("audit_result") or a.get("action") or a.get("result")
+        if isinstance(kind, str) and kind:
+            verdict = kind.capitalize()
+        elif accepted is True:
+            verdict = "Fixed" if a.get("fixed") or a.get("response") else "Accepted"
+        elif accepted is False:
+            verdict = "Rejected"
+        else:
+            verdict = "Audit"
+        line.append(clean(verdict, multiline=False),
+                    style=audit_label_style(verdict.capitalize()))
+        who = next((a.get(k) for k in ("audited_by", "auditor", "user", "email", "by") if a.get(k)), None)
+        if who:
+            line.append(f"  by {one_line(who, 60)}")
+        secs = a.get("audit_time_secs")
+        if isinstance(secs, (int, float)) and not isinstance(secs, bool):
+            line.append(f"  · took {int(secs) // 60} min {int(secs) % 60} s", style="dim")
+        source = a.get("audit_source")
+        if source:
+            line.append(f"  · {one_line(source, 30)}", style="dim")
+        parts.append(line)
+        comments = a.get("comments") or a.get("comment")
+        if comments:
+            parts.append(Text("   " + clean(comments if isinstance(comments, str) else pretty_json(comments))))
+        extra = {k: v for k, v in a.items() if k not in _AUDIT_SHOWN_KEYS}
+        if extra:
+            parts.append(Text("   " + pretty_json(extra).replace("\n", "\n   "), style="dim"))
+    parts.append(Text(""))
+    parts.append(Text("Customer review", style="bold underline"))
+    parts.append(Text("Status: ") + Text(t.audit_label or (clean(t.customer_review_status) or "—"),
+                                         style=audit_label_style(t.audit_label, "")))
+    comments = t.customer_review_comments
+    if comments:
+        parts.append(Text(f"Comments ({len(comments)}):"))
+        for c in comments:
+            parts.append(Text("  • " + clean(c).replace("\n", "\n    ")))
+    else:
+        parts.append(Text("No review comments.", style="dim"))
+    return Group(*parts)

@@ -1,0 +1,99 @@
+"""Unit tests of the UI's pure parts: the detail tabs' renderers, the one status look,
+the keymap check over the explicit REMAPPABLE list. No app, no server."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from rich.console import Console
+from rich.style import Style
+
+from tasktui.domain import AuditStatus, OperatorStatus, Task, Zone, format_instant
+from tasktui.ui.app import REMAPPABLE
+from tasktui.ui.keymap import check_keymap, declared_bindings
+from tasktui.ui.screens.detail_tabs import render_audit, render_header, render_response, render_summary
+from tasktui.ui.widgets.status import AUDIT_LOOK, STATUS_LOOK, audit_label_style, status_cell, status_word
+
+
+def plain(renderable) -> str:
+    console = Console(width=160, color_system=None, record=True)
+    with console.capture() as cap:
+        console.print(renderable)
+    return cap.get()
+
+
+def task(**fields) -> Task:
+    raw = {"task_id": "t-1", "status": "completed", "type": "imageannotation", "project": "Street",
+           "created_at": "2026-11-20T12:00:00.000Z", "params": {}}
+    raw.update(fields)
+    return Task(raw)
+
+
+def test_the_detail_colours_a_status_as_the_table_does():
+    for wire, expected in (("completed", OperatorStatus.COMPLETED), ("pending", OperatorStatus.QUEUED),
+                           ("error", OperatorStatus.ERROR), ("canceled", OperatorStatus.CANCELED)):
+        t = task(status=wire)
+        assert t.operator_status is expected
+        word = status_word(t)
+        assert word.plain == expected.label
+        assert word.style.color == status_cell(t)[1].color == STATUS_LOOK[expected][1].color
+        assert word.style.bold
+
+
+def test_ready_to_audit_is_yellow_and_fixed_cyan_everywhere():
+    assert audit_label_style("Ready to Audit").color.name == "yellow"
+    assert audit_label_style("Fixed").color.name == "cyan"
+    for a in AuditStatus:
+        assert audit_label_style(a.label).color == AUDIT_LOOK[a][1].color
+    assert audit_label_style("Audit") == "bold"  # not an audit status: the default
+
+
+def test_an_unknown_status_word_is_plain_bold_data():
+    word = status_word(task(status="\x1b[31mweird"))
+    assert "\x1b" not in word.plain
+    assert word.style == Style(bold=True)
+
+
+def test_the_summary_shows_dates_in_the_zone_asked_for():
+    t = task()
+    instant = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+    for zone in (Zone.UTC, Zone.PACIFIC):
+        text = plain(render_summary(t, zone))
+        assert f"Created ({zone.label})" in text
+        assert format_instant(instant, zone, seconds=True, abbrev=True) in text
+        assert "t-1" in text
+
+
+def test_the_header_names_the_position_and_read_only():
+    text = plain(render_header(task(), read_only=True, position="3 of 9"))
+    assert "Task t-1" in text and "Completed" in text
+    assert "read-only" in text and "3 of 9" in text
+    assert "read-only" not in plain(render_header(task(), read_only=False, position=""))
+
+
+def test_the_response_tab_leads_with_the_fix_diff():
+    fixed = task(response={"label": "car"}, prior_responses=[{"label": "truck"}])
+    text = plain(render_response(fixed))
+    assert text.index("What the fix changed") < text.index("Current response")
+    assert '-  "label": "truck"' in text and '+  "label": "car"' in text
+    unanswered = plain(render_response(task(status="pending")))
+    assert "No response yet: the task is Queued." in unanswered
+    assert "What the fix changed" not in unanswered
+
+
+def test_the_audit_history_says_when_there_is_none():
+    text = plain(render_audit(task(), Zone.UTC))
+    assert "No audits yet." in text and "No review comments." in text
+    audited = task(audits=[{"accepted": False, "comments": "boxes loose", "audited_by": "ana"}])
+    text = plain(render_audit(audited, Zone.UTC))
+    assert "1. Rejected  by ana" in text and "boxes loose" in text
+
+
+def test_every_remappable_id_is_known_without_importing_anything_else():
+    known = declared_bindings(REMAPPABLE)
+    for bid in ("app.quit", "tasks.refresh", "table.mark", "detail.accept", "fix.submit",
+                "export.start", "help.close", "dialog.yes", "prompt.cancel", "dialog.copy_failures"):
+        assert bid in known
+    assert check_keymap({"detail.accept": "A", "tasks.refresh": "ctrl+r"}, REMAPPABLE) == []
+    (warning,) = check_keymap({"no.such.id": "x"}, REMAPPABLE)
+    assert "'no.such.id'" in warning and "detail.accept" in warning
