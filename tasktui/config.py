@@ -75,6 +75,13 @@ def mask_key(key: str | None) -> str:
     return f"{prefix}…{tail}"
 
 
+def mask_url(url: str) -> str:
+    """A URL as it may be shown: any user-info (``user:password@``, which may be a key)
+    replaced by ``…@``."""
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*@)(.*)$", url, re.DOTALL)
+    return f"{m.group(1)}…@{m.group(3)}" if m else url
+
+
 # --------------------------------------------------------------------------- saved views
 @dataclass(frozen=True, kw_only=True)
 class SavedView(Filters):
@@ -141,6 +148,23 @@ class Settings:
     @property
     def uses_sandbox(self) -> bool:
         return self.force_sandbox or not self.api_key
+
+    @property
+    def server_without_key(self) -> bool:
+        """A server was named (flag, environment or file) but no key given: an error, never
+        the sandbox, which is only for "no server named and no key" (or ``--sandbox``)."""
+        return not self.force_sandbox and not self.api_key and "api_url" in self.sources
+
+    def api_url_origin(self) -> str:
+        """Where ``api_url`` came from, in the operator's words."""
+        src = self.sources.get("api_url", "default")
+        if src.startswith("flag "):
+            return src[len("flag "):]
+        if src.startswith("env "):
+            return f"${src[len('env '):]}"
+        if src == "file":
+            return f"api_url in the config file {self.config_file}"
+        return "the default api_url"
 
     def masked_key(self) -> str:
         return mask_key(self.api_key)

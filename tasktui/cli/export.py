@@ -145,7 +145,7 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tasktui.backend import BackendError, open_backend
+    from tasktui.backend import BackendError, MissingKeyError, check_settings, open_backend
     from tasktui.config import ConfigError
     from tasktui.export import (
         ExportError,
@@ -157,8 +157,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         settings = settings_from_args(args)
+        check_settings(settings)
     except ConfigError as e:
         return fail(str(e), EXIT_USAGE)
+    except MissingKeyError as e:
+        return fail(str(e), EXIT_AUTH)
     try:
         filters = filters_from_args(args)
     except ValueError as e:
