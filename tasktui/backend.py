@@ -70,7 +70,7 @@ class Backend:
     _handle: ServerHandle | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
-        return f"Backend(kind={self.kind!r}, url={self.url!r}, label={self.label!r})"
+        return f"Backend(kind={self.kind!r}, url={mask_url(self.url)!r}, label={self.label!r})"
 
     @property
     def is_sandbox(self) -> bool:
