@@ -47,11 +47,11 @@ exit codes:
 
 EXAMPLES = """\
 examples:
-  tasktui export -o tasks.json                        every task, one JSON array
+  tasktui export -o tasks.json                        # every task, one JSON array
   tasktui export --status completed --audit ready_to_audit --from -7d -o todo.ndjson
   tasktui export --project "Street signs" --format ndjson | jq -r .task_id
   tasktui export --from 2026-11-01 --to 2026-11-30 --tz pacific -o nov.json
-  tasktui export -o all.ndjson --resume               continue an interrupted export
+  tasktui export -o all.ndjson --resume               # continue an interrupted export
   # retry while the failure is one a retry can fix (exit 1), stop on anything else:
   while tasktui export -o all.ndjson --resume; [ $? -eq 1 ]; do sleep 10; done
 """

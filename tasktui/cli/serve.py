@@ -34,9 +34,9 @@ API keys:
   demo key is generated and printed once.
 
 examples:
-  tasktui serve --seed 20000
+  tasktui serve --seed 20000                          # prints a demo key
   {ENV_SERVE_KEYS}=test_mykey tasktui serve --simulate
-  tasktui serve --api-key-file keys.txt --port 8788    keys.txt: one key a line, chmod 600
+  tasktui serve --api-key-file keys.txt --port 8788   # keys.txt: one key a line, chmod 600
 """
 
 
