@@ -40,7 +40,7 @@ exit codes:
   1    API, network or disk error; a file export keeps FILE.partial and
        FILE.checkpoint.json: run the same command with --resume
   2    bad flag or value, unusable output path, or --resume refused
-  3    the server refused the API key
+  3    the server refused the API key, or a server is named without one
   130  interrupted (Ctrl-C); resumable like 1
   141  the reader of standard output went away (e.g. `| head`)
 """

@@ -36,7 +36,7 @@ exit codes:
   0    the task was printed (or written)
   1    API, network or disk error
   2    bad flag or value
-  3    the server refused the API key
+  3    the server refused the API key, or a server is named without one
   4    there is no task with that id
   130  interrupted (Ctrl-C)
 
