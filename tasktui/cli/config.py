@@ -29,6 +29,15 @@ def _toml_value(v: object) -> str:
     return tomli_w.dumps({"v": v}).split("=", 1)[1].strip()
 
 
+def _key_note(s: Settings) -> str:
+    if s.api_key:
+        return ""
+    if s.server_without_key:
+        return (f": no key, but {s.api_url_origin()} names a server, so tasktui refuses to start "
+                "(exit 3); set a key, or pass --sandbox for the demo sandbox")
+    return ": the embedded sandbox is used"
+
+
 def render_settings(s: Settings) -> str:
     def src(key: str) -> str:
         return s.sources.get(key, "default")
@@ -38,7 +47,7 @@ def render_settings(s: Settings) -> str:
         f"# data directory: {data_dir()}",
         f"api_url = {_toml_value(mask_url(s.api_url))}  # {src('api_url')}",
         f"api_key = {_toml_value(mask_key(s.api_key)) if s.api_key else '(none)'}  "
-        f"# {src('api_key')}{'' if s.api_key else ': the embedded sandbox is used'}",
+        f"# {src('api_key')}{_key_note(s)}",
         f"zone = {_toml_value(s.zone.value)}  # {src('zone')}",
         f"refresh_interval = {_toml_value(s.refresh_interval)}  # seconds, 0 = off; {src('refresh_interval')}",
         f"read_only = {_toml_value(s.read_only)}  # {src('read_only')}",

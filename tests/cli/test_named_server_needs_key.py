@@ -69,3 +69,13 @@ def test_sandbox_flag_or_nothing_named_still_means_the_sandbox(cli, shared_serve
     cli.write_config("sandbox_seed = 50\n")
     r = cli.run("get", "nope", "--no-simulate")
     assert r.returncode == 4 and "no task with id 'nope'" in r.stderr, r.stderr
+
+
+def test_config_show_says_a_named_server_needs_a_key(cli, shared_server):
+    r = cli.run("config", "show", env={"TASKTUI_API_URL": shared_server.url})
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.startswith("api_key"))
+    assert "sandbox is used" not in line and "no key" in line and "$TASKTUI_API_URL" in line, line
+    r = cli.run("config", "show")
+    line = next(x for x in r.stdout.splitlines() if x.startswith("api_key"))
+    assert "the embedded sandbox is used" in line, line
