@@ -245,8 +245,8 @@ def _prepare_sandbox_db(db_path: Path, n: int, progress: Callable[[str], None] |
         detail = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise BackendError(
             f"could not create the sandbox database {db_path}: writing it failed ({detail}); "
-            f"{_write_trouble(db_path.parent)}. Nothing was kept: free some space and run again, or "
-            "set sandbox_db in the config file (or --sandbox-db PATH) to a disk with room."
+            f"{_write_trouble(db_path.parent)}. Nothing was kept: make room (or lift the limit) and run "
+            "again, or set sandbox_db in the config file (or --sandbox-db PATH) to a disk with room."
         ) from None
     fsync_dir(db_path.parent)
     if progress:
