@@ -1,10 +1,16 @@
 """The backend: the configured Scale API, or the embedded sandbox server.
 
 With an API key (``--api-key``, ``$SCALE_API_KEY`` or the config file) the app talks to
-``api_url``. With none, :func:`open_backend` starts the bundled Scale-compatible server in
-a background thread on a free 127.0.0.1 port, over a persistent SQLite database in the
-user data directory (seeded with demo tasks on first run), with a random API key made
-for this run only (never the operator's key).
+``api_url``. A server named without a key is refused (:class:`MissingKeyError`), never
+replaced by the sandbox. With no server named and no key (or ``--sandbox``),
+:func:`open_backend` starts the bundled Scale-compatible server in a background thread on a
+free 127.0.0.1 port, over a persistent SQLite database in the user data directory, with a
+random API key made for this run only (never the operator's key).
+
+The sandbox database is demo data, made here: seeded on first run into a temporary file
+that is checked before it is renamed into place, checked again at every start (a damaged
+one is moved aside and seeded anew, saying so), under a lock file so that two first runs
+at once do not write the same files.
 
 No Textual and no argparse here: the app, ``tasktui export`` and ``tasktui get`` share it
 (their flags become :class:`~tasktui.config.Settings` in :mod:`tasktui.cli.common`).
@@ -12,16 +18,17 @@ No Textual and no argparse here: the app, ``tasktui export`` and ``tasktui get``
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import urlsplit
 
-from tasktui.config import Settings
+from tasktui.config import ENV_API_KEY, Settings, mask_url
 from tasktui.files import fsync_dir
 
 if TYPE_CHECKING:  # the server is imported only when the sandbox is opened
@@ -30,13 +37,21 @@ if TYPE_CHECKING:  # the server is imported only when the sandbox is opened
 __all__ = [
     "Backend",
     "BackendError",
+    "MissingKeyError",
+    "check_settings",
+    "ensure_sandbox_db",
     "open_backend",
+    "sandbox_problem",
     "sandbox_needs_seeding",
 ]
 
 
 class BackendError(Exception):
     """The backend could not be opened; ``str()`` says why and what to do."""
+
+
+class MissingKeyError(BackendError):
+    """A server is named but no API key is given (the CLI's exit 3, like a refused key)."""
 
 
 @dataclass
@@ -55,7 +70,7 @@ class Backend:
     _handle: ServerHandle | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
-        return f"Backend(kind={self.kind!r}, url={self.url!r}, label={self.label!r})"
+        return f"Backend(kind={self.kind!r}, url={mask_url(self.url)!r}, label={self.label!r})"
 
     @property
     def is_sandbox(self) -> bool:
@@ -86,31 +101,153 @@ def sandbox_needs_seeding(db_path: Path) -> bool:
     return not Path(db_path).exists()
 
 
-def _prepare_sandbox_db(db_path: Path, n: int, progress: Callable[[str], None] | None) -> None:
-    """Create and seed the sandbox database on first run. Seeding writes to a temporary
-    file renamed into place when complete, so an interrupted first run starts over."""
-    from tasktui.server import seed_database
+def check_settings(settings: Settings) -> None:
+    """Refuse settings that name a server but give no key (raises MissingKeyError): the
+    sandbox is for "no server named and no key" only, never a silent stand-in."""
+    if settings.server_without_key:
+        raise MissingKeyError(
+            f"{settings.api_url_origin()} names the server {mask_url(settings.api_url)}, but no API "
+            f"key is set, so nothing was done. Give the key with ${ENV_API_KEY}, api_key in the "
+            "config file, or --api-key; or pass --sandbox to use the local demo sandbox instead."
+        )
 
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    if progress:
-        progress(f"First run: creating the local sandbox with {n:,} demo tasks in {db_path} …")
-    tmp = db_path.with_name(db_path.name + ".partial")
-    for p in (tmp, Path(str(tmp) + "-wal"), Path(str(tmp) + "-shm")):
+
+def sandbox_problem(db_path: Path) -> str | None:
+    """What is wrong with an existing sandbox database (SQLite's quick_check, a few tens of
+    milliseconds for 20,000 tasks), or None when it is sound."""
+    try:
+        conn = sqlite3.connect(db_path, timeout=30)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        return str(e)
+    if rows == [("ok",)]:
+        return None
+    return "; ".join(str(r[0]) for r in rows[:3])
+
+
+def _sidecars(path: Path) -> list[Path]:
+    return [path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")]
+
+
+def _remove(path: Path) -> None:
+    for p in _sidecars(path):
         try:
             p.unlink()
         except FileNotFoundError:
             pass
-    t0 = time.monotonic()
-    seed_database(tmp, n, seed=1)
-    # fold a write-ahead log (if any was left) into the main file before renaming it
+
+
+def _move_aside(db_path: Path) -> Path:
+    """Rename a broken sandbox database (and its WAL files, which must not meet a new
+    database of the same name) to ``sandbox.db.broken-<time>``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = db_path.with_name(f"{db_path.name}.broken-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = db_path.with_name(f"{db_path.name}.broken-{stamp}-{n}")
+    for src, dst in zip(_sidecars(db_path), _sidecars(aside)):
+        try:
+            os.replace(src, dst)
+        except FileNotFoundError:
+            pass
+    fsync_dir(db_path.parent)
+    return aside
+
+
+def _write_trouble(directory: Path) -> str:
+    """Why a write may have failed, in words: a nearly full disk or a file-size limit."""
+    import resource
+    import shutil
+
+    reasons = []
     try:
-        c = sqlite3.connect(tmp)
-        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        c.execute("PRAGMA journal_mode=DELETE")
-        c.close()
-    except sqlite3.Error:
+        free = shutil.disk_usage(directory).free
+        if free < 256 * 1024 * 1024:
+            reasons.append(f"only {free / 1048576:,.0f} MB are free on the disk holding {directory}")
+    except OSError:
         pass
-    os.replace(tmp, db_path)
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft != resource.RLIM_INFINITY:
+        reasons.append(f"a file-size limit of {soft:,} bytes is in force (ulimit -f)")
+    if not reasons:
+        return "the disk may be full or a file-size limit reached"
+    return " and ".join(reasons)
+
+
+@contextlib.contextmanager
+def _sandbox_lock(db_path: Path, progress: Callable[[str], None] | None) -> Iterator[None]:
+    """Hold ``<db>.lock`` (fcntl.flock) while the sandbox is checked or created, so that
+    two first runs at once do not seed the same files: the second waits, then finds the
+    database ready."""
+    import fcntl
+
+    fd = os.open(db_path.with_name(db_path.name + ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if progress:
+                progress(f"Another tasktui is preparing the sandbox in {db_path.parent}; waiting for it …")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def ensure_sandbox_db(db_path: Path, n: int, progress: Callable[[str], None] | None = None) -> None:
+    """Make ``db_path`` a sound sandbox database: seed it on first run; check an existing
+    one and, when it is damaged (a first run on a full disk, a crash, a bad disk), move it
+    aside as ``sandbox.db.broken-<time>`` and seed a new one, saying so. Raises BackendError
+    in words; nothing half-made is left behind."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with _sandbox_lock(db_path, progress):
+        if db_path.exists():
+            problem = sandbox_problem(db_path)
+            if problem is None:
+                return
+            aside = _move_aside(db_path)
+            if progress:
+                progress(f"The sandbox database {db_path} is damaged ({problem}); it is demo data, so it "
+                         f"was moved to {aside.name} and a new one is created.")
+        _prepare_sandbox_db(db_path, n, progress)
+
+
+def _prepare_sandbox_db(db_path: Path, n: int, progress: Callable[[str], None] | None) -> None:
+    """Create and seed the sandbox database. Seeding writes to a temporary file that is
+    checked (quick_check) and renamed into place only when complete and sound, so a failed
+    or interrupted first run leaves nothing that looks ready."""
+    from tasktui.server import seed_database
+
+    if progress:
+        progress(f"First run: creating the local sandbox with {n:,} demo tasks in {db_path} …")
+    tmp = db_path.with_name(db_path.name + ".partial")
+    _remove(tmp)  # a killed earlier run's (the lock says no one else is writing it)
+    t0 = time.monotonic()
+    try:
+        seed_database(tmp, n, seed=1)
+        # fold the write-ahead log into the main file before renaming it
+        c = sqlite3.connect(tmp)
+        try:
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            c.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            c.close()
+        problem = sandbox_problem(tmp)
+        if problem is not None:
+            raise sqlite3.DatabaseError(problem)
+        os.replace(tmp, db_path)
+    except (OSError, sqlite3.Error) as e:
+        _remove(tmp)
+        detail = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise BackendError(
+            f"could not create the sandbox database {db_path}: writing it failed ({detail}); "
+            f"{_write_trouble(db_path.parent)}. Nothing was kept: make room (or lift the limit) and run "
+            "again, or set sandbox_db in the config file (or --sandbox-db PATH) to a disk with room."
+        ) from None
     fsync_dir(db_path.parent)
     if progress:
         progress(f"Sandbox ready ({time.monotonic() - t0:.1f} s).")
@@ -119,6 +256,7 @@ def _prepare_sandbox_db(db_path: Path, n: int, progress: Callable[[str], None] |
 def open_backend(settings: Settings, *, progress: Callable[[str], None] | None = None) -> Backend:
     """Open the backend the settings describe. For the sandbox, start the bundled server
     (seeding its database the first time). Raises BackendError."""
+    check_settings(settings)
     if not settings.uses_sandbox:
         assert settings.api_key
         return Backend(url=settings.api_url.rstrip("/"), api_key=settings.api_key,
@@ -126,8 +264,7 @@ def open_backend(settings: Settings, *, progress: Callable[[str], None] | None =
     from tasktui.server import start_server_thread
     db = Path(settings.sandbox_db).expanduser()
     try:
-        if sandbox_needs_seeding(db):
-            _prepare_sandbox_db(db, settings.sandbox_seed, progress)
+        ensure_sandbox_db(db, settings.sandbox_seed, progress)
     except OSError as e:
         raise BackendError(
             f"cannot create the sandbox database {db}: {e.strerror or e}. "

@@ -7,7 +7,9 @@ one place, :func:`tasktui.cli.common.settings_from_args`).
 
 Every bad value raises :class:`ConfigError` with a sentence naming the file and the key.
 The API key is never printed: :func:`mask_key` shows at most its prefix and last 4
-characters.
+characters, :func:`mask_url` hides a URL's user-info, and a refused value is quoted only
+when it is a short plain word or number (:func:`shown`), since a value in the wrong place
+may be a key.
 
 Example file::
 
@@ -75,6 +77,44 @@ def mask_key(key: str | None) -> str:
     return f"{prefix}…{tail}"
 
 
+def mask_url(url: str) -> str:
+    """A URL as it may be shown: any user-info (``user:password@``, which may be a key)
+    replaced by ``…@``."""
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*@)(.*)$", url, re.DOTALL)
+    return f"{m.group(1)}…@{m.group(3)}" if m else url
+
+
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+:/,-]{0,23}$")
+_KEYLIKE_RUN = re.compile(r"[A-Za-z0-9]{12,}")
+
+
+def _plain(text: str) -> bool:
+    """A short word, number or date that cannot be a key: quoting it in an error is safe."""
+    if not _PLAIN.match(text) or _KEY_PREFIX.match(text):
+        return False
+    return not any(re.search(r"[A-Za-z]", run) and re.search(r"[0-9]", run)
+                   for run in _KEYLIKE_RUN.findall(text))
+
+
+def shown(value: Any) -> str:
+    """``value`` as an error message may quote it: short plain words and numbers as they
+    are; anything else (it may be a misplaced key) described, not shown."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str) and _plain(value):
+        return repr(value)
+    kind = {str: "text", list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    return f"the value given ({kind}, not shown: it could be a secret)"
+
+
+def redact(text: str) -> str:
+    """``text`` (a message from another layer) with each quoted value that is not plain
+    (:func:`shown`) replaced by a description."""
+    return re.sub(r"'([^'\n]*)'", lambda m: m.group(0) if _plain(m.group(1)) else shown(m.group(1)), text)
+
+
 # --------------------------------------------------------------------------- saved views
 @dataclass(frozen=True, kw_only=True)
 class SavedView(Filters):
@@ -113,7 +153,8 @@ def parse_view(name: str, table: Any, where: str) -> SavedView:
     try:
         return SavedView.of(name, Filters.parse(table))
     except FilterError as e:
-        raise ConfigError(f"{where}.{e.key}: {e.detail}" if e.key else f"{where}: {e.detail}") from None
+        detail = redact(e.detail)
+        raise ConfigError(f"{where}.{e.key}: {detail}" if e.key else f"{where}: {detail}") from None
 
 
 # --------------------------------------------------------------------------- settings
@@ -142,11 +183,28 @@ class Settings:
     def uses_sandbox(self) -> bool:
         return self.force_sandbox or not self.api_key
 
+    @property
+    def server_without_key(self) -> bool:
+        """A server was named (flag, environment or file) but no key given: an error, never
+        the sandbox, which is only for "no server named and no key" (or ``--sandbox``)."""
+        return not self.force_sandbox and not self.api_key and "api_url" in self.sources
+
+    def api_url_origin(self) -> str:
+        """Where ``api_url`` came from, in the operator's words."""
+        src = self.sources.get("api_url", "default")
+        if src.startswith("flag "):
+            return src[len("flag "):]
+        if src.startswith("env "):
+            return f"${src[len('env '):]}"
+        if src == "file":
+            return f"api_url in the config file {self.config_file}"
+        return "the default api_url"
+
     def masked_key(self) -> str:
         return mask_key(self.api_key)
 
     def __repr__(self) -> str:  # never let the key reach a log or a traceback
-        return (f"Settings(api_url={self.api_url!r}, api_key={self.masked_key()!r}, zone={self.zone!r}, "
+        return (f"Settings(api_url={mask_url(self.api_url)!r}, api_key={self.masked_key()!r}, zone={self.zone!r}, "
                 f"refresh_interval={self.refresh_interval!r}, read_only={self.read_only!r})")
 
 
@@ -159,29 +217,30 @@ _TOP_KEYS = (
 def check_url(url: str, where: str) -> str:
     u = url.strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+", u):
-        raise ConfigError(f"{where} must be an http:// or https:// URL such as {DEFAULT_API_URL}, not {url!r}")
+        given = repr(mask_url(url)) if "://" in url and "\n" not in url else shown(url)
+        raise ConfigError(f"{where} must be an http:// or https:// URL such as {DEFAULT_API_URL}, not {given}")
     return u
 
 
 def _bool(value: Any, where: str) -> bool:
     if isinstance(value, bool):
         return value
-    raise ConfigError(f"{where} must be true or false, not {value!r}")
+    raise ConfigError(f"{where} must be true or false, not {shown(value)}")
 
 
 def _interval(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{where} must be a number of seconds (0 turns live refresh off), not {value!r}")
+        raise ConfigError(f"{where} must be a number of seconds (0 turns live refresh off), not {shown(value)}")
     if value < 0:
         raise ConfigError(f"{where} must not be negative (0 turns live refresh off)")
     if 0 < value < 1:
-        raise ConfigError(f"{where} must be at least 1 second (or 0 for off), not {value!r}")
+        raise ConfigError(f"{where} must be at least 1 second (or 0 for off), not {shown(value)}")
     return float(value)
 
 
 def _path(value: Any, where: str) -> Path:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{where} must be a path (a string), not {value!r}")
+        raise ConfigError(f"{where} must be a path (a string), not {shown(value)}")
     return Path(value.strip()).expanduser()
 
 
@@ -246,9 +305,12 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
 
     unknown = sorted(set(raw) - set(_TOP_KEYS))
     if unknown:
+        names = [shown(k) for k in unknown if _plain(k)]
+        hidden = len(unknown) - len(names)
+        if hidden:
+            names.append(f"{hidden} more not shown (it could be a secret)")
         raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(repr(k) for k in unknown)}; "
-            f"known keys: {', '.join(_TOP_KEYS)}"
+            f"{where}: unknown key(s) {', '.join(names)}; known keys: {', '.join(_TOP_KEYS)}"
         )
 
     def key(k: str) -> str:
@@ -269,7 +331,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         try:
             s.zone = parse_zone(str(raw["zone"]))
         except ValueError as e:
-            raise ConfigError(f"{key('zone')}: {e}") from None
+            raise ConfigError(f"{key('zone')}: {redact(str(e))}") from None
         s.sources["zone"] = "file"
     if "refresh_interval" in raw:
         s.refresh_interval = _interval(raw["refresh_interval"], key("refresh_interval"))

@@ -25,7 +25,7 @@ from tasktui.domain.filters import FilterError, Filters
 EXIT_OK = 0
 EXIT_FAILED = 1  # API / network / disk error; a file export keeps its partial + checkpoint
 EXIT_USAGE = 2  # bad flag or value, unusable output path, resume refused
-EXIT_AUTH = 3  # the server refused the API key
+EXIT_AUTH = 3  # the server refused the API key, or a server is named without one
 EXIT_NOT_FOUND = 4  # (tasktui get) no task with that id
 EXIT_INTERRUPTED = 130  # Ctrl-C; a file export keeps its partial + checkpoint
 EXIT_BROKEN_PIPE = 141  # the reader of standard output went away (e.g. `| head`)
@@ -92,7 +92,8 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
                         "or https://api.scale.com/v1)")
     g.add_argument("--api-key", metavar="KEY",
                    help=f"API key (prefer ${ENV_API_KEY} or the config file: a flag is visible "
-                        "to other users in the process list); without one the embedded sandbox is used")
+                        "to other users in the process list); with no key and no server named, the "
+                        "embedded sandbox is used; a server named without a key is refused (exit 3)")
     add_config_argument(g)
     g.add_argument("--sandbox", action="store_true",
                    help="use the embedded sandbox server even if an API key is configured")

@@ -2,7 +2,7 @@
 
 ``path`` prints where the config file is (whether or not it exists yet); ``show`` prints
 the settings in effect (file, environment and defaults merged) as TOML, with the API key
-masked, each line annotated with where its value came from.
+and the user-info of ``api_url`` masked, each line annotated with where its value came from.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from tasktui.cli.common import EXIT_OK, EXIT_USAGE, add_config_argument, fail, settings_from_args
-from tasktui.config import ConfigError, Settings, mask_key
+from tasktui.config import ConfigError, Settings, mask_key, mask_url
 from tasktui.locations import config_path, data_dir
 
 
@@ -29,6 +29,15 @@ def _toml_value(v: object) -> str:
     return tomli_w.dumps({"v": v}).split("=", 1)[1].strip()
 
 
+def _key_note(s: Settings) -> str:
+    if s.api_key:
+        return ""
+    if s.server_without_key:
+        return (f": no key, but {s.api_url_origin()} names a server, so tasktui refuses to start "
+                "(exit 3); set a key, or pass --sandbox for the demo sandbox")
+    return ": the embedded sandbox is used"
+
+
 def render_settings(s: Settings) -> str:
     def src(key: str) -> str:
         return s.sources.get(key, "default")
@@ -36,9 +45,9 @@ def render_settings(s: Settings) -> str:
     lines = [
         f"# config file: {s.config_file or '(none: defaults in use)'}",
         f"# data directory: {data_dir()}",
-        f"api_url = {_toml_value(s.api_url)}  # {src('api_url')}",
+        f"api_url = {_toml_value(mask_url(s.api_url))}  # {src('api_url')}",
         f"api_key = {_toml_value(mask_key(s.api_key)) if s.api_key else '(none)'}  "
-        f"# {src('api_key')}{'' if s.api_key else ': the embedded sandbox is used'}",
+        f"# {src('api_key')}{_key_note(s)}",
         f"zone = {_toml_value(s.zone.value)}  # {src('zone')}",
         f"refresh_interval = {_toml_value(s.refresh_interval)}  # seconds, 0 = off; {src('refresh_interval')}",
         f"read_only = {_toml_value(s.read_only)}  # {src('read_only')}",

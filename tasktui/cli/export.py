@@ -40,18 +40,18 @@ exit codes:
   1    API, network or disk error; a file export keeps FILE.partial and
        FILE.checkpoint.json: run the same command with --resume
   2    bad flag or value, unusable output path, or --resume refused
-  3    the server refused the API key
+  3    the server refused the API key, or a server is named without one
   130  interrupted (Ctrl-C); resumable like 1
   141  the reader of standard output went away (e.g. `| head`)
 """
 
 EXAMPLES = """\
 examples:
-  tasktui export -o tasks.json                        every task, one JSON array
+  tasktui export -o tasks.json                        # every task, one JSON array
   tasktui export --status completed --audit ready_to_audit --from -7d -o todo.ndjson
   tasktui export --project "Street signs" --format ndjson | jq -r .task_id
   tasktui export --from 2026-11-01 --to 2026-11-30 --tz pacific -o nov.json
-  tasktui export -o all.ndjson --resume               continue an interrupted export
+  tasktui export -o all.ndjson --resume               # continue an interrupted export
   # retry while the failure is one a retry can fix (exit 1), stop on anything else:
   while tasktui export -o all.ndjson --resume; [ $? -eq 1 ]; do sleep 10; done
 """
@@ -145,7 +145,7 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tasktui.backend import BackendError, open_backend
+    from tasktui.backend import BackendError, MissingKeyError, check_settings, open_backend
     from tasktui.config import ConfigError
     from tasktui.export import (
         ExportError,
@@ -157,8 +157,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         settings = settings_from_args(args)
+        check_settings(settings)
     except ConfigError as e:
         return fail(str(e), EXIT_USAGE)
+    except MissingKeyError as e:
+        return fail(str(e), EXIT_AUTH)
     try:
         filters = filters_from_args(args)
     except ValueError as e:

@@ -36,7 +36,7 @@ exit codes:
   0    the task was printed (or written)
   1    API, network or disk error
   2    bad flag or value
-  3    the server refused the API key
+  3    the server refused the API key, or a server is named without one
   4    there is no task with that id
   130  interrupted (Ctrl-C)
 
@@ -78,7 +78,7 @@ def _encode(doc: Any, compact: bool) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tasktui.backend import BackendError, open_backend
+    from tasktui.backend import BackendError, MissingKeyError, check_settings, open_backend
     from tasktui.config import ConfigError
     from tasktui.export import ExportUsageError, validate_output_path
 
@@ -98,8 +98,11 @@ def run(args: argparse.Namespace) -> int:
             return fail(f"{target} already exists; add --force to replace it", EXIT_USAGE)
     try:
         settings = settings_from_args(args)
+        check_settings(settings)
     except ConfigError as e:
         return fail(str(e), EXIT_USAGE)
+    except MissingKeyError as e:
+        return fail(str(e), EXIT_AUTH)
     try:
         backend = open_backend(settings, progress=stderr_progress)
     except BackendError as e:

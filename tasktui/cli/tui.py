@@ -1,7 +1,8 @@
 """``tasktui`` / ``tasktui tui``: open the console.
 
 Reads the settings (flags > environment > config file > defaults), opens the backend
-(the configured API, or the embedded sandbox server when no API key is set) and runs the
+(the configured API, or the embedded sandbox server when no server is named and no key is
+set; a server named without a key is exit 3, before the terminal is touched) and runs the
 app. Textual and the server are imported only here, inside :func:`run`, so that
 ``tasktui --help`` and the headless commands stay fast.
 """
@@ -12,6 +13,7 @@ import argparse
 import sys
 
 from tasktui.cli.common import (
+    EXIT_AUTH,
     EXIT_FAILED,
     EXIT_USAGE,
     add_connection_arguments,
@@ -32,10 +34,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tasktui.backend import BackendError, MissingKeyError, check_settings, open_backend
+
     try:
         settings = settings_from_args(args)
+        check_settings(settings)  # before the terminal check: a script is told too
     except ConfigError as e:
         return fail(PROG, str(e), EXIT_USAGE)
+    except MissingKeyError as e:
+        return fail(PROG, str(e), EXIT_AUTH)
     view = args.view
     if view and view not in settings.views:
         known = ", ".join(repr(v) for v in settings.views) or "none are defined"
@@ -45,8 +52,6 @@ def run(args: argparse.Namespace) -> int:
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         return fail(PROG, "the console needs a terminal; for scripts use `tasktui export` or `tasktui get`",
                     EXIT_USAGE)
-
-    from tasktui.backend import BackendError, open_backend
 
     try:
         backend = open_backend(settings, progress=stderr_progress)

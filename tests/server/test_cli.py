@@ -107,3 +107,98 @@ def test_the_default_database_follows_the_data_directory(tmp_path):
     r = subprocess.run([sys.executable, "-m", "tasktui", "serve", "--help"], env=env, capture_output=True,
                        text=True, timeout=60)
     assert str(data / "server.db") in "".join(r.stdout.split())  # help text wraps long paths
+
+
+# --------------------------------------------------------------------------- keys off the command line
+def _serve_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "TASKTUI_SERVE_KEYS"}
+    env.update(extra)
+    return env
+
+
+def start_env(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, list[str]]:
+    proc = subprocess.Popen([sys.executable, "-m", "tasktui", "serve", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if line.startswith("Serving"):
+            break
+    return proc, lines
+
+
+def _accepts(url: str, key: str) -> bool:
+    return httpx.get(url + "/tasks", params={"limit": 1}, auth=(key, "")).status_code == 200
+
+
+def test_keys_from_the_environment_are_accepted_and_never_printed(tmp_path):
+    env = _serve_env(TASKTUI_SERVE_KEYS="env-key-one, env-key-two")
+    proc, lines = start_env(["--port", "0", "--db", str(tmp_path / "e.db")], env)
+    try:
+        text = "\n".join(lines)
+        url = re.search(r"at (http://127\.0\.0\.1:\d+/v1)", text).group(1)
+        assert _accepts(url, "env-key-one") and _accepts(url, "env-key-two") and not _accepts(url, "other")
+        assert "demo key" not in text and "env-key" not in text
+        assert "2 API keys from $TASKTUI_SERVE_KEYS" in text, text
+    finally:
+        stop(proc)
+
+
+def test_keys_from_a_private_key_file_are_accepted(tmp_path):
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# one key a line\nfile-key-one\n\n  file-key-two  \n")
+    keys.chmod(0o600)
+    proc, lines = start_env(["--port", "0", "--db", str(tmp_path / "f.db"), "--api-key-file", str(keys),
+                             "--api-key", "flag-key"], _serve_env())
+    try:
+        text = "\n".join(lines)
+        url = re.search(r"at (http://127\.0\.0\.1:\d+/v1)", text).group(1)
+        for k in ("file-key-one", "file-key-two", "flag-key"):
+            assert _accepts(url, k), k
+        assert not _accepts(url, "# one key a line") and "file-key" not in text
+    finally:
+        stop(proc)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+@pytest.mark.parametrize("content, mode, words", [
+    ("secret-key\n", 0o644, ["other users can read", "chmod 600"]),
+    ("# nothing but a comment\n\n", 0o600, ["holds no key"]),
+])
+def test_a_readable_or_empty_key_file_is_refused(tmp_path, content, mode, words):
+    keys = tmp_path / "keys.txt"
+    keys.write_text(content)
+    keys.chmod(mode)
+    r = subprocess.run([sys.executable, "-m", "tasktui", "serve", "--port", "0", "--db", str(tmp_path / "x.db"),
+                        "--api-key-file", str(keys)], capture_output=True, text=True, timeout=60, env=_serve_env())
+    assert r.returncode == 2, r.stderr
+    assert str(keys) in r.stderr and all(w in r.stderr for w in words), r.stderr
+    assert "secret-key" not in r.stderr + r.stdout
+    r = subprocess.run([sys.executable, "-m", "tasktui", "serve", "--api-key-file", str(tmp_path / "none.txt")],
+                       capture_output=True, text=True, timeout=60, env=_serve_env())
+    assert r.returncode == 2 and "cannot read" in r.stderr, r.stderr
+
+
+def test_help_says_where_keys_may_come_from():
+    r = subprocess.run([sys.executable, "-m", "tasktui", "serve", "--help"], capture_output=True, text=True,
+                       timeout=60, env=_serve_env())
+    text = " ".join(r.stdout.split())
+    assert "TASKTUI_SERVE_KEYS" in text and "--api-key-file" in text and "process list" in text, text
+
+
+def test_listening_on_every_interface_says_so_and_warns(tmp_path):
+    proc, lines = start_env(["--host", "0.0.0.0", "--allow-remote", "--port", "0", "--db", str(tmp_path / "r.db"),
+                             "--api-key", "k"], _serve_env())
+    try:
+        text = "\n".join(lines)
+        serving = lines[-1]
+        assert re.search(r"http://0\.0\.0\.0:\d+/v1", serving), text
+        assert "warning" in text.lower() and "other machines" in text and "no TLS" in text, text
+        port = re.search(r"0\.0\.0\.0:(\d+)", serving).group(1)
+        assert _accepts(f"http://127.0.0.1:{port}/v1", "k")
+    finally:
+        stop(proc)
