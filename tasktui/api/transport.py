@@ -347,7 +347,7 @@ class Transport:
             detail = clean_for_error(self.scrub(str(exc)), 120) or "connection failed"
             if "refused" in detail.lower():
                 detail = "connection refused"
-            reason = f"cannot reach the server at {where} ({detail}); is it running and is the URL right?"
+            reason = f"cannot reach the server at {where} ({detail}): check that it is running and that the URL is right"
         elif isinstance(exc, httpx.ReadTimeout):
             reason = f"the server at {where} did not answer within {self.timeout.read or 0:g} s"
         elif isinstance(exc, httpx.PoolTimeout):

@@ -142,6 +142,7 @@ async def test_server_down_is_a_network_error(api_key):
             await c.list_tasks(TaskQuery())
     msg = _readable(ei.value, api_key)
     assert "cannot reach" in msg and f"127.0.0.1:{port}" in msg and ei.value.attempts == 3
+    assert "?." not in msg and ".." not in msg  # one sentence, one full stop (issue 13.18)
 
 
 async def test_slow_answer_is_a_timeout(shared_server, proxy_for, api_key):
