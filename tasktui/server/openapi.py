@@ -20,6 +20,7 @@ from tasktui.domain.wire import (
     Param,
 )
 from tasktui.server.content import PROJECTS
+from tasktui.server.limits import NAME_LENGTH_MAX, TAG_LENGTH_MAX, TAGS_MAX
 
 
 def _err(desc: str) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def build(server_url: str) -> dict[str, Any]:
         "/task/{task_id}/unique_id": {
             "post": {"operationId": "setUniqueId", "parameters": [_task_path(), _idem()],
                      "requestBody": json_body({"type": "object", "required": ["unique_id"], "properties": {
-                         "unique_id": {"type": "string", "minLength": 1, "maxLength": 500}}}),
+                         "unique_id": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH_MAX}}}),
                      "responses": {**_task_ok(), **_common_errors(400, 401, 404, 409, 413, 429)}},
             "delete": {"operationId": "clearUniqueId", "parameters": [_task_path()],
                        "responses": {**_task_ok(), **_common_errors(401, 404, 429)}}},
@@ -144,8 +145,8 @@ def build(server_url: str) -> dict[str, Any]:
             "responses": {**_task_ok(), **_common_errors(400, 401, 404, 413, 429)}}},
         "/task/{task_id}/tags": {
             m: {"operationId": op, "summary": summ, "parameters": [_task_path()] + ([_idem()] if m != "delete" else []),
-                "requestBody": json_body({"type": "array", "maxItems": 100,
-                                          "items": {"type": "string", "minLength": 1, "maxLength": 200}}),
+                "requestBody": json_body({"type": "array", "maxItems": TAGS_MAX,
+                                          "items": {"type": "string", "minLength": 1, "maxLength": TAG_LENGTH_MAX}}),
                 "responses": {**_task_ok(), **_common_errors(400, 401, 404, 413, 429)}}
             for m, op, summ in (("post", "setTags", "Replace the tags"), ("put", "addTags", "Add tags"),
                                 ("delete", "deleteTags", "Remove tags"))},
@@ -220,9 +221,12 @@ def build(server_url: str) -> dict[str, Any]:
             "instruction": {"type": "string"}, "attachment": {"type": "string"},
             "attachment_type": {"type": "string"},
             "callback_url": {"type": "string", "pattern": "^https?://", "format": "uri"},
-            "metadata": {"type": "object"}, "project": {"type": "string", "minLength": 1},
-            "batch": {"type": "string", "minLength": 1}, "unique_id": {"type": "string", "minLength": 1},
-            "tags": {"type": "array", "items": {"type": "string", "minLength": 1}}, "params": {"type": "object"}}},
+            "metadata": {"type": "object"}, "project": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH_MAX},
+            "batch": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH_MAX},
+            "unique_id": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH_MAX},
+            "tags": {"type": "array", "maxItems": TAGS_MAX,
+                     "items": {"type": "string", "minLength": 1, "maxLength": TAG_LENGTH_MAX}},
+            "params": {"type": "object"}}},
         "Audit": {"type": "object", "properties": {
             "accepted": {"type": "boolean"}, "comments": {"type": "string", "nullable": True, "maxLength": 10000},
             "response": {"type": "object", "description": "extension `fix`: the corrected response"}}},

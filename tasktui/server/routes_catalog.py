@@ -15,7 +15,7 @@ from tasktui.domain.statuses import OperatorStatus
 from tasktui.domain.wire import PAGE_LIMIT_MAX
 from tasktui.server import db as dbm
 from tasktui.server import media
-from tasktui.server.bodies import json_response, origin_of, task_id_of
+from tasktui.server.bodies import json_response, task_id_of
 from tasktui.server.errors import BadRequest, NotFound
 from tasktui.server.openapi import spec
 from tasktui.server.queries import parse_bool, parse_int, parse_time
@@ -117,4 +117,4 @@ class CatalogRoutes:
 
     async def openapi(self, request: Request) -> Response:
         """GET /v1/openapi.json"""
-        return json_response(spec(origin_of(request) + "/v1"))
+        return json_response(spec(self.ctx.origin + "/v1"))
