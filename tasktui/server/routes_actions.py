@@ -157,7 +157,6 @@ def change_audit(doc: dict[str, Any], conn: sqlite3.Connection, *, result: str, 
         doc["prior_responses"] = prior
         doc["response"] = response
     doc["customer_review_status"] = result
-    doc.pop("redo", None)
     audits = doc.get("audits") if isinstance(doc.get("audits"), list) else []
     doc["audits"] = [*audits, {"audited_by": "customer", "audited_at": ms_to_wire(now_ms()), "audit_time_secs": 0,
                                "audit_result": result, "audit_source": "customer"}]
