@@ -252,6 +252,8 @@ def test_create_finalize_and_read_a_batch(server, api_key, sql):
     b2.get_status()
     assert b2.tasks_pending == 1 and b2.tasks_completed == 0
     assert "my batch/1" in {x.name for x in client.get_batches(project_name="Street Scenes")}
+    assert client.set_batch_metadata("my batch/1", {"owner": "ana"}).metadata == {"owner": "ana"}
+    assert client.get_batch("my batch/1").metadata == {"owner": "ana"}
     with pytest.raises(ScaleInvalidRequest, match="already exists"):
         client.create_batch("Street Scenes", "my batch/1")
     with pytest.raises(ScaleException, match="no such project|does not exist"):
