@@ -79,16 +79,16 @@ WIRE_REVIEW_STATUSES = ("pending", "accepted", "fixed", "rejected", "commented",
 
 
 def operator_status(
-    status: str | None, *, work_started: bool = False, redo: bool = False, review: str | None = None
+    status: str | None, *, work_started: bool = False, review: str | None = None
 ) -> OperatorStatus | None:
     """Map wire fields to the operator status. ``None`` for an unknown wire status.
 
-    A pending task is Redo when it is being re-done after a customer rejection
-    (``redo`` true, or a ``rejected`` review status on a pending task), In Progress
-    when ``work_started`` is true, and Queued otherwise.
+    Only public fields are read. A pending task is Redo when it is being re-done after a
+    customer rejection (a ``rejected`` review status on a pending task), In Progress when
+    ``work_started`` is true, and Queued otherwise.
     """
     if status == "pending":
-        if redo or review == "rejected":
+        if review == "rejected":
             return OperatorStatus.REDO
         if work_started:
             return OperatorStatus.IN_PROGRESS
@@ -121,7 +121,6 @@ def operator_status_of(doc: Mapping[str, Any]) -> OperatorStatus | None:
     return operator_status(
         doc.get("status"),
         work_started=bool(doc.get("work_started")),
-        redo=bool(doc.get("redo")),
         review=doc.get("customer_review_status"),
     )
 

@@ -126,7 +126,12 @@ class Task:
 
     @property
     def error_message(self) -> str | None:
-        v = self.raw.get("error")
+        """Why a task in Error failed: Scale stores the detail in the task's response
+        (``response.error``)."""
+        if self.status != "error":
+            return None
+        resp = self.raw.get("response")
+        v = resp.get("error") if isinstance(resp, dict) else None
         return v if isinstance(v, str) else None
 
     @property

@@ -59,6 +59,10 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal server error; the request was not applied")
 
 
+#: Routes that dispatch by themselves take every method and answer 405 with their own Allow.
+_EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
 def build_app(ctx: ServerContext) -> Starlette:
     tasks, actions, catalog = TaskRoutes(ctx), ActionRoutes(ctx), CatalogRoutes(ctx)
     routes = [
@@ -70,9 +74,10 @@ def build_app(ctx: ServerContext) -> Starlette:
         Route("/v1/task/{task_id}/setMetadata", actions.set_metadata, methods=["POST"]),
         Route("/v1/task/{task_id}/tags", actions.tags, methods=["POST", "PUT", "DELETE"]),
         Route("/v1/projects", catalog.projects, methods=["GET"]),
-        Route("/v1/batches", catalog.batches, methods=["GET"]),
-        Route("/v1/batches/{name}", catalog.get_batch, methods=["GET"]),
-        Route("/v1/batches/{name}/status", catalog.batch_status, methods=["GET"]),
+        # names may hold "/" (sent as %2F): these route on the raw path's segments
+        Route("/v1/projects/{rest:path}", catalog.project_item, methods=_EVERY_METHOD),
+        Route("/v1/batches", catalog.batches, methods=["GET", "POST"]),
+        Route("/v1/batches/{rest:path}", catalog.batch_item, methods=_EVERY_METHOD),
         Route("/v1/media/{task_id}/{name}", catalog.get_media, methods=["GET"]),
         Route("/v1/openapi.json", catalog.openapi, methods=["GET"]),
     ]

@@ -36,8 +36,10 @@ def index_row(doc: dict[str, Any]) -> tuple:
 
 
 def materialize(doc: dict[str, Any]) -> dict[str, Any]:
-    """Replace lazily generated parts with their values (before a write stores the doc)."""
+    """Replace lazily generated parts with their values, in the public form (before a
+    write stores the doc)."""
     lazy = doc.pop("_lazy", None)
+    public_form(doc)
     if not lazy:
         return doc
     project = PROJECT_BY_NAME.get(doc.get("project") or "")
@@ -51,12 +53,28 @@ def materialize(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def public_form(doc: dict[str, Any]) -> dict[str, Any]:
+    """A stored document with only the fields the real API sends, in the places it sends
+    them. Databases written by earlier versions held a ``redo`` flag (Redo is a pending
+    task with ``customer_review_status: rejected``), the error of a failed task at the top
+    level (Scale keeps it in the response) and no review status on completed tasks awaiting
+    review (Scale says ``pending``)."""
+    doc.pop("redo", None)
+    err = doc.pop("error", None)
+    if isinstance(err, str) and doc.get("status") == "error" and "response" not in doc:
+        doc["response"] = {"error": err}
+    if doc.get("status") == "completed" and not doc.get("customer_review_status"):
+        doc["customer_review_status"] = "pending"
+    return doc
+
+
 def present(doc: dict[str, Any], origin: str, instructions: dict[str, str]) -> dict[str, Any]:
     """The wire form of a stored document, for a client reaching us at ``origin``."""
     out = dict(doc)
     if "_lazy" in out:
         out = materialize(out)
     out.pop("_seed", None)
+    public_form(out)
     if "instruction" not in out:
         instr = instructions.get(out.get("project") or "")
         if instr:

@@ -4,7 +4,8 @@
   seeded shapes that make up a completed task's ``response`` annotations, so boxes and
   polygons line up with what is in the picture); receipts for transcription tasks.
 - ``annotated.png``: the same image with the task's *current* response drawn on top
-  (boxes / polygons with labels), for completed image tasks.
+  (boxes / polygons with labels), for completed image tasks; coordinates past the picture
+  are clamped and annotations that cannot be drawn are skipped and counted in a legend.
 - ``pointcloud.json``: a lidar frame ``{"format": "tasktui-pointcloud/1", "points": [[x, y, z], ...], ...}``.
 - ``text.txt``: the text of text tasks (UTF-8).
 
@@ -14,6 +15,7 @@ Names are a fixed set and nothing touches the file system, so no path can escape
 from __future__ import annotations
 
 import io
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -93,27 +95,104 @@ def _image_png(kind: str, seed: int) -> bytes:
     return buf.getvalue()
 
 
+#: At most this many annotations, and this many vertices per polygon, are drawn: the rest
+#: are counted in the legend (polygons with more vertices are drawn from every n-th one).
+MAX_ANNOTATIONS = 1000
+MAX_VERTICES = 2000
+#: Coordinates are clamped to this far outside the picture: anything beyond is invisible
+#: anyway, and drawing a line a billion pixels long would take minutes.
+_MARGIN = 64
+_YELLOW = (255, 255, 0)
+
+
+def _coord(value: Any) -> float | None:
+    """A finite coordinate, or None (NaN, infinite, not a number, a string that is not one)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _clamp(x: float, size: int) -> float:
+    return min(max(x, -_MARGIN), size + _MARGIN)
+
+
+def _box(a: dict[str, Any]) -> tuple[float, float, float, float] | None:
+    """The box of an annotation in picture coordinates, clamped; None when it has no
+    finite corner or lies wholly off the picture."""
+    x0, y0, w, h = (_coord(a.get(k)) for k in ("left", "top", "width", "height"))
+    if x0 is None or y0 is None or w is None or h is None:
+        return None
+    x1, y1 = x0 + w, y0 + h
+    if not (math.isfinite(x1) and math.isfinite(y1)):
+        return None
+    x0, x1 = sorted((x0, x1))
+    y0, y1 = sorted((y0, y1))
+    if x1 < 0 or y1 < 0 or x0 > IMAGE_W or y0 > IMAGE_H:
+        return None
+    return _clamp(x0, IMAGE_W), _clamp(y0, IMAGE_H), _clamp(x1, IMAGE_W), _clamp(y1, IMAGE_H)
+
+
+def _polygon(vertices: list[Any]) -> list[tuple[float, float]] | None:
+    """The vertices of a polygon (every n-th past MAX_VERTICES), clamped; None when one of
+    them is not a finite point or all lie on one side off the picture."""
+    step = max(1, math.ceil(len(vertices) / MAX_VERTICES))
+    pts = []
+    for v in vertices[::step]:
+        if not isinstance(v, dict):
+            return None
+        x, y = _coord(v.get("x")), _coord(v.get("y"))
+        if x is None or y is None:
+            return None
+        pts.append((x, y))
+    if len(pts) < 2:
+        return None
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    if max(xs) < 0 or max(ys) < 0 or min(xs) > IMAGE_W or min(ys) > IMAGE_H:
+        return None
+    return [(_clamp(x, IMAGE_W), _clamp(y, IMAGE_H)) for x, y in pts]
+
+
+def _label_at(d: ImageDraw.ImageDraw, x: float, y: float, label: str) -> None:
+    d.text((min(max(x + 2, 0), IMAGE_W - 40), min(max(y - 12, 0), IMAGE_H - 12)), label, fill=_YELLOW)
+
+
 @lru_cache(maxsize=32)
 def _annotated_png(kind: str, seed: int, response: bytes) -> bytes:
+    """The picture with the response's boxes or polygons drawn on it. Whatever cannot be
+    drawn (not numbers, NaN, infinite, wholly off the picture, past MAX_ANNOTATIONS) is
+    skipped and counted in a legend; huge coordinates are clamped. Bounded time."""
     img = _base_image(kind, seed)
     d = ImageDraw.Draw(img)
-    for a in orjson.loads(response).get("annotations") or []:
+    anns = orjson.loads(response).get("annotations")
+    anns = anns if isinstance(anns, list) else []
+    skipped = max(0, len(anns) - MAX_ANNOTATIONS)
+    for a in anns[:MAX_ANNOTATIONS]:
         if not isinstance(a, dict):
+            skipped += 1
             continue
         label = str(a.get("label", ""))[:40]
-        try:
-            if isinstance(a.get("vertices"), list):
-                pts = [(float(v["x"]), float(v["y"])) for v in a["vertices"]]
-                if len(pts) >= 2:
-                    d.line([*pts, pts[0]], fill=(255, 255, 0), width=2)
-                    d.text((pts[0][0] + 2, pts[0][1] - 12), label, fill=(255, 255, 0))
-            else:
-                x0, y0 = float(a["left"]), float(a["top"])
-                x1, y1 = x0 + float(a["width"]), y0 + float(a["height"])
-                d.rectangle((x0, y0, x1, y1), outline=(255, 255, 0), width=2)
-                d.text((x0 + 2, y0 - 12), label, fill=(255, 255, 0))
-        except (KeyError, TypeError, ValueError):
-            continue
+        if isinstance(a.get("vertices"), list):
+            pts = _polygon(a["vertices"])
+            if pts is None:
+                skipped += 1
+                continue
+            d.line([*pts, pts[0]], fill=_YELLOW, width=2)
+            _label_at(d, pts[0][0], pts[0][1], label)
+        else:
+            box = _box(a)
+            if box is None:
+                skipped += 1
+                continue
+            d.rectangle(box, outline=_YELLOW, width=2)
+            _label_at(d, box[0], box[1], label)
+    if skipped:
+        note = f"{skipped:,} annotation{'s' if skipped != 1 else ''} not drawn (off the picture or not numbers)"
+        d.rectangle((0, IMAGE_H - 18, IMAGE_W, IMAGE_H), fill=(0, 0, 0))
+        d.text((4, IMAGE_H - 15), note, fill=_YELLOW)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()

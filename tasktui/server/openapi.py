@@ -20,6 +20,7 @@ from tasktui.domain.wire import (
     Param,
 )
 from tasktui.server.content import PROJECTS
+from tasktui.server.limits import NAME_LENGTH_MAX, TAG_LENGTH_MAX, TAGS_MAX
 
 
 def _err(desc: str) -> dict[str, Any]:
@@ -40,9 +41,14 @@ def _task_path(desc: str = "task id") -> dict[str, Any]:
             "schema": {"type": "string", "pattern": TASK_ID_PATTERN}, "description": desc}
 
 
+def _name_path(desc: str) -> dict[str, Any]:
+    return {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1},
+            "description": desc + " (percent-encoded; %2F for a slash)"}
+
+
 def _common_errors(*codes: int) -> dict[str, Any]:
     names = {400: "bad parameter or forbidden transition", 401: "missing or wrong API key",
-             404: "no such task", 409: "unique_id already in use", 413: "request body too large",
+             404: "no such task, project or batch", 409: "unique_id already in use", 413: "request body too large",
              429: "rate limited (see Retry-After)"}
     return {str(c): _err(names[c]) for c in codes}
 
@@ -133,7 +139,7 @@ def build(server_url: str) -> dict[str, Any]:
         "/task/{task_id}/unique_id": {
             "post": {"operationId": "setUniqueId", "parameters": [_task_path(), _idem()],
                      "requestBody": json_body({"type": "object", "required": ["unique_id"], "properties": {
-                         "unique_id": {"type": "string", "minLength": 1, "maxLength": 500}}}),
+                         "unique_id": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH_MAX}}}),
                      "responses": {**_task_ok(), **_common_errors(400, 401, 404, 409, 413, 429)}},
             "delete": {"operationId": "clearUniqueId", "parameters": [_task_path()],
                        "responses": {**_task_ok(), **_common_errors(401, 404, 429)}}},
@@ -144,15 +150,32 @@ def build(server_url: str) -> dict[str, Any]:
             "responses": {**_task_ok(), **_common_errors(400, 401, 404, 413, 429)}}},
         "/task/{task_id}/tags": {
             m: {"operationId": op, "summary": summ, "parameters": [_task_path()] + ([_idem()] if m != "delete" else []),
-                "requestBody": json_body({"type": "array", "maxItems": 100,
-                                          "items": {"type": "string", "minLength": 1, "maxLength": 200}}),
+                "requestBody": json_body({"type": "array", "maxItems": TAGS_MAX,
+                                          "items": {"type": "string", "minLength": 1, "maxLength": TAG_LENGTH_MAX}}),
                 "responses": {**_task_ok(), **_common_errors(400, 401, 404, 413, 429)}}
             for m, op, summ in (("post", "setTags", "Replace the tags"), ("put", "addTags", "Add tags"),
                                 ("delete", "deleteTags", "Remove tags"))},
         "/projects": {"get": {"operationId": "listProjects", "responses": {
             "200": {"description": "every project", "content": {"application/json": {"schema": {
                 "type": "array", "items": {"$ref": "#/components/schemas/Project"}}}}}, **_common_errors(401, 429)}}},
-        "/batches": {"get": {
+        "/projects/{name}": {"get": {
+            "operationId": "getProject", "parameters": [_name_path("project name")],
+            "responses": {"200": {"description": "the project", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/Project"}}}}, **_common_errors(401, 404, 429)}}},
+        "/projects/{name}/taskTemplates": {"get": {
+            "operationId": "getProjectTemplate", "summary": "The task template of a textcollection or chat project",
+            "parameters": [_name_path("project name")],
+            "responses": {"200": {"description": "the template", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/TaskTemplate"}}}}, **_common_errors(400, 401, 404, 429)}}},
+        "/batches": {"post": {
+            "operationId": "createBatch", "summary": "Create a batch of a project (status staging)",
+            "requestBody": json_body({"type": "object", "required": ["project", "name"], "properties": {
+                "project": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH_MAX},
+                "name": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH_MAX},
+                "callback": {"type": "string", "maxLength": 2000}, "calibration_batch": {"type": "boolean"},
+                "self_label_batch": {"type": "boolean"}, "metadata": {"type": "object"}}}),
+            "responses": {"200": {"description": "the new batch", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/Batch"}}}}, **_common_errors(400, 401, 413, 429)}}, "get": {
             "operationId": "listBatches",
             "parameters": [
                 _q("project", {"type": "string"}, "project name"),
@@ -170,6 +193,17 @@ def build(server_url: str) -> dict[str, Any]:
             "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}],
             "responses": {"200": {"description": "the batch", "content": {"application/json": {"schema": {
                 "$ref": "#/components/schemas/Batch"}}}}, **_common_errors(401, 404, 429)}}},
+        "/batches/{name}/finalize": {"post": {
+            "operationId": "finalizeBatch", "summary": "A staging batch goes in progress",
+            "parameters": [_name_path("batch name")],
+            "responses": {"200": {"description": "the batch", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/Batch"}}}}, **_common_errors(401, 404, 413, 429)}}},
+        "/batches/{name}/setMetadata": {"post": {
+            "operationId": "setBatchMetadata", "summary": "Replace the batch's metadata",
+            "parameters": [_name_path("batch name")],
+            "requestBody": json_body({"type": "object", "additionalProperties": True}),
+            "responses": {"200": {"description": "the batch", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/Batch"}}}}, **_common_errors(400, 401, 404, 413, 429)}}},
         "/batches/{name}/status": {"get": {
             "operationId": "getBatchStatus",
             "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}],
@@ -204,8 +238,7 @@ def build(server_url: str) -> dict[str, Any]:
                      "metadata": {"type": "object"}, "project": {"type": "string"}, "batch": {"type": "string"},
                      "unique_id": {"type": "string"}, "tags": str_list, "audits": {"type": "array", "items": {"type": "object"}},
                      "customer_review_status": {"type": "string"}, "customer_review_comments": str_list,
-                     "prior_responses": {"type": "array"}, "work_started": {"type": "boolean"},
-                     "redo": {"type": "boolean"}, "error": {"type": "string"}}},
+                     "prior_responses": {"type": "array"}, "work_started": {"type": "boolean"}}},
         "LimitedTask": {"type": "object", "required": ["task_id", "status"], "properties": {
             "task_id": {"type": "string"}, "status": {"type": "string"}, "metadata": {"type": "object"},
             "project": {"type": "string"}}},
@@ -220,9 +253,12 @@ def build(server_url: str) -> dict[str, Any]:
             "instruction": {"type": "string"}, "attachment": {"type": "string"},
             "attachment_type": {"type": "string"},
             "callback_url": {"type": "string", "pattern": "^https?://", "format": "uri"},
-            "metadata": {"type": "object"}, "project": {"type": "string", "minLength": 1},
-            "batch": {"type": "string", "minLength": 1}, "unique_id": {"type": "string", "minLength": 1},
-            "tags": {"type": "array", "items": {"type": "string", "minLength": 1}}, "params": {"type": "object"}}},
+            "metadata": {"type": "object"}, "project": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH_MAX},
+            "batch": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH_MAX},
+            "unique_id": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH_MAX},
+            "tags": {"type": "array", "maxItems": TAGS_MAX,
+                     "items": {"type": "string", "minLength": 1, "maxLength": TAG_LENGTH_MAX}},
+            "params": {"type": "object"}}},
         "Audit": {"type": "object", "properties": {
             "accepted": {"type": "boolean"}, "comments": {"type": "string", "nullable": True, "maxLength": 10000},
             "response": {"type": "object", "description": "extension `fix`: the corrected response"}}},
@@ -231,6 +267,10 @@ def build(server_url: str) -> dict[str, Any]:
             "instruction": {"type": "string"},
             "param_history": {"type": "array", "items": {"type": "object", "required": ["version"],
                                                          "properties": {"version": {"type": "integer"}}}}}},
+        "TaskTemplate": {"type": "object", "required": ["id", "version", "created_at", "updated_at",
+                                                         "template_variables"], "properties": {
+            "id": {"type": "string"}, "version": {"type": "integer"}, "created_at": {"type": "string"},
+            "updated_at": {"type": "string"}, "template_variables": {"type": "object"}}},
         "Batch": {"type": "object", "required": ["name", "status", "project", "created_at", "metadata"], "properties": {
             "name": {"type": "string"}, "status": {"type": "string"}, "project": {"type": "string"},
             "created_at": {"type": "string"}, "metadata": {"type": "object"}}},

@@ -31,11 +31,12 @@ from tasktui.domain.wire import (
     decode_status_filter,
 )
 from tasktui.server.errors import BadRequest
+from tasktui.server.limits import REPEATED_VALUES_MAX
 from tasktui.server.times import DAY_MS
 
 ALL_OSTATUS = tuple(s.value for s in OperatorStatus)
 
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def parse_time(name: str, value: str) -> int:
@@ -45,7 +46,7 @@ def parse_time(name: str, value: str) -> int:
     if not v:
         raise BadRequest(f"{name} is empty; give an ISO-8601 date such as 2026-03-08 or 2026-03-08T10:00:00Z")
     try:
-        if _DATE_ONLY.match(v):
+        if _DATE_ONLY.fullmatch(v):
             dt = datetime.fromisoformat(v).replace(tzinfo=UTC)
         else:
             dt = datetime.fromisoformat(v.replace(" ", "T", 1) if "T" not in v else v)
@@ -147,6 +148,9 @@ def parse_list_query(params: list[tuple[str, str]]) -> ListQuery:
         if vals:
             if any(v == "" for v in vals):
                 raise BadRequest(f"{name} is empty; give a value or leave the parameter out")
+            if len(vals) > REPEATED_VALUES_MAX:
+                raise BadRequest(f"{name} was given {len(vals):,} times; the limit is {REPEATED_VALUES_MAX} "
+                                 f"values of {name} per request")
             setattr(q, attr, tuple(dict.fromkeys(vals)))
     s = one(Param.SEARCH)
     if s is not None:
@@ -184,7 +188,7 @@ def encode_token(created: int, task_id: str, order: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-_TOKEN_RE = re.compile(r"^t1\|(asc|desc)\|(-?\d{1,16})\|([0-9A-Za-z_-]{1,64})$")
+_TOKEN_RE = re.compile(r"t1\|(asc|desc)\|(-?\d{1,16})\|([0-9A-Za-z_-]{1,64})")
 
 
 def decode_token(token: str, order: str) -> tuple[int, str]:
@@ -196,7 +200,7 @@ def decode_token(token: str, order: str) -> tuple[int, str]:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise bad from None
-    m = _TOKEN_RE.match(raw)
+    m = _TOKEN_RE.fullmatch(raw)
     if not m:
         raise bad
     if m.group(1) != order:

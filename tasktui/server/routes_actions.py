@@ -21,10 +21,12 @@ from starlette.responses import Response
 from tasktui.domain.task import Task
 from tasktui.server import db as dbm
 from tasktui.server import idempotency
-from tasktui.server.bodies import json_response, origin_of, parse_json_as, read_body, task_id_of
+from tasktui.server.bodies import json_response, parse_json_as, read_body, task_id_of
 from tasktui.server.docs import materialize, present, touch
 from tasktui.server.errors import BadRequest, Conflict
 from tasktui.server.idempotency import IdempotencyKey
+from tasktui.server.limits import NAME_LENGTH_MAX, TASK_BYTES_MAX
+from tasktui.server.names import TAGS_SHAPE, check_name, check_tag_count, check_tags
 from tasktui.server.queries import parse_bool
 from tasktui.server.state import ServerContext
 from tasktui.server.times import ms_to_wire, now_ms
@@ -34,8 +36,8 @@ from tasktui.server.times import ms_to_wire, now_ms
 Change = Callable[[dict[str, Any], sqlite3.Connection], "str | None"]
 
 _AUDIT_BODY = 'the audit body must be a JSON object such as {"accepted": true, "comments": "..."}'
-_UNIQUE_ID_BODY = 'unique_id must be a non-empty string (up to 500 characters), sent as {"unique_id": "..."}'
-_TAGS_BODY = 'tags must be a JSON array of non-empty strings, e.g. ["night", "rain"]'
+_UNIQUE_ID_BODY = (f"unique_id must be a non-empty string (up to {NAME_LENGTH_MAX} characters), "
+                   'sent as {"unique_id": "..."}')
 
 
 class ActionRoutes:
@@ -49,7 +51,7 @@ class ActionRoutes:
         """Read-modify-write the task of the path with ``change``; ``raw`` is the request
         body (part of the idempotency fingerprint)."""
         task_id = task_id_of(request)
-        origin = origin_of(request)
+        origin = self.ctx.origin
         idem = IdempotencyKey.of(request, raw)
         ctx = self.ctx
 
@@ -61,6 +63,10 @@ class ActionRoutes:
                 doc = materialize(doc)
                 event = change(doc, conn)
                 touch(doc)
+                size = len(orjson.dumps(doc))
+                if size > TASK_BYTES_MAX:
+                    raise BadRequest(f"the task would grow to {size:,} bytes; the limit is {TASK_BYTES_MAX:,} bytes "
+                                     "per task")
                 dbm.store_doc(conn, rid, doc)
                 shown = present(doc, origin, ctx.instructions.get(conn))
                 out = orjson.dumps(shown)
@@ -107,8 +113,9 @@ class ActionRoutes:
             return await self.mutate(request, raw, partial(change_unique_id, uid=None))
         body = parse_json_as(raw, dict, _UNIQUE_ID_BODY)
         uid = body.get("unique_id")
-        if not isinstance(uid, str) or not uid.strip() or len(uid) > 500:
+        if not isinstance(uid, str):
             raise BadRequest(_UNIQUE_ID_BODY)
+        check_name("unique_id", uid, NAME_LENGTH_MAX)
         return await self.mutate(request, raw, partial(change_unique_id, uid=uid))
 
     async def set_metadata(self, request: Request) -> Response:
@@ -120,11 +127,7 @@ class ActionRoutes:
     async def tags(self, request: Request) -> Response:
         """POST (set) / PUT (add) / DELETE (remove) /v1/task/{task_id}/tags"""
         raw = await self._body(request)
-        body = parse_json_as(raw, list, _TAGS_BODY)
-        if not all(isinstance(t, str) and t and len(t) <= 200 for t in body):
-            raise BadRequest(_TAGS_BODY)
-        if len(body) > 100:
-            raise BadRequest("tags may hold at most 100 tags")
+        body = check_tags(parse_json_as(raw, list, TAGS_SHAPE))
         return await self.mutate(request, raw, partial(change_tags, method=request.method, tags=body))
 
 
@@ -154,7 +157,6 @@ def change_audit(doc: dict[str, Any], conn: sqlite3.Connection, *, result: str, 
         doc["prior_responses"] = prior
         doc["response"] = response
     doc["customer_review_status"] = result
-    doc.pop("redo", None)
     audits = doc.get("audits") if isinstance(doc.get("audits"), list) else []
     doc["audits"] = [*audits, {"audited_by": "customer", "audited_at": ms_to_wire(now_ms()), "audit_time_secs": 0,
                                "audit_result": result, "audit_source": "customer"}]
@@ -187,6 +189,7 @@ def change_tags(doc: dict[str, Any], conn: sqlite3.Connection, *, method: str, t
         new = list(dict.fromkeys([*cur, *tags]))
     else:
         new = [t for t in cur if t not in set(tags)]
+    check_tag_count(len(new))
     if new:
         doc["tags"] = new
     else:

@@ -14,16 +14,17 @@ from starlette.responses import Response
 
 from tasktui.server import db as dbm
 from tasktui.server import idempotency
-from tasktui.server.bodies import json_response, origin_of, parse_json_as, read_body, task_id_of
+from tasktui.server.bodies import json_response, parse_json_as, read_body, task_id_of
 from tasktui.server.docs import limited, present
 from tasktui.server.errors import BadRequest, Conflict, NotFound
 from tasktui.server.idempotency import IdempotencyKey
+from tasktui.server.limits import NAME_LENGTH_MAX
+from tasktui.server.names import bad_character, check_name, check_tags, is_task_type
 from tasktui.server.queries import count_total, encode_token, fetch_page, parse_list_query
 from tasktui.server.state import ServerContext
 from tasktui.server.times import ms_to_wire, now_ms
 
-_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_URL_RE = re.compile(r"^https?://[^\s/?#]+", re.I)
+_URL_RE = re.compile(r"https?://[^\s/?#]+\S*", re.I)
 
 
 class TaskRoutes:
@@ -33,7 +34,7 @@ class TaskRoutes:
     async def list_tasks(self, request: Request) -> Response:
         """GET /v1/tasks"""
         q = parse_list_query(list(request.query_params.multi_items()))
-        origin = origin_of(request)
+        origin = self.ctx.origin
         ctx = self.ctx
 
         def work() -> bytes:
@@ -60,7 +61,7 @@ class TaskRoutes:
     async def get_task(self, request: Request) -> Response:
         """GET /v1/task/{task_id}"""
         task_id = task_id_of(request)
-        origin = origin_of(request)
+        origin = self.ctx.origin
         ctx = self.ctx
 
         def work() -> bytes:
@@ -73,14 +74,14 @@ class TaskRoutes:
     async def create_task(self, request: Request) -> Response:
         """POST /v1/task/{type}"""
         ttype = request.path_params["task_id"]
-        if not _TYPE_RE.match(ttype):
+        if not is_task_type(ttype):
             raise NotFound(f"no such route: POST /v1/task/{ttype[:60]}")
         raw = await read_body(request, self.ctx.options.max_body)
         if not raw.strip():
             raise BadRequest("the request body is empty; send a JSON object")
         body = parse_json_as(raw, dict, "the request body must be a JSON object")
         idem = IdempotencyKey.of(request, raw)
-        origin = origin_of(request)
+        origin = self.ctx.origin
         doc = new_task_doc(ttype, body)
         ctx = self.ctx
 
@@ -131,7 +132,7 @@ def new_task_doc(ttype: str, body: dict[str, Any]) -> dict[str, Any]:
                 raise BadRequest("instruction must be a string")
             doc["instruction"] = v
         elif k == "callback_url":
-            if not isinstance(v, str) or not _URL_RE.match(v) or len(v) > 2000:
+            if not isinstance(v, str) or not _URL_RE.fullmatch(v) or len(v) > 2000 or bad_character(v):
                 raise BadRequest("callback_url must be an http:// or https:// URL")
             doc["callback_url"] = v
         elif k == "metadata":
@@ -139,14 +140,11 @@ def new_task_doc(ttype: str, body: dict[str, Any]) -> dict[str, Any]:
                 raise BadRequest("metadata must be a JSON object")
             doc["metadata"] = v
         elif k in ("project", "batch", "unique_id"):
-            if not isinstance(v, str) or not v.strip() or len(v) > 500:
-                raise BadRequest(f"{k} must be a non-empty string")
-            doc[k] = v
+            doc[k] = check_name(k, v, NAME_LENGTH_MAX)
         elif k == "tags":
-            if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
-                raise BadRequest("tags must be an array of non-empty strings")
-            if v:
-                doc["tags"] = list(dict.fromkeys(v))
+            tags = check_tags(v)
+            if tags:
+                doc["tags"] = tags
         elif k == "params":
             if not isinstance(v, dict):
                 raise BadRequest("params must be a JSON object")

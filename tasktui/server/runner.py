@@ -1,5 +1,5 @@
-"""Running the server: in a background thread (``start_server_thread``) or in the
-foreground (``serve_forever``, used by ``tasktui serve``)."""
+"""Running the server: in a background thread (``start_server_thread``), or in the
+foreground by ``tasktui serve`` with the same ``uvicorn_config`` and ``bind_socket``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import uvicorn
 
 from tasktui.server.app import build_app
 from tasktui.server.options import ServerOptions
+from tasktui.server.protocol import ScaleHttpProtocol
 from tasktui.server.state import ServerContext
 
 
@@ -29,6 +30,14 @@ def create_app(db_path: str | Path, api_keys: list[str], options: ServerOptions 
     """The ASGI app and its ServerContext for a database and a set of API keys."""
     ctx = ServerContext(str(db_path), list(api_keys), options or ServerOptions())
     return build_app(ctx), ctx
+
+
+def uvicorn_config(app) -> uvicorn.Config:
+    """How every server runs under uvicorn (the test thread and ``tasktui serve``): quiet,
+    30 s keep-alive, and the protocol that answers unparseable requests in the Scale
+    error shape."""
+    return uvicorn.Config(app, http=ScaleHttpProtocol, log_level="warning", access_log=False, lifespan="on",
+                          timeout_graceful_shutdown=3, timeout_keep_alive=30)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -104,9 +113,7 @@ def start_server_thread(db_path: str | Path, api_keys: list[str] | str, *, host:
     sock = bind_socket(host, port)
     real_port = sock.getsockname()[1]
     ctx.origin = f"http://{_url_host(host)}:{real_port}"
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3,
-                            timeout_keep_alive=30)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(app))
     errors: list[BaseException] = []
 
     def run() -> None:

@@ -274,6 +274,7 @@ def _insert_tasks(conn: sqlite3.Connection, n: int, seed: int, now_ms: int, star
                 rr = rand()
                 review = ("pending" if rr < 0.40 else "accepted" if rr < 0.75 else "fixed" if rr < 0.87 else "rejected")
                 if review == "pending":
+                    doc["customer_review_status"] = "pending"
                     doc["_lazy"] = ["response"]
                 else:
                     audited = completed + randint(60_000, DAY_MS)
@@ -294,7 +295,6 @@ def _insert_tasks(conn: sqlite3.Connection, n: int, seed: int, now_ms: int, star
                 doc["status"] = "pending"
                 doc["work_started"] = status != "queued"
                 if status == "redo":
-                    doc["redo"] = True
                     doc["customer_review_status"] = "rejected"
                     doc["customer_review_comments"] = [REJECT_COMMENTS[tseed % len(REJECT_COMMENTS)]]
                     doc["audits"] = [{"audited_by": REVIEWERS[tseed % len(REVIEWERS)],
@@ -303,7 +303,9 @@ def _insert_tasks(conn: sqlite3.Connection, n: int, seed: int, now_ms: int, star
                     doc["_lazy"] = ["prior"]
                     review = "rejected"
             elif status == "error":
-                doc["error"] = ERRORS[tseed % len(ERRORS)].format(url=f"https://media.invalid/{p['slug']}/{tid}.bin")
+                # where Scale keeps the detail of an error: in the task's response
+                doc["response"] = {"error": ERRORS[tseed % len(ERRORS)].format(
+                    url=f"https://media.invalid/{p['slug']}/{tid}.bin")}
             if "status" not in doc:
                 doc["status"] = "completed" if status == "completed" else status
             doc["updated_at"] = wire(updated)

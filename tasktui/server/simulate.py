@@ -5,9 +5,9 @@ Every ``simulate_interval`` seconds it takes up to ``simulate_batch`` tasks for 
 
 - Queued -> In Progress (``work_started`` true),
 - In Progress -> Completed with a response (review status pending), or Error with a
-  message saying what failed (about one in ten),
-- Completed and Rejected -> Redo (pending, ``redo`` true, review status rejected; the
-  rejected response goes to ``prior_responses``),
+  message saying what failed in its response (about one in ten),
+- Completed and Rejected -> Redo (pending, review status still rejected; the rejected
+  response goes to ``prior_responses``),
 - Redo -> Completed with a new response, review status back to pending,
 
 and about half as many new Queued tasks arrive (``simulate_arrivals``), so there is always
@@ -125,7 +125,7 @@ class Workforce:
             for rid, doc in take("t.ostatus = 'in_progress'"):
                 if self.rng.random() < self.ctx.options.simulate_error_rate:
                     doc["status"] = "error"
-                    doc["error"] = self.rng.choice(SIM_ERRORS)
+                    doc["response"] = {"error": self.rng.choice(SIM_ERRORS)}
                     save(rid, doc, "error")
                 else:
                     self._complete(doc)
@@ -137,8 +137,7 @@ class Workforce:
                 doc["work_started"] = True
                 save(rid, doc, None)
             for rid, doc in take("t.ostatus = 'completed' AND t.review = 'rejected'"):
-                doc["status"] = "pending"
-                doc["redo"] = True
+                doc["status"] = "pending"  # customer_review_status stays "rejected": that is Redo
                 doc["work_started"] = True
                 if "response" in doc:
                     doc["prior_responses"] = [*(doc.get("prior_responses") or []), doc.pop("response")]
@@ -164,8 +163,6 @@ class Workforce:
     def _complete(self, doc: dict[str, Any]) -> None:
         doc["status"] = "completed"
         doc["work_started"] = True
-        doc.pop("redo", None)
         doc["response"] = synthetic_response(doc)
         doc["completed_at"] = ms_to_wire(now_ms())
-        if doc.get("customer_review_status"):
-            doc["customer_review_status"] = "pending"
+        doc["customer_review_status"] = "pending"  # awaiting the customer's review

@@ -1,6 +1,7 @@
 """What one running server holds (``ServerContext``) and the middleware that guards
-every request (``Guard``: Basic auth by API key, a per-key rate limit, the body size
-cap, the extensions header on every answer)."""
+every request (``Guard``: one copy of each single-valued header, the query-parameter
+cap, Basic auth by API key, a per-key rate limit, the body size cap, the extensions
+header on every answer, and the server's own origin in place of the client's Host)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tasktui.domain.wire import EXTENSIONS_HEADER, extensions_header
 from tasktui.server import db as dbm
 from tasktui.server.callbacks import Dispatcher
 from tasktui.server.errors import error_response
+from tasktui.server.limits import QUERY_PARAMS_MAX
 from tasktui.server.options import ServerOptions
 
 
@@ -72,8 +74,8 @@ class RateLimiter:
 
 class ServerContext:
     """Everything one running server holds: its options, database pool, keys, rate
-    limiter, the projects' instructions, the origin it is reached at, and (once started)
-    the callback dispatcher."""
+    limiter, the projects' instructions, its own origin (the base of every URL it
+    writes; set once its socket is bound), and (once started) the callback dispatcher."""
 
     def __init__(self, db_path: str, api_keys: list[str], options: ServerOptions):
         self.keys = ApiKeys(api_keys)
@@ -87,9 +89,27 @@ class ServerContext:
         self.callbacks: Dispatcher | None = None  # set while the app runs (lifespan)
 
 
+#: Headers a request may carry once: two copies make it ambiguous (which key, which
+#: length, which body type), so it is refused rather than one copy silently winning.
+SINGLE_HEADERS = (b"authorization", b"host", b"content-length", b"content-type", b"idempotency-key",
+                  b"transfer-encoding")
+_HEADER_NAMES = {b"authorization": "Authorization", b"host": "Host", b"content-length": "Content-Length",
+                 b"content-type": "Content-Type", b"idempotency-key": "Idempotency-Key",
+                 b"transfer-encoding": "Transfer-Encoding"}
+
+
+def query_param_count(query_string: bytes) -> int:
+    return sum(1 for part in query_string.split(b"&") if part)
+
+
 class Guard:
-    """Pure ASGI middleware: extensions header on every response, Basic auth on every
-    route, per-key rate limit (429 + Retry-After), body size cap by Content-Length (413)."""
+    """Pure ASGI middleware: extensions header on every response; a 400 for a repeated
+    single-valued header or too many query parameters; Basic auth on every route;
+    per-key rate limit (429 + Retry-After); body size cap by Content-Length (413).
+
+    The request's Host header and scheme are replaced by those of the server's own
+    origin (``ServerContext.origin``), so that nothing a client sends decides the URLs
+    the server writes (attachments, redirects, the OpenAPI server URL)."""
 
     def __init__(self, app, ctx: ServerContext):
         self.app = app
@@ -108,7 +128,20 @@ class Guard:
             await send(message)
 
         options = self.ctx.options
-        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        raw_headers = scope.get("headers", [])
+        headers: dict[bytes, bytes] = {}
+        for k, v in raw_headers:
+            k = k.lower()
+            if k in headers and k in SINGLE_HEADERS:
+                return await error_response(
+                    400, f"the request carries the {_HEADER_NAMES[k]} header more than once; send it once"
+                )(scope, receive, send_with_header)
+            headers[k] = v
+        n = query_param_count(scope.get("query_string", b""))
+        if n > QUERY_PARAMS_MAX:
+            return await error_response(
+                400, f"the request has {n:,} query parameters; the limit is {QUERY_PARAMS_MAX:,} parameters"
+            )(scope, receive, send_with_header)
         auth = headers.get(b"authorization")
         key = self.ctx.keys.match(auth.decode("latin-1") if auth else None)
         if key is None:
@@ -134,4 +167,7 @@ class Guard:
                     413, f"the request body is {n} bytes; the limit is {options.max_body} bytes"
                 )(scope, receive, send_with_header)
         scope.setdefault("state", {})["api_key_digest"] = key
+        scheme, _, netloc = self.ctx.origin.partition("://")
+        scope = {**scope, "scheme": scheme,
+                 "headers": [(k, v) for k, v in raw_headers if k.lower() != b"host"] + [(b"host", netloc.encode())]}
         await self.app(scope, receive, send_with_header)

@@ -27,52 +27,69 @@ UTC = timezone.utc
 ALL_EXT = {EXT_OPERATOR_STATUS, EXT_ORDER, EXT_SEARCH, EXT_MULTI}
 
 
-@pytest.mark.parametrize("status,work_started,redo,review,want", [
-    ("pending", False, False, None, OperatorStatus.QUEUED),
-    ("pending", True, False, None, OperatorStatus.IN_PROGRESS),
-    ("pending", True, True, "rejected", OperatorStatus.REDO),
-    ("pending", False, True, None, OperatorStatus.REDO),
-    ("pending", False, False, "rejected", OperatorStatus.REDO),
-    ("pending", True, False, "rejected", OperatorStatus.REDO),  # started again after a rejection
-    ("completed", True, False, "accepted", OperatorStatus.COMPLETED),
-    ("error", False, False, None, OperatorStatus.ERROR),
-    ("canceled", False, False, None, OperatorStatus.CANCELED),
-    ("deleted", False, False, None, None),
+# Redo is read from public fields only: a pending task whose customer review is
+# ``rejected``. (These rows fed a bundled-only ``redo=True`` before; each such row is now
+# its public equivalent, review ``rejected``.)
+@pytest.mark.parametrize("status,work_started,review,want", [
+    ("pending", False, None, OperatorStatus.QUEUED),
+    ("pending", True, None, OperatorStatus.IN_PROGRESS),
+    ("pending", True, "rejected", OperatorStatus.REDO),
+    ("pending", False, "rejected", OperatorStatus.REDO),
+    ("completed", True, "accepted", OperatorStatus.COMPLETED),
+    ("error", False, None, OperatorStatus.ERROR),
+    ("canceled", False, None, OperatorStatus.CANCELED),
+    ("deleted", False, None, None),
 ])
-def test_operator_status(status, work_started, redo, review, want):
-    assert operator_status(status, work_started=work_started, redo=redo, review=review) is want
+def test_operator_status(status, work_started, review, want):
+    assert operator_status(status, work_started=work_started, review=review) is want
 
 
 # Every combination for a pending task, written out as the operator reads it (DESIGN.md's
-# table): a rejection or the redo flag makes Redo whatever work_started says.
+# table): a rejection makes Redo whatever work_started says.
 PENDING_TABLE = """
-work_started redo review    -> label
-no           no   -         -> Queued
-no           no   pending   -> Queued
-no           no   accepted  -> Queued
-no           no   rejected  -> Redo
-no           yes  -         -> Redo
-no           yes  rejected  -> Redo
-yes          no   -         -> In Progress
-yes          no   pending   -> In Progress
-yes          no   accepted  -> In Progress
-yes          no   rejected  -> Redo
-yes          yes  -         -> Redo
-yes          yes  rejected  -> Redo
+work_started review    -> label
+no           -         -> Queued
+no           pending   -> Queued
+no           accepted  -> Queued
+no           rejected  -> Redo
+yes          -         -> In Progress
+yes          pending   -> In Progress
+yes          accepted  -> In Progress
+yes          rejected  -> Redo
 """
 
 
 def _pending_rows():
     for line in PENDING_TABLE.strip().splitlines()[1:]:
         left, label = (part.strip() for part in line.split("->"))
-        started, redo, review = left.split()
-        yield started == "yes", redo == "yes", None if review == "-" else review, label
+        started, review = left.split()
+        yield started == "yes", None if review == "-" else review, label
 
 
-@pytest.mark.parametrize("work_started,redo,review,label", list(_pending_rows()))
-def test_every_pending_combination_maps_as_the_design_table_says(work_started, redo, review, label):
-    got = operator_status("pending", work_started=work_started, redo=redo, review=review)
+@pytest.mark.parametrize("work_started,review,label", list(_pending_rows()))
+def test_every_pending_combination_maps_as_the_design_table_says(work_started, review, label):
+    got = operator_status("pending", work_started=work_started, review=review)
     assert got is not None and got.label == label
+
+
+@pytest.mark.parametrize("extra,want", [
+    ({"redo": True}, OperatorStatus.QUEUED),
+    ({"redo": True, "work_started": True}, OperatorStatus.IN_PROGRESS),
+    ({"redo": False, "customer_review_status": "rejected"}, OperatorStatus.REDO),
+])
+def test_a_bundled_only_redo_flag_is_not_read(extra, want):
+    assert Task(doc(**extra)).operator_status is want
+
+
+@pytest.mark.parametrize("kw,want", [
+    ({"status": "error", "response": {"error": "Attachment could not be fetched"}}, "Attachment could not be fetched"),
+    ({"status": "error", "response": {"error": 3}}, None),
+    ({"status": "error"}, None),
+    ({"status": "error", "error": "a field Scale does not send"}, None),
+    ({"status": "completed", "response": {"error": "a response field named error"}}, None),
+])
+def test_error_message_is_read_from_the_response(kw, want):
+    assert Task(doc(**kw)).error_message == want
 
 
 @pytest.mark.parametrize("status,review,want", [
@@ -133,7 +150,7 @@ def test_task_from_wire_validates():
 @pytest.mark.parametrize("kw,ok,word", [
     ({}, True, ""),
     ({"work_started": True}, False, "being worked on"),
-    ({"redo": True}, False, "being worked on"),
+    ({"customer_review_status": "rejected"}, False, "being worked on"),
     ({"status": "completed"}, False, "completed tasks cannot be canceled"),
     ({"status": "canceled"}, False, "already canceled"),
     ({"status": "error"}, False, "only Queued tasks"),

@@ -184,7 +184,8 @@ def test_callbacks_through_completion_fix_and_redo(server_factory, receiver, sql
         assert cb["task"]["prior_responses"] == [first] and cb["response"] == fixed
         # reject: the workforce re-does it, and it comes back completed, ready to audit again
         assert c.post(f"/task/{tid}/audit", json={"accepted": False, "comments": "redo"}).status_code == 200
-        again = receiver.wait_for(lambda b: b["task_id"] == tid and b["task"].get("customer_review_status") == "pending")
+        again = receiver.wait_for(lambda b: b["task_id"] == tid and b["task"].get("customer_review_status") == "pending"
+                                  and "rejected" in [a["audit_result"] for a in b["task"].get("audits", [])])
         assert again["task"]["status"] == "completed" and fixed in again["task"]["prior_responses"]
         assert "redo" not in again["task"]
         time.sleep(0.3)
@@ -260,4 +261,4 @@ def test_simulated_workforce_moves_tasks_and_bumps_updated_at(server_factory, sq
                 sql(h, "SELECT COUNT(*) FROM tasks WHERE ostatus=?", st)[0][0]
     h.stop()
     errors = [orjson.loads(d) for (d,) in sql(h, "SELECT doc FROM docs JOIN tasks USING (id) WHERE ostatus='error'")]
-    assert errors and all(e.get("error") for e in errors)
+    assert errors and all(e["response"]["error"] for e in errors)  # where Scale keeps it

@@ -43,11 +43,11 @@ def test_a_completed_or_started_task_cannot_be_canceled(conn, fields):
 
 
 def test_a_fix_keeps_the_old_response_and_fires_completed(conn):
-    d = doc(status="completed", response={"v": 1}, customer_review_status="pending", redo=True)
+    d = doc(status="completed", response={"v": 1}, customer_review_status="pending")
     assert change_audit(d, conn, result="fixed", response={"v": 2}, comments="tighter") == "completed"
     assert d["response"] == {"v": 2}
     assert d["prior_responses"] == [{"v": 1}]
-    assert d["customer_review_status"] == "fixed" and "redo" not in d
+    assert d["customer_review_status"] == "fixed"
     assert [a["audit_result"] for a in d["audits"]] == ["fixed"]
     assert d["customer_review_comments"] == ["tighter"]
 

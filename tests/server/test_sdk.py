@@ -210,3 +210,55 @@ def test_created_range_with_wire_time_format(client, all_tasks, seed_now):
     lo = seed_now - timedelta(days=2)
     got = list(client.get_tasks(project_name="Street Scenes", created_after=to_wire_time(lo)))
     assert ids(got) == {t.task_id for t in all_tasks if t.project == "Street Scenes" and t.created_at >= lo}
+
+
+# -- projects and batches: the SDK calls a script makes before creating tasks --------
+
+def test_get_project(client, sql, shared_server):
+    p = client.get_project("Café Menü ✨")
+    (doc,) = [orjson.loads(d) for (d,) in sql(shared_server, "SELECT doc FROM projects WHERE name = ?", "Café Menü ✨")]
+    assert (p.name, p.type, p.version) == (doc["name"], doc["type"], doc["param_history"][-1]["version"])
+    assert p.instruction == doc["param_history"][-1]["instruction"]
+    with pytest.raises(ScaleResourceNotFound):
+        client.get_project("no such project")
+
+
+def test_project_task_template(client, sql, shared_server):
+    (ptype,) = sql(shared_server, "SELECT type FROM projects WHERE name = 'Product Reviews'")[0]
+    assert ptype == "textcollection"  # one of the two types with templates (textcollection, chat)
+    t = client.get_project("Product Reviews").get_template()
+    assert t.id and t.version >= 1 and t.created_at and t.updated_at and isinstance(t.template_variables, dict)
+    assert client.get_project_template("Product Reviews").id == t.id
+    with pytest.raises(ScaleInvalidRequest, match="imageannotation"):
+        client.get_project_template("Street Scenes")
+    with pytest.raises(ScaleResourceNotFound):
+        client.get_project_template("no such project")
+
+
+def test_create_finalize_and_read_a_batch(server, api_key, sql):
+    from scaleapi.exceptions import ScaleException
+    client = scaleapi.ScaleClient(api_key, api_instance_url=server.url)
+    b = client.create_batch("Street Scenes", "my batch/1", metadata={"week": 49})
+    assert (b.name, b.project, b.status, b.metadata) == ("my batch/1", "Street Scenes", "staging", {"week": 49})
+    assert sql(server, "SELECT project FROM batches WHERE name = ?", "my batch/1") == [("Street Scenes",)]
+    task = client.create_task(TaskType.ImageAnnotation, batch="my batch/1", attachment="https://x.invalid/a.png")
+    assert task.as_dict()["project"] == "Street Scenes"
+    assert client.get_batch("my batch/1").status == "staging"
+    assert client.batch_status("my batch/1") == {"status": "staging", "pending": 1}
+    done = client.finalize_batch("my batch/1")
+    assert done.status == "in_progress" and client.get_batch("my batch/1").status == "in_progress"
+    assert client.finalize_batch("my batch/1").status == "in_progress"  # finalizing twice changes nothing
+    b2 = client.get_batch("my batch/1")
+    b2.get_status()
+    assert b2.tasks_pending == 1 and b2.tasks_completed == 0
+    assert "my batch/1" in {x.name for x in client.get_batches(project_name="Street Scenes")}
+    assert client.set_batch_metadata("my batch/1", {"owner": "ana"}).metadata == {"owner": "ana"}
+    assert client.get_batch("my batch/1").metadata == {"owner": "ana"}
+    with pytest.raises(ScaleInvalidRequest, match="already exists"):
+        client.create_batch("Street Scenes", "my batch/1")
+    with pytest.raises(ScaleException, match="no such project|does not exist"):
+        client.create_batch("no such project", "b2")
+    with pytest.raises(ScaleInvalidRequest, match="name"):
+        client.create_batch("Street Scenes", "bad\nname")
+    with pytest.raises(ScaleResourceNotFound):
+        client.finalize_batch("no such batch")
