@@ -54,6 +54,17 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _public_url(text: str) -> str:
+    """An origin (``http://host[:port]``, no path) for ``--public-url``."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.username or parts.password:
+        raise argparse.ArgumentTypeError("give an origin such as http://labeling-box:8787 (no path, no user)")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _port(text: str) -> int:
     v = _positive_int(text)
     if v > 65535:
@@ -107,6 +118,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="value of the scale-callback-auth header sent with callbacks (default: random per run)")
     p.add_argument("--allow-remote", action="store_true",
                    help="allow --host to be an address other machines can reach (the API has no TLS)")
+    p.add_argument("--public-url", type=_public_url, default=None, metavar="URL",
+                   help="the origin other machines reach this server by (http://host:port), used in "
+                        "attachment URLs and redirects; default: the address it listens on "
+                        "(127.0.0.1 when it listens on every interface)")
 
 
 def is_loopback(host: str) -> bool:
@@ -155,10 +170,8 @@ def gather_keys(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[list[
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from tasktui.server import db as dbm
-    from tasktui.server.runner import bind_socket, create_app, make_options
+    from tasktui.server.runner import bind_socket, create_app, make_options, uvicorn_config
     from tasktui.server.seed import seed_database
 
     if not is_loopback(args.host) and not args.allow_remote:
@@ -204,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
     bound = f"http://{host}:{port}"
     everywhere = args.host in ("0.0.0.0", "::")
     local = f"http://{'[::1]' if args.host == '::' else '127.0.0.1'}:{port}"
-    state.origin = local if everywhere else bound
+    state.origin = args.public_url or (local if everywhere else bound)
     if not is_loopback(args.host):
         print(f"{PROG}: warning: listening on {host}"
               f"{' (every network interface)' if everywhere else ''}: other machines can reach this "
@@ -213,7 +226,8 @@ def run(args: argparse.Namespace) -> int:
     where = f"{bound}/v1 (from this machine: {local}/v1; " if everywhere else f"{bound}/v1 ("
     print(f"Serving the Scale-compatible API at {where}database {db_path}"
           f"{', simulated workforce on' if args.simulate else ''}). Ctrl+C stops.", flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                          timeout_graceful_shutdown=3, timeout_keep_alive=30))
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn_config(app))  # the same settings as every other server run
     server.run(sockets=[sock])
     return EXIT_OK

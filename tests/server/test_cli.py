@@ -202,3 +202,45 @@ def test_listening_on_every_interface_says_so_and_warns(tmp_path):
         assert _accepts(f"http://127.0.0.1:{port}/v1", "k")
     finally:
         stop(proc)
+
+
+def test_public_url_names_the_origin_in_attachment_urls(tmp_path):
+    proc, lines = start_env(["--host", "0.0.0.0", "--allow-remote", "--port", "0", "--seed", "50",
+                             "--db", str(tmp_path / "p.db"), "--api-key", "k",
+                             "--public-url", "http://labeling-box:9999"], _serve_env())
+    try:
+        port = re.search(r"0\.0\.0\.0:(\d+)", lines[-1]).group(1)
+        r = httpx.get(f"http://127.0.0.1:{port}/v1/tasks", params={"limit": 100}, auth=("k", ""))
+        urls = [d["params"]["attachment"] for d in r.json()["docs"] if d.get("params", {}).get("attachment")]
+        assert urls and all(u.startswith("http://labeling-box:9999/v1/media/") for u in urls), urls[:3]
+    finally:
+        stop(proc)
+
+
+def test_public_url_must_be_an_origin():
+    r = subprocess.run([sys.executable, "-m", "tasktui", "serve", "--public-url", "http://h:1/v1/x"],
+                       capture_output=True, text=True, timeout=60, env=_serve_env())
+    assert r.returncode == 2 and "give an origin" in r.stderr
+
+
+def test_an_unparseable_request_gets_the_scale_error_shape_under_serve(tmp_path):
+    import json
+    import socket
+
+    proc, lines = start_env(["--port", "0", "--db", str(tmp_path / "u.db"), "--api-key", "k"], _serve_env())
+    try:
+        port = int(re.search(r"127\.0\.0\.1:(\d+)", lines[-1]).group(1))
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET /v1/tasks?" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 4"), head[:80]
+        doc = json.loads(body)
+        assert set(doc) == {"status_code", "error"} and doc["status_code"] >= 400
+    finally:
+        stop(proc)
