@@ -146,7 +146,10 @@ def seed_database(db_path: str | Path, n: int, *, seed: int = 1, now: datetime |
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('seeded_at', ?)", (ms_to_wire(now_ms),))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may already have rolled back (a full disk does): a second ROLLBACK
+            # would raise "no transaction is active" and hide the real error
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         if bulk:
             conn.execute("PRAGMA journal_mode=WAL")
