@@ -307,7 +307,9 @@ class TaskClient:
         from a server that lists newest first only."""
         scanned = 0
         async with contextlib.aclosing(self._pager.sliced(
-                query, start_cursor=cursor, limit=limit, parallel=self.parallel, min_tasks=0)) as pages:
+                query, start_cursor=cursor, limit=limit, min_tasks=0,
+                # from a cursor one chain: the page wanted is the next one with rows
+                parallel=1 if cursor is not None else self.parallel)) as pages:
             async for page in pages:
                 scanned += page.scanned
                 if page.tasks or not page.has_more:

@@ -315,11 +315,9 @@ class Pager:
             head = await self._wire_page(wire_q, None, limit)
             total = head.total
             if not oldest and (par <= 1 or total < min_tasks):
-                async with contextlib.aclosing(self.pages(query, limit=limit)) as pages:
-                    async for page in pages:
-                        yield page
-                return
-            slices = await self._plan_by_total(wire_q, head, slice_target(total, par, page=limit), limit)
+                slices = []  # one chain, page by page from the head read
+            else:
+                slices = await self._plan_by_total(wire_q, head, slice_target(total, par, page=limit), limit)
             if oldest:
                 slices.reverse()
             if not slices:
