@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Callable
 from urllib.parse import quote
 
 import httpx
 
 from tasktui import __version__
-from tasktui.api.errors import InvalidRequestError, UnsupportedError, malformed
+from tasktui.api.errors import InvalidRequestError, NotFoundError, UnsupportedError, malformed
 from tasktui.api.page import Attachment, TaskPage
 from tasktui.api.paging import Pager, is_slice_cursor
 from tasktui.api.throttle import Throttle
@@ -30,6 +31,7 @@ from tasktui.domain import (
     EXT_IDEMPOTENCY,
     EXT_ORDER,
     EXT_PAGE_SIZE,
+    EXT_SEARCH,
     EXTENSIONS_HEADER,
     DateField,
     SortOrder,
@@ -39,6 +41,7 @@ from tasktui.domain import (
     TaskQuery,
 )
 from tasktui.domain.text import clean_for_error
+from tasktui.domain.wire import Param
 
 USER_AGENT = f"tasktui/{__version__}"
 DEFAULT_MAX_ATTACHMENT = 25 * 1024 * 1024
@@ -49,6 +52,11 @@ DEFAULT_PARALLEL = 8
 PARALLEL_MIN_TASKS = 1_000
 #: Page size ``iter_tasks`` uses by default where the server offers ``page-size``.
 BULK_PAGE_SIZE = 1_000
+#: A whole Scale task id (a 24-digit hex ObjectId). A search for one, on a server without
+#: the search extension, is answered by ``GET /task/{id}`` and ``unique_id=`` instead of
+#: a prefix scan: no other task id can begin with a whole one. (A unique id that merely
+#: begins with a whole task id is the one thing such a search does not find.)
+WHOLE_TASK_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 #: Upper bound on batches read by ``batches()`` (offset paging).
 MAX_BATCHES = 20_000
 
@@ -213,7 +221,37 @@ class TaskClient:
         only. Such a listing is read by ``iter_pages_sliced`` (several chains), and its
         exact total is known only once the whole wider listing has been read."""
         ext = await self.discover()
+        if self._exact_search(query):
+            return False
         return query.needs_local_filter(ext) or (query.order is SortOrder.OLDEST and EXT_ORDER not in ext)
+
+    def _exact_search(self, query: TaskQuery) -> bool:
+        """Whether ``query`` searches for a whole task id on a server without the search
+        extension: then it is looked up, not scanned (see ``WHOLE_TASK_ID``)."""
+        return (bool(WHOLE_TASK_ID.match(query.search.strip())) and self.extensions_known
+                and EXT_SEARCH not in self.extensions)
+
+    async def _look_up(self, query: TaskQuery) -> TaskPage:
+        """The tasks a whole-id search finds: the task of that id (``GET /task/{id}``) and
+        the tasks whose unique id it is (the public ``unique_id`` parameter), those that
+        match the rest of the query, in its order. Complete: the total is exact."""
+        text = query.search.strip()
+        found: dict[str, Task] = {}
+        try:
+            task = await self.get_task(text)
+        except NotFoundError:
+            pass
+        else:
+            found[task.task_id] = task
+        params = [*query.wire_params(self.extensions, limit=PAGE_LIMIT_MAX), (Param.UNIQUE_ID, text)]
+        data = await self._transport.call("GET", "tasks", params=params, what="look up a unique id")
+        for t in self._parse_page(data, "look up a unique id", None)[0]:
+            found.setdefault(t.task_id, t)
+        tasks = sorted((t for t in found.values() if query.matches(t)),
+                       key=lambda t: (t.created_at or _EPOCH, t.task_id),
+                       reverse=query.order is SortOrder.NEWEST)
+        return TaskPage(tasks, len(tasks), None, False, total_exact=True, scanned=len(found),
+                        server_time=self.server_time)
 
     async def _can_slice(self, query: TaskQuery) -> bool:
         """Whether the server lists ``query`` in creation order without local filtering."""
@@ -266,6 +304,9 @@ class TaskClient:
         """
         query = query or TaskQuery()
         await self._ensure_extensions_for(query, limit)
+        if self._exact_search(query) and updated_after is None:
+            return replace(await self._look_up(query), token=next_token) if next_token is None else \
+                TaskPage([], 0, None, False, token=next_token)
         if is_slice_cursor(next_token) or (query.order is SortOrder.OLDEST and EXT_ORDER not in
                                            await self.discover()):
             return await self._sliced_page(query, next_token, limit)
@@ -325,6 +366,8 @@ class TaskClient:
         second value is kept for callers that knew counts could be wider; it is True."""
         query = (query or TaskQuery()).replace(order=SortOrder.NEWEST)
         await self._ensure_extensions_for(query, 1)
+        if self._exact_search(query):
+            return len((await self._look_up(query)).tasks), True
         if not self.needs_local_filter(query):
             page = await self._wire_page(query, None, 1)
             return page.total, True
@@ -414,11 +457,16 @@ class TaskClient:
         sized from the totals it returns, the rows are filtered here where it cannot
         filter, and oldest first is read slice by slice from the oldest. A 429 lowers
         the chains running at once (``throttle``); ``Retry-After`` is waited out."""
+        query = query or TaskQuery()
+        await self._ensure_extensions_for(query, limit)
+        if self._exact_search(query) and start_cursor is None:
+            yield await self._look_up(query)
+            return
         floor = self.parallel_min_tasks if min_tasks is None else min_tasks
         if limit < BULK_PAGE_SIZE:
             floor = floor * limit // BULK_PAGE_SIZE
         async with contextlib.aclosing(self._pager.sliced(
-                query or TaskQuery(), start_cursor=start_cursor, limit=limit,
+                query, start_cursor=start_cursor, limit=limit,
                 parallel=self.parallel if parallel is None else parallel,
                 min_tasks=floor)) as pages:
             async for page in pages:
@@ -570,3 +618,6 @@ def _named(doc: Any, what: str) -> dict[str, Any]:
     if not isinstance(doc, dict) or not isinstance(doc.get("name"), str):
         raise malformed(what, "an entry has no name")
     return doc
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -18,9 +18,13 @@ OVERSHOOT = 1.5
 
 def slice_target(total: int, parallel: int, *, page: int = 100, hold: int = 2_000) -> int:
     """Tasks per slice for a listing of ``total`` read by ``parallel`` chains: about four
-    slices per chain (so a chain that drew a short slice takes another), at least two
-    pages, at most ``hold`` (a slice read oldest first is held whole to be reversed)."""
-    return max(2 * page, min(hold, -(-total // max(1, 4 * parallel))))
+    slices per chain (so a chain that drew a short slice takes another), at most ``hold``
+    (a slice read oldest first is held whole to be reversed). Rounded to whole pages less
+    a tenth of one, so that a slice a little bigger than guessed still fills its last
+    page instead of needing one more for a handful of tasks."""
+    raw = min(hold, -(-total // max(1, 4 * parallel)))
+    pages = max(2, round(raw / page))
+    return pages * page - page // 10
 
 
 def too_big(total: int, target: int) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 
 from tasktui.api import RetryPolicy, TaskClient
@@ -119,3 +120,38 @@ async def test_a_429_lowers_the_chains_and_the_read_still_completes(big_server, 
         assert c.throttle.backoffs >= 1 and c.throttle.limit < 8
     assert ids == _ids_by_sql(sql, big_server)
     assert len(waits) == 3 and all(w >= 0.2 for w in waits)
+
+
+async def test_a_whole_task_id_is_looked_up_not_scanned(shared_server, proxy_for, sql, fast_retry):
+    """The oldest task, searched by its whole id: two requests (GET /task/{id} and
+    unique_id=), found, exact — where a prefix scan would read the whole listing."""
+    proxy = await proxy_for(shared_server, public_contract=True)
+    (oldest,), = sql(shared_server, "SELECT task_id FROM tasks ORDER BY created_at, task_id LIMIT 1")
+    q = TaskQuery(search=oldest)
+    async with TaskClient(proxy.url, shared_server.api_key, retry=fast_retry) as c:
+        await c.discover()
+        proxy.reset_stats()
+        page = await c.list_tasks(q)
+        assert [t.task_id for t in page.tasks] == [oldest] and page.total == 1 and page.total_exact
+        assert not await c.needs_scan(q)
+        assert await c.count(q) == (1, True)
+        assert await c.count(q.replace(statuses=frozenset({S.CANCELED}), search="0" * 24)) == (0, True)
+    assert proxy.stats.requests == 6
+    lines = [s.request_line for s in proxy.log]
+    assert sum(f"/task/{oldest}" in line for line in lines) == 2
+    assert sum(f"unique_id={oldest}" in line for line in lines) == 2
+    assert proxy.refused == []
+
+
+async def test_a_unique_id_is_found_by_the_public_parameter(server, proxy_for, sql, fast_retry):
+    uid = "a" * 24  # shaped like a task id, but a unique id
+    (task_id,), = sql(server, "SELECT task_id FROM tasks ORDER BY created_at LIMIT 1")
+    async with httpx.AsyncClient() as h:  # set it as the SDK would
+        r = await h.post(f"{server.url}/task/{task_id}/unique_id", json={"unique_id": uid}, auth=(server.api_key, ""))
+        assert r.status_code == 200
+    assert sql(server, "SELECT task_id FROM tasks WHERE unique_id = ?", uid) == [(task_id,)]
+    proxy = await proxy_for(server, public_contract=True)
+    async with TaskClient(proxy.url, server.api_key, retry=fast_retry) as c:
+        page = await c.list_tasks(TaskQuery(search=uid))
+    assert [t.task_id for t in page.tasks] == [task_id]
+    assert proxy.refused == []

@@ -13,10 +13,11 @@ HI = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
 
 def test_slice_target_is_about_four_slices_per_chain_within_bounds():
-    assert slice_target(10_000, 8) == 313  # ceil(10,000 / 32)
-    assert slice_target(500, 8) == 200  # never below two pages
-    assert slice_target(1_000_000, 8) == 2_000  # never above what is held to reverse
-    assert too_big(470, 313) and not too_big(469, 313)
+    assert slice_target(10_000, 8) == 290  # ceil(10,000 / 32) = 313: three pages less 10
+    assert slice_target(500, 8) == 190  # never below two pages
+    assert slice_target(1_000_000, 8) == 1_990  # never above what is held to reverse
+    assert slice_target(1_000, 1, page=20) == 238  # 250 rounds to 12 pages of 20
+    assert too_big(436, 290) and not too_big(435, 290)
 
 
 def test_uniform_creation_is_cut_into_parts_of_the_target_in_one_round():
