@@ -313,8 +313,12 @@ class TaskStore:
 
     @property
     def can_sort_oldest(self) -> bool:
-        """Oldest first may be offered: the server is not known to lack the ``order``
-        extension (the Scale API lists newest first only)."""
+        """Oldest first may be offered: always by creation date (without the ``order``
+        extension the listing is read slice by slice from the oldest); by completion
+        date only where the server is not known to lack ``order`` (the Scale API lists
+        newest first only, and completion ranges cannot be sliced)."""
+        if self._query.date_field is DateField.CREATED:
+            return True
         return not self.client.extensions_known or self.client.supports(EXT_ORDER)
 
     async def set_order(self, order: SortOrder) -> None:

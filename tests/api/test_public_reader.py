@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 
-from tasktui.api import RetryPolicy, TaskClient
+from tasktui.api import RetryPolicy, TaskClient, UnsupportedError
 from tasktui.domain import OperatorStatus as S
-from tasktui.domain import SortOrder, TaskQuery
+from tasktui.domain import DateField, SortOrder, TaskQuery
 from tasktui.testing import Fault
 
 from .conftest import BIG_N
@@ -90,7 +90,8 @@ async def test_list_tasks_keeps_reading_until_a_match_with_no_page_cap(shared_se
     proxy = await proxy_for(shared_server, public_contract=True)
     (oldest_id,), = sql(shared_server, "SELECT task_id FROM tasks WHERE ostatus IN ('queued','in_progress','redo') "
                                        "ORDER BY created_at, task_id LIMIT 1")
-    q = TaskQuery(statuses=frozenset({S.QUEUED, S.IN_PROGRESS, S.REDO}), search=oldest_id)
+    # a prefix (a whole id would be looked up, not scanned)
+    q = TaskQuery(statuses=frozenset({S.QUEUED, S.IN_PROGRESS, S.REDO}), search=oldest_id[:20])
     async with TaskClient(proxy.url, shared_server.api_key, retry=fast_retry) as c:
         page = await c.list_tasks(q, limit=100)
     assert [t.task_id for t in page.tasks] == [oldest_id]
@@ -154,4 +155,15 @@ async def test_a_unique_id_is_found_by_the_public_parameter(server, proxy_for, s
     async with TaskClient(proxy.url, server.api_key, retry=fast_retry) as c:
         page = await c.list_tasks(TaskQuery(search=uid))
     assert [t.task_id for t in page.tasks] == [task_id]
+    assert proxy.refused == []
+
+
+async def test_oldest_first_by_completion_date_is_refused_in_words(shared_server, proxy_for, fast_retry):
+    proxy = await proxy_for(shared_server, public_contract=True)
+    q = TaskQuery(date_field=DateField.COMPLETED, order=SortOrder.OLDEST)
+    async with TaskClient(proxy.url, shared_server.api_key, retry=fast_retry) as c:
+        with pytest.raises(UnsupportedError, match="oldest first by completion date"):
+            await c.list_tasks(q)
+        with pytest.raises(UnsupportedError, match="oldest first by completion date"):
+            [t async for t in c.iter_tasks(q)]
     assert proxy.refused == []
