@@ -115,3 +115,30 @@ async def test_a_poll_with_nothing_changed_is_one_request(shared_server, proxy_f
         assert await store.poll_once() == 0
     assert proxy.stats.requests == 4
     assert proxy.refused == []
+
+
+async def test_refresh_and_scrolling_of_a_scanned_view_keep_rows_and_exact_total(
+        shared_server, proxy_for, make_store, sql):
+    proxy = await proxy_for(shared_server, public_contract=True)
+    want = _ids(sql, shared_server, "ostatus = 'in_progress'")
+    store, _ = await make_store(proxy.url, shared_server.api_key, page_size=20, max_rows=40)
+    await store.set_query(TaskQuery(statuses=frozenset({S.IN_PROGRESS})))
+    await _scan_done(store)
+    while store.has_more:  # to the end: the window keeps 40 rows, drops pages at the top
+        await store.load_more()
+    assert [t.task_id for t in store.rows] == want[store.offset:]
+    assert store.has_before and store.total == len(want) and store.total_exact
+    offset = store.offset
+    await store.refresh()  # from the middle: the rows from the window's cursor, then a re-count
+    assert store.offset == offset and [t.task_id for t in store.rows] == want[offset:offset + len(store.rows)]
+    await _scan_done(store)
+    assert store.total == len(want) and store.total_exact
+    while store.has_before:  # and back up from the remembered cursors
+        await store.load_previous()
+    assert [t.task_id for t in store.rows] == want[:len(store.rows)]
+    store.set_anchor(store.rows[5].task_id)
+    await store.refresh()
+    await _scan_done(store)
+    assert [t.task_id for t in store.rows] == want[:len(store.rows)]
+    assert store.total == len(want) and store.total_exact
+    assert proxy.refused == []
