@@ -142,3 +142,16 @@ async def test_refresh_and_scrolling_of_a_scanned_view_keep_rows_and_exact_total
     assert [t.task_id for t in store.rows] == want[:len(store.rows)]
     assert store.total == len(want) and store.total_exact
     assert proxy.refused == []
+
+
+async def test_a_retry_after_wait_reaches_the_views_as_a_countdown(shared_server, proxy_for, make_store):
+    from tasktui.testing import Fault
+
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, rec = await make_store(proxy.url, shared_server.api_key)
+    proxy.script(Fault.rate_limit(1.2, match="GET /v1/tasks"))
+    await store.set_query(QUEUED)
+    waits = rec.of("wait")
+    assert len(waits) == 1 and waits[0].count == 1 and "429" in waits[0].message
+    assert store.rows and store.error is None
+    assert store.client.throttle.backoffs == 1
