@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime
-from typing import Any, AsyncIterator
+import re
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator, Callable
 from urllib.parse import quote
 
 import httpx
 
 from tasktui import __version__
-from tasktui.api.errors import InvalidRequestError, UnsupportedError, malformed
+from tasktui.api.errors import InvalidRequestError, NotFoundError, UnsupportedError, malformed
 from tasktui.api.page import Attachment, TaskPage
-from tasktui.api.paging import Pager
+from tasktui.api.paging import Pager, is_slice_cursor
+from tasktui.api.throttle import Throttle
 from tasktui.api.retry import RetryPolicy
 from tasktui.api.transport import Transport, display_url, server_date
 from tasktui.domain import (
@@ -28,24 +31,32 @@ from tasktui.domain import (
     EXT_IDEMPOTENCY,
     EXT_ORDER,
     EXT_PAGE_SIZE,
+    EXT_SEARCH,
     EXTENSIONS_HEADER,
+    DateField,
+    SortOrder,
     PAGE_LIMIT_MAX,
     MalformedTaskError,
     Task,
     TaskQuery,
 )
 from tasktui.domain.text import clean_for_error
+from tasktui.domain.wire import Param
 
 USER_AGENT = f"tasktui/{__version__}"
 DEFAULT_MAX_ATTACHMENT = 25 * 1024 * 1024
-#: How many wire pages one ``list_tasks`` call may read while filtering locally
-#: (the real API cannot express the query) before it returns an empty page that
-#: still ``has_more`` — so a rare status never makes one call read the whole queue.
-DEFAULT_MAX_SCAN_PAGES = 20
-#: ``iter_tasks`` reads listings longer than this with several page chains at once.
+#: Page chains a sliced read runs at once by default (``TaskClient(parallel=...)``).
+DEFAULT_PARALLEL = 8
+#: ``iter_tasks`` reads listings longer than this with several page chains at once
+#: (counted in pages of ``BULK_PAGE_SIZE``: see ``iter_pages_sliced``).
 PARALLEL_MIN_TASKS = 1_000
 #: Page size ``iter_tasks`` uses by default where the server offers ``page-size``.
 BULK_PAGE_SIZE = 1_000
+#: A whole Scale task id (a 24-digit hex ObjectId). A search for one, on a server without
+#: the search extension, is answered by ``GET /task/{id}`` and ``unique_id=`` instead of
+#: a prefix scan: no other task id can begin with a whole one. (A unique id that merely
+#: begins with a whole task id is the one thing such a search does not find.)
+WHOLE_TASK_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 #: Upper bound on batches read by ``batches()`` (offset paging).
 MAX_BATCHES = 20_000
 
@@ -67,10 +78,11 @@ class TaskClient:
         connect_timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         ignore_extensions: bool = False,
-        max_scan_pages: int = DEFAULT_MAX_SCAN_PAGES,
+        max_scan_pages: int | None = None,
         max_connections: int = 16,
-        parallel: int = 3,
+        parallel: int = DEFAULT_PARALLEL,
         user_agent: str | None = None,
+        on_wait: Callable[[float, str], None] | None = None,
     ):
         url = httpx.URL(str(base_url).strip().rstrip("/"))
         if url.scheme not in ("http", "https") or not url.host:
@@ -79,9 +91,11 @@ class TaskClient:
             raise TypeError("api_key must be a string")
         self.retry = retry or RetryPolicy()
         self.ignore_extensions = ignore_extensions
-        self.max_scan_pages = max(1, max_scan_pages)
-        #: Page chains ``iter_tasks`` may run at once on long listings (1: never more).
-        self.parallel = max(1, parallel)
+        #: Wire pages one ``list_tasks`` call may read while filtering locally before it
+        #: returns an empty page that still ``has_more`` (None: as many as it takes).
+        self.max_scan_pages = None if max_scan_pages is None else max(1, max_scan_pages)
+        #: Listing requests in flight at once, lowered after a 429 (see ``Throttle``).
+        self.throttle = Throttle(max(1, parallel))
         #: ... on listings longer than this.
         self.parallel_min_tasks = PARALLEL_MIN_TASKS
         self._extensions: frozenset[str] = frozenset()
@@ -95,7 +109,30 @@ class TaskClient:
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, connect=connect_timeout),
             retry=self.retry, max_connections=max_connections, user_agent=user_agent or USER_AGENT,
             on_answer=self._learn, replays_writes=lambda: EXT_IDEMPOTENCY in self.extensions)
-        self._pager = Pager(self._list_page, self._can_slice)
+        self._transport.on_rate_limited = self.throttle.rate_limited
+        self._transport.on_wait = on_wait
+        self._pager = Pager(self._list_page, self._can_slice, wire_page=self._wire_page,
+                            needs_local=self.needs_local_filter)
+
+    @property
+    def parallel(self) -> int:
+        """Page chains a sliced read may run at once (1: never more than one)."""
+        return self.throttle.ceiling
+
+    @parallel.setter
+    def parallel(self, value: int) -> None:
+        self.throttle.set_ceiling(max(1, int(value)))
+
+    @property
+    def on_wait(self) -> Callable[[float, str], None] | None:
+        """Told ``(seconds, why)`` before the client waits to retry — for ``Retry-After``
+        (honoured up to ``retry.max_retry_after``, 120 s by default) and for any backoff
+        of a second or more — so a view can show a countdown."""
+        return self._transport.on_wait
+
+    @on_wait.setter
+    def on_wait(self, callback: Callable[[float, str], None] | None) -> None:
+        self._transport.on_wait = callback
 
     # lifecycle -------------------------------------------------------------------
     async def __aenter__(self) -> "TaskClient":
@@ -173,6 +210,49 @@ class TaskClient:
                 or query.needs_local_filter(())):
             await self.discover()
 
+    def needs_local_filter(self, query: TaskQuery) -> bool:
+        """Whether rows of ``query`` are filtered here (the server cannot express it), by
+        the extensions known so far."""
+        return query.needs_local_filter(self.extensions)
+
+    async def needs_scan(self, query: TaskQuery) -> bool:
+        """Whether showing ``query`` means reading more of the server's listing than it
+        shows: rows filtered here, or oldest first from a server that lists newest first
+        only. Such a listing is read by ``iter_pages_sliced`` (several chains), and its
+        exact total is known only once the whole wider listing has been read."""
+        ext = await self.discover()
+        if self._exact_search(query):
+            return False
+        return query.needs_local_filter(ext) or (query.order is SortOrder.OLDEST and EXT_ORDER not in ext)
+
+    def _exact_search(self, query: TaskQuery) -> bool:
+        """Whether ``query`` searches for a whole task id on a server without the search
+        extension: then it is looked up, not scanned (see ``WHOLE_TASK_ID``)."""
+        return (bool(WHOLE_TASK_ID.match(query.search.strip())) and self.extensions_known
+                and EXT_SEARCH not in self.extensions)
+
+    async def _look_up(self, query: TaskQuery) -> TaskPage:
+        """The tasks a whole-id search finds: the task of that id (``GET /task/{id}``) and
+        the tasks whose unique id it is (the public ``unique_id`` parameter), those that
+        match the rest of the query, in its order. Complete: the total is exact."""
+        text = query.search.strip()
+        found: dict[str, Task] = {}
+        try:
+            task = await self.get_task(text)
+        except NotFoundError:
+            pass
+        else:
+            found[task.task_id] = task
+        params = [*query.wire_params(self.extensions, limit=PAGE_LIMIT_MAX), (Param.UNIQUE_ID, text)]
+        data = await self._transport.call("GET", "tasks", params=params, what="look up a unique id")
+        for t in self._parse_page(data, "look up a unique id", None)[0]:
+            found.setdefault(t.task_id, t)
+        tasks = sorted((t for t in found.values() if query.matches(t)),
+                       key=lambda t: (t.created_at or _EPOCH, t.task_id),
+                       reverse=query.order is SortOrder.NEWEST)
+        return TaskPage(tasks, len(tasks), None, False, total_exact=True, scanned=len(found),
+                        server_time=self.server_time)
+
     async def _can_slice(self, query: TaskQuery) -> bool:
         """Whether the server lists ``query`` in creation order without local filtering."""
         ext = await self.discover()
@@ -224,33 +304,81 @@ class TaskClient:
         """
         query = query or TaskQuery()
         await self._ensure_extensions_for(query, limit)
+        if self._exact_search(query) and updated_after is None:
+            return replace(await self._look_up(query), token=next_token) if next_token is None else \
+                TaskPage([], 0, None, False, token=next_token)
+        if is_slice_cursor(next_token) or (query.order is SortOrder.OLDEST and EXT_ORDER not in
+                                           await self.discover()):
+            return await self._sliced_page(query, next_token, limit)
         ext = self.extensions
         local = query.needs_local_filter(ext)
-        what = "list tasks"
         token = next_token
         scanned = 0
         when: datetime | None = None
-        for _ in range(self.max_scan_pages if local else 1):
-            params = query.wire_params(ext, limit=limit, next_token=token, updated_after=updated_after)
-            response, data = await self._transport.send("GET", "tasks", params=params, what=what)
+        reads = 0
+        while True:
+            page = await self._wire_page(query, token, limit, updated_after=updated_after)
+            reads += 1
             if when is None:
-                when = server_date(response)
-            tasks, total, has_more, nxt = self._parse_page(data, what, token)
-            scanned += len(tasks)
-            if local:
-                tasks = [t for t in tasks if query.matches(t)]
-            if not local or tasks or not has_more:
-                return TaskPage(tasks, total, nxt, has_more, token=next_token, total_exact=not local,
-                                scanned=scanned, server_time=when)
-            token = nxt
-        return TaskPage([], total, token, True, token=next_token, total_exact=False, scanned=scanned,
-                        server_time=when)
+                when = page.server_time
+            scanned += page.scanned
+            tasks = [t for t in page.tasks if query.matches(t)] if local else page.tasks
+            if not local or tasks or not page.has_more or (
+                    self.max_scan_pages is not None and reads >= self.max_scan_pages):
+                return TaskPage(tasks, page.total, page.next_token, page.has_more, token=next_token,
+                                total_exact=not local, scanned=scanned, server_time=when)
+            token = page.next_token
 
-    async def count(self, query: TaskQuery | None = None) -> tuple[int, bool]:
-        """The server's count of tasks for ``query`` and whether it is exact (it counts a
-        wider set when the server cannot express the whole query)."""
-        page = await self.list_tasks(query, limit=1)
-        return page.total, page.total_exact
+    async def _wire_page(self, query: TaskQuery, token: str | None, limit: int, *,
+                         updated_after: datetime | None = None) -> TaskPage:
+        """One page as the server sends it (its filters only, its ``total``), taking a
+        slot of the throttle for the request."""
+        params = query.wire_params(self.extensions, limit=limit, next_token=token, updated_after=updated_after)
+        what = "list tasks"
+        async with self.throttle.slot():
+            response, data = await self._transport.send("GET", "tasks", params=params, what=what)
+        await self.throttle.answered()
+        tasks, total, has_more, nxt = self._parse_page(data, what, token)
+        return TaskPage(tasks, total, nxt, has_more, token=token, total_exact=not self.needs_local_filter(query),
+                        scanned=len(tasks), server_time=server_date(response))
+
+    async def _sliced_page(self, query: TaskQuery, cursor: str | None, limit: int) -> TaskPage:
+        """The first page with rows (or the last) of a sliced read from ``cursor``: how
+        ``list_tasks`` continues a listing the sliced reader began, and reads oldest first
+        from a server that lists newest first only."""
+        scanned = 0
+        async with contextlib.aclosing(self._pager.sliced(
+                query, start_cursor=cursor, limit=limit, min_tasks=0,
+                # from a cursor one chain: the page wanted is the next one with rows
+                parallel=1 if cursor is not None else self.parallel)) as pages:
+            async for page in pages:
+                scanned += page.scanned
+                if page.tasks or not page.has_more:
+                    return replace(page, token=cursor, scanned=scanned)
+        return TaskPage([], 0, None, False, token=cursor, scanned=scanned)
+
+    async def count(self, query: TaskQuery | None = None, *,
+                    on_progress: Callable[[int, int, int], None] | None = None) -> tuple[int, bool]:
+        """The number of tasks matching ``query``, exact: the server's ``total`` when it
+        can express the whole query (one request), else by reading the wider listing it
+        can express — in parallel creation-time slices — and counting the matches here.
+        ``on_progress(scanned, wire_total, matched)`` is told after every page read. The
+        second value is kept for callers that knew counts could be wider; it is True."""
+        query = (query or TaskQuery()).replace(order=SortOrder.NEWEST)
+        await self._ensure_extensions_for(query, 1)
+        if self._exact_search(query):
+            return len((await self._look_up(query)).tasks), True
+        if not self.needs_local_filter(query):
+            page = await self._wire_page(query, None, 1)
+            return page.total, True
+        matched = scanned = 0
+        async with contextlib.aclosing(self.iter_pages_sliced(query, limit=PAGE_LIMIT_MAX, min_tasks=0)) as pages:
+            async for page in pages:
+                matched += len(page.tasks)
+                scanned += page.scanned
+                if on_progress is not None:
+                    on_progress(scanned, page.total, matched)
+        return matched, True
 
     async def _list_page(self, query: TaskQuery, token: str | None, limit: int) -> TaskPage:
         return await self.list_tasks(query, token, limit=limit)
@@ -317,13 +445,30 @@ class TaskClient:
     ) -> AsyncIterator[TaskPage]:
         """Every page of the listing, in its order, like :meth:`iter_pages` — but a
         listing of at least ``min_tasks`` (default ``parallel_min_tasks``) is read by up
-        to ``parallel`` (default ``self.parallel``) chains over creation-time slices.
+        to ``parallel`` (default ``self.parallel``, 8) chains over creation-time slices.
         Each page's ``next_token`` resumes right after it when passed back as
-        ``start_cursor``. See ``Pager.sliced``."""
+        ``start_cursor``. See ``Pager.sliced``.
+
+        ``min_tasks`` is a size in pages of ``BULK_PAGE_SIZE``: what makes chains pay is
+        the number of round trips, so with smaller pages (the public API's 100) a listing
+        is sliced from proportionally fewer tasks (``min_tasks * limit / 1,000``).
+
+        Against a server that lists newest first only (the public API), the slices are
+        sized from the totals it returns, the rows are filtered here where it cannot
+        filter, and oldest first is read slice by slice from the oldest. A 429 lowers
+        the chains running at once (``throttle``); ``Retry-After`` is waited out."""
+        query = query or TaskQuery()
+        await self._ensure_extensions_for(query, limit)
+        if self._exact_search(query) and start_cursor is None:
+            yield await self._look_up(query)
+            return
+        floor = self.parallel_min_tasks if min_tasks is None else min_tasks
+        if limit < BULK_PAGE_SIZE:
+            floor = floor * limit // BULK_PAGE_SIZE
         async with contextlib.aclosing(self._pager.sliced(
-                query or TaskQuery(), start_cursor=start_cursor, limit=limit,
+                query, start_cursor=start_cursor, limit=limit,
                 parallel=self.parallel if parallel is None else parallel,
-                min_tasks=self.parallel_min_tasks if min_tasks is None else min_tasks)) as pages:
+                min_tasks=floor)) as pages:
             async for page in pages:
                 yield page
 
@@ -473,3 +618,6 @@ def _named(doc: Any, what: str) -> dict[str, Any]:
     if not isinstance(doc, dict) or not isinstance(doc.get("name"), str):
         raise malformed(what, "an entry has no name")
     return doc
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

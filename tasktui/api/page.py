@@ -17,7 +17,8 @@ class TaskPage:
     (export resumes from ``next_token``; the store re-fetches pages it dropped).
     ``total`` is the server's count for the query; when rows are filtered locally
     (a server without the extensions the query needs) it counts the wider wire query
-    and ``total_exact`` is False. ``scanned`` is how many wire tasks were read.
+    and ``total_exact`` is False — then only ``TaskClient.count`` (or a store's complete
+    scan) knows the exact number. ``scanned`` is how many wire tasks were read for it.
     """
 
     tasks: list[Task]

@@ -12,15 +12,16 @@ import asyncio
 import base64
 import contextlib
 from collections import deque
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import AsyncIterator, Awaitable, Callable
 
 import orjson
 
-from tasktui.api.errors import malformed
+from tasktui.api.errors import UnsupportedError, malformed
 from tasktui.api.page import TaskPage
-from tasktui.domain import DateField, SortOrder, TaskQuery
+from tasktui.api.slicing import TICK, cut_points, slice_target, too_big
+from tasktui.domain import DateField, SortOrder, Task, TaskQuery
 
 #: One page of ``query`` from ``token`` (None: the first), ``limit`` tasks at most.
 ListPage = Callable[[TaskQuery, "str | None", int], Awaitable[TaskPage]]
@@ -39,16 +40,21 @@ SLICED_CURSOR_PREFIX = "tasktui-slices."
 Bounds = list[tuple[datetime | None, datetime | None]]
 
 
-def encode_slice_cursor(bounds: Bounds, index: int, token: str | None, total: int) -> str:
+def encode_slice_cursor(bounds: Bounds, index: int, token: str | None, total: int, skip: int = 0) -> str:
     """A cursor that resumes a sliced read: the slices' bounds, the slice being read,
-    the server token within it (None: its start) and the listing's total."""
+    the server token within it (None: its start), the listing's total, and — for a slice
+    read whole and reversed (oldest first on a server that lists newest first only) —
+    how many of its tasks were already handed out."""
     doc = {"b": [[a.isoformat() if a else None, b.isoformat() if b else None] for a, b in bounds],
            "i": index, "t": token, "n": total}
+    if skip:
+        doc["s"] = skip
     return SLICED_CURSOR_PREFIX + base64.urlsafe_b64encode(orjson.dumps(doc)).decode("ascii")
 
 
 def decode_slice_cursor(cursor: str) -> tuple[Bounds, int, str | None, int]:
-    """Inverse of ``encode_slice_cursor``; a ValueError naming the cursor when it is damaged."""
+    """Inverse of ``encode_slice_cursor`` (without the skip: see ``cursor_skip``); a
+    ValueError naming the cursor when it is damaged."""
     try:
         doc = orjson.loads(base64.urlsafe_b64decode(cursor[len(SLICED_CURSOR_PREFIX):].encode("ascii")))
         bounds = [(datetime.fromisoformat(a) if a else None, datetime.fromisoformat(b) if b else None)
@@ -61,17 +67,56 @@ def decode_slice_cursor(cursor: str) -> tuple[Bounds, int, str | None, int]:
     return bounds, index, token, total
 
 
+def cursor_skip(cursor: str) -> int:
+    """The skip of a sliced cursor (0 when it has none)."""
+    try:
+        doc = orjson.loads(base64.urlsafe_b64decode(cursor[len(SLICED_CURSOR_PREFIX):].encode("ascii")))
+        skip = int(doc.get("s", 0))
+    except (ValueError, TypeError, AttributeError, orjson.JSONDecodeError):
+        raise ValueError("the saved export position (cursor) is damaged") from None
+    if skip < 0:
+        raise ValueError("the saved export position (cursor) is damaged")
+    return skip
+
+
+def is_slice_cursor(token: str | None) -> bool:
+    return token is not None and token.startswith(SLICED_CURSOR_PREFIX)
+
+
 def _consume_result(task: asyncio.Task) -> None:
     if not task.cancelled():
         task.exception()
 
 
-class Pager:
-    """Page chains over one source of pages."""
+@dataclass
+class _Slice:
+    """A creation-time range ``[lo, hi)`` (``lo`` None: open) and, once probed, its first
+    wire page (newest first), whose ``total`` is the range's size."""
 
-    def __init__(self, list_page: ListPage, can_slice: Callable[[TaskQuery], Awaitable[bool]]):
+    lo: datetime | None
+    hi: datetime | None
+    first: TaskPage | None = None
+    cuttable: bool = True
+
+
+class Pager:
+    """Page chains over one source of pages.
+
+    ``list_page`` reads one page of a query as the caller should see it (filtered locally
+    where the server cannot filter); ``can_slice`` says whether the server lists a query
+    in creation order without local filtering (then slices are whole days, planned from
+    the oldest and newest task). ``wire_page`` — given for a server that may list newest
+    first only — reads one raw page as the server sends it (newest first, the server's
+    ``total``), and ``needs_local`` says whether a query's rows must be filtered here:
+    with them, any listing is sliced from the totals the server returns.
+    """
+
+    def __init__(self, list_page: ListPage, can_slice: Callable[[TaskQuery], Awaitable[bool]], *,
+                 wire_page: ListPage | None = None, needs_local: Callable[[TaskQuery], bool] | None = None):
         self._list_page = list_page
         self._can_slice = can_slice
+        self._wire_page = wire_page
+        self._needs_local = needs_local or (lambda q: False)
 
     async def pages(self, query: TaskQuery, *, start_token: str | None = None, limit: int,
                     prefetch: bool = True) -> AsyncIterator[TaskPage]:
@@ -119,6 +164,14 @@ class Pager:
         listing was read by one chain) resumes one chain. ``total`` is the whole
         listing's on every page.
         """
+        one_chain = parallel <= 1 and query.order is SortOrder.NEWEST and not is_slice_cursor(start_cursor)
+        if self._wire_page is not None and not one_chain and not await self._can_slice(query):
+            async with contextlib.aclosing(self._sliced_by_total(
+                    query, start_cursor=start_cursor, limit=limit, parallel=parallel,
+                    min_tasks=min_tasks)) as pages:
+                async for page in pages:
+                    yield page
+            return
         # Big pages already amortise the per-request cost; more chains of them would
         # only hold more in memory.
         par = min(max(1, parallel), max(1, PARALLEL_PAGE_BUDGET // max(1, limit)))
@@ -223,3 +276,192 @@ class Pager:
         if query.order is SortOrder.NEWEST:
             slices.reverse()
         return slices, head.total
+
+    # -- slices from the totals (a server that lists newest first only) -----------------
+
+    async def _sliced_by_total(self, query: TaskQuery, *, start_cursor: str | None, limit: int,
+                               parallel: int, min_tasks: int) -> AsyncIterator[TaskPage]:
+        """``sliced`` for a server that lists newest first only and may not filter the
+        whole query: the listing is cut into creation-time slices sized from the totals
+        the server returns (a slice is cut again while it is too big), read by up to
+        ``parallel`` chains, filtered here where needed, and handed out in the query's
+        order — oldest first by reading each slice whole (it is small) and reversing it."""
+        assert self._wire_page is not None
+        oldest = query.order is SortOrder.OLDEST
+        if query.date_field is not DateField.CREATED:
+            if oldest:
+                raise UnsupportedError(
+                    "Could not list oldest first by completion date: this server lists newest first "
+                    "only, and tasktui reads oldest first by creation time only. Choose newest first, "
+                    "or filter by creation date.")
+            async with contextlib.aclosing(self.pages(query, start_token=start_cursor, limit=limit)) as pages:
+                async for page in pages:
+                    yield page
+            return
+        par = max(1, parallel)
+        wire_q = query.replace(order=SortOrder.NEWEST)
+        skip = 0
+        if is_slice_cursor(start_cursor):
+            assert start_cursor is not None
+            bounds, index, token, total = decode_slice_cursor(start_cursor)
+            skip = cursor_skip(start_cursor)
+            slices = [_Slice(a, b) for a, b in bounds]
+        elif start_cursor is not None:  # a plain server token: one chain, as it was begun
+            async with contextlib.aclosing(self.pages(query, start_token=start_cursor, limit=limit)) as pages:
+                async for page in pages:
+                    yield page
+            return
+        else:
+            head = await self._wire_page(wire_q, None, limit)
+            total = head.total
+            if not oldest and (par <= 1 or total < min_tasks):
+                slices = []  # one chain, page by page from the head read
+            else:
+                slices = await self._plan_by_total(wire_q, head, slice_target(total, par, page=limit), limit)
+            if oldest:
+                slices.reverse()
+            if not slices:
+                slices = [_Slice(wire_q.start, wire_q.end, head)]
+            bounds = [(sl.lo, sl.hi) for sl in slices]
+            index, token = 0, None
+        async with contextlib.aclosing(self._read_by_total(
+                wire_q, slices, bounds, index, token, skip, total, limit, par,
+                self._needs_local(query), oldest, start_cursor)) as pages:
+            async for page in pages:
+                yield page
+
+    async def _plan_by_total(self, wire_q: TaskQuery, head: TaskPage, target: int, limit: int) -> list[_Slice]:
+        """Slices of about ``target`` tasks each, newest first, every one probed (its first
+        page read, kept to be handed out). Empty ranges are dropped."""
+        assert self._wire_page is not None
+        if head.total == 0 or not head.tasks:
+            return []
+        newest = max(t.created_at for t in head.tasks if t.created_at is not None) if any(
+            t.created_at is not None for t in head.tasks) else None
+        hi = wire_q.end or (newest + TICK if newest is not None else None)
+        work = [_Slice(wire_q.start, hi, head)]
+        if hi is None:
+            return work
+        for _ in range(12):  # each round cuts what is still too big; a few rounds suffice
+            probes: list[_Slice] = []
+            nxt: list[_Slice] = []
+            for sl in work:
+                assert sl.first is not None
+                if not (sl.cuttable and too_big(sl.first.total, target)):
+                    nxt.append(sl)
+                    continue
+                assert sl.hi is not None
+                cuts = cut_points(sl.lo, sl.hi, [t.created_at for t in sl.first.tasks if t.created_at],
+                                  sl.first.total, target)
+                if not cuts:
+                    sl.cuttable = False
+                    nxt.append(sl)
+                    continue
+                edges: list[datetime | None] = [sl.hi, *cuts, sl.lo]
+                for top, bottom in zip(edges, edges[1:]):
+                    part = _Slice(bottom, top)
+                    probes.append(part)
+                    nxt.append(part)
+            if not probes:
+                break
+
+            async def probe(part: _Slice) -> None:
+                part.first = await self._wire_page(wire_q.replace(start=part.lo, end=part.hi), None, limit)
+
+            await asyncio.gather(*(probe(p) for p in probes))
+            work = [sl for sl in nxt if sl.first is not None and sl.first.total > 0]
+        return work
+
+    async def _read_by_total(self, wire_q: TaskQuery, slices: list[_Slice], bounds: Bounds, index: int,
+                             token: str | None, skip: int, total: int, limit: int, par: int, local: bool,
+                             oldest: bool, start_cursor: str | None) -> AsyncIterator[TaskPage]:
+        assert self._wire_page is not None
+        wire_page = self._wire_page
+        lookahead = max(1, SLICE_LOOKAHEAD_TASKS // max(1, limit))
+        done = object()
+        running: dict[int, tuple[asyncio.Task, asyncio.Queue]] = {}
+        edges = {e for b in bounds for e in b if e is not None}
+
+        def keep(tasks: list[Task]) -> list[Task]:
+            return [t for t in tasks if wire_q.matches(t)] if local else list(tasks)
+
+        async def chain(i: int, start: str | None):
+            sq = wire_q.replace(start=bounds[i][0], end=bounds[i][1])
+            first = slices[i].first if start is None else None
+            page = first if first is not None else await wire_page(sq, start, limit)
+            while True:
+                yield page
+                if not page.has_more:
+                    return
+                page = await wire_page(sq, page.next_token, limit)
+
+        async def produce(i: int, queue: asyncio.Queue) -> None:
+            try:
+                if not oldest:
+                    async for page in chain(i, token if i == index else None):
+                        await queue.put((keep(page.tasks), len(page.tasks),
+                                         page.next_token if page.has_more else None, 0))
+                else:
+                    held: list[Task] = []
+                    scanned = 0
+                    async for page in chain(i, None):
+                        held.extend(keep(page.tasks))
+                        scanned += len(page.tasks)
+                    held.reverse()
+                    at = skip if i == index else 0
+                    if at >= len(held):
+                        await queue.put(([], scanned, None, 0))
+                    while at < len(held):
+                        chunk = held[at:at + limit]
+                        at += len(chunk)
+                        await queue.put((chunk, scanned, None if at >= len(held) else "", at))
+                        scanned = 0
+                await queue.put(done)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as e:  # handed to the consumer, in order
+                await queue.put(e)
+
+        previous = start_cursor
+        started = index
+        seen_at_edges: set[str] = set()
+        try:
+            for i in range(index, len(slices)):
+                while started < len(slices) and started < i + par:
+                    q: asyncio.Queue = asyncio.Queue(maxsize=lookahead)
+                    running[started] = (asyncio.ensure_future(produce(started, q)), q)
+                    started += 1
+                _, queue = running[i]
+                while True:
+                    item = await queue.get()
+                    if item is done:
+                        break
+                    if isinstance(item, BaseException):
+                        raise item
+                    tasks, scanned, more, at = item
+                    if edges:
+                        # A task created at a cut is in one slice only (start inclusive, end
+                        # exclusive); should a server count both ends in, it is still handed out once.
+                        fresh = []
+                        for t in tasks:
+                            if t.created_at in edges:
+                                if t.task_id in seen_at_edges:
+                                    continue
+                                seen_at_edges.add(t.task_id)
+                            fresh.append(t)
+                        tasks = fresh
+                    if more is not None:
+                        cursor = encode_slice_cursor(bounds, i, more or None, total, at)
+                    elif i + 1 < len(slices):
+                        cursor = encode_slice_cursor(bounds, i + 1, None, total)
+                    else:
+                        cursor = None
+                    yield TaskPage(tasks, total, cursor, cursor is not None, token=previous,
+                                   total_exact=not local, scanned=scanned)
+                    previous = cursor
+                del running[i]
+        finally:
+            for task, _ in running.values():
+                task.cancel()
+            if running:
+                await asyncio.gather(*(t for t, _ in running.values()), return_exceptions=True)

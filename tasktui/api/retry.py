@@ -17,15 +17,21 @@ class RetryPolicy:
 
     ``max_attempts`` counts every try (1 = never retry). The wait before retry ``n``
     (1-based) is ``uniform(0, min(max_delay, base_delay * 2 ** (n - 1)))`` — or, when the
-    server sent ``Retry-After``, that many seconds (never more than ``max_delay``, plus a
-    little jitter). No retry starts once ``total_time`` seconds have passed since the
-    first try, and a wait that would end after it is not begun.
+    server sent ``Retry-After``, that many seconds plus a little jitter. No retry starts
+    once ``total_time`` seconds have passed since the first try, and a backoff wait that
+    would end after it is not begun.
+
+    ``Retry-After`` is honoured up to ``max_retry_after`` seconds (default 120: a rate
+    limit window of the real API), whatever ``max_delay`` and ``total_time`` say — the
+    server said when it will answer again. A longer ``Retry-After`` fails at once with
+    a ``RateLimitedError`` saying so.
     """
 
     max_attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 20.0
     total_time: float = 60.0
+    max_retry_after: float = 120.0
     retry_statuses: frozenset[int] = field(default=RETRY_STATUSES)
     #: Seed for the jitter (tests); None uses the system's randomness.
     seed: int | None = None
@@ -33,7 +39,7 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("RetryPolicy.max_attempts must be at least 1")
-        if self.base_delay < 0 or self.max_delay < 0 or self.total_time < 0:
+        if self.base_delay < 0 or self.max_delay < 0 or self.total_time < 0 or self.max_retry_after < 0:
             raise ValueError("RetryPolicy delays must not be negative")
 
     @classmethod
@@ -48,7 +54,7 @@ class RetryPolicy:
         """Seconds to wait before retry number ``retry`` (1 = the first retry)."""
         r = rng or random
         if retry_after is not None and retry_after >= 0:
-            return min(self.max_delay, retry_after) + r.uniform(0, min(0.1, self.base_delay))
+            return min(self.max_retry_after, retry_after) + r.uniform(0, min(0.1, self.base_delay))
         cap = min(self.max_delay, self.base_delay * (2 ** max(0, retry - 1)))
         return r.uniform(0, cap)
 

@@ -111,6 +111,11 @@ class Transport:
         self.timeout = timeout
         self._on_answer = on_answer
         self._replays_writes = replays_writes
+        #: Told ``(seconds, why)`` before a wait the server asked for (``Retry-After``) or
+        #: any backoff of a second or more, so a view can count down.
+        self.on_wait: Callable[[float, str], None] | None = None
+        #: Told of every 429 (the sliced reader runs fewer chains after one).
+        self.on_rate_limited: Callable[[], None] | None = None
         self._http = httpx.AsyncClient(
             base_url=str(base),
             auth=httpx.BasicAuth(api_key, ""),
@@ -213,16 +218,24 @@ class Transport:
             if not isinstance(outcome, _Failure):
                 return outcome
             err, retryable = outcome.error, outcome.retryable
+            if isinstance(err, errors.RateLimitedError) and self.on_rate_limited is not None:
+                self.on_rate_limited()
             if not retryable or attempt >= policy.max_attempts:
                 raise err
             retry_after = err.retry_after
-            if retry_after is not None and retry_after > policy.max_delay:
-                raise err  # the server wants a longer pause than we are allowed to wait
+            if retry_after is not None and retry_after > policy.max_retry_after:
+                raise errors.RateLimitedError(
+                    f"Could not {what}: the server asks to wait {retry_after:.0f} s before the next "
+                    f"request, longer than the {policy.max_retry_after:.0f} s tasktui waits. "
+                    "Try again later.", status_code=err.status_code, server_message=err.server_message,
+                    attempts=attempt, retry_after=retry_after)
             delay = policy.delay(attempt, retry_after, self._rng)
-            if time.monotonic() - start + delay > policy.total_time:
+            if retry_after is None and time.monotonic() - start + delay > policy.total_time:
                 raise err
             log.info("retrying %s %s in %.2f s (try %d of %d): %s", method, request.url.path, delay,
                      attempt + 1, policy.max_attempts, err)
+            if self.on_wait is not None and (retry_after is not None or delay >= 1.0):
+                self.on_wait(delay, str(err))
             await asyncio.sleep(delay)
 
     async def _try(self, request: httpx.Request, auth: Any, *, what: str, attempt: int, state_changing: bool,

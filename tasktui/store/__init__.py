@@ -17,7 +17,7 @@ from tasktui.store.actions import (
     Verb,
     plan_bulk,
 )
-from tasktui.store.events import Callback, StoreEvent, StoreEventKind
+from tasktui.store.events import Callback, ScanProgress, StoreEvent, StoreEventKind
 from tasktui.store.store import (
     DEFAULT_CACHE_SIZE,
     DEFAULT_MAX_ROWS,
@@ -25,6 +25,7 @@ from tasktui.store.store import (
     MAX_EMPTY_PAGES,
     MAX_POLL_PAGES,
     POLL_OVERLAP,
+    RECOUNT_EVERY,
     TaskStore,
 )
 from tasktui.store.window import Window
@@ -39,6 +40,8 @@ __all__ = [
     "MAX_EMPTY_PAGES",
     "MAX_POLL_PAGES",
     "POLL_OVERLAP",
+    "RECOUNT_EVERY",
+    "ScanProgress",
     "VERBS",
     "ActionRefused",
     "BulkPlan",

@@ -26,9 +26,11 @@ class StoreEventKind(StrEnum):
     ROWS_INSERTED = "rows_inserted"  # `count` new tasks (task_ids) inserted at the top; `dropped` at the end
     ROWS_UPDATED = "rows_updated"  # task_ids changed in place
     ROWS_REMOVED = "rows_removed"  # task_ids removed (no longer match the query)
-    LOADING = "loading"  # store.loading changed
+    LOADING = "loading"  # store.loading / loading_more / scanning changed
+    PROGRESS = "progress"  # store.progress changed: a scan read more (count = matched so far)
+    WAIT = "wait"  # the client waits for the server (count = seconds, message = why): a countdown
     ERROR = "error"  # store.error changed (None: cleared)
-    TOTAL = "total"  # store.total changed
+    TOTAL = "total"  # store.total changed (total_exact False: "at least total" while a scan runs)
     TASK = "task"  # a full task is in the cache (task_ids[0]) — for detail views
     PROJECTS = "projects"
     BATCHES = "batches"
@@ -50,6 +52,29 @@ class StoreEvent:
 
 
 Callback = Callable[[StoreEvent], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanProgress:
+    """How far a scan has read: a listing the server cannot filter (or order) whole, read
+    here to find its rows and its exact count. ``scanned`` wire tasks of ``wire_total``
+    read, ``matched`` of them match; ``done`` once the whole wider listing was read
+    (then ``matched`` is the exact total); ``stopped`` when the operator stopped it."""
+
+    scanned: int
+    wire_total: int
+    matched: int
+    what: str = "tasks"
+    done: bool = False
+    stopped: bool = False
+
+    def describe(self) -> str:
+        """``reading pending tasks: 8,200 of 20,345 · 112 match``."""
+        match = f"{self.matched:,} match"
+        if self.done:
+            return f"read all {self.wire_total:,} {self.what} · {match}"
+        head = "stopped reading" if self.stopped else "reading"
+        return f"{head} {self.what}: {self.scanned:,} of {self.wire_total:,} · {match}"
 
 
 class Subscribers:

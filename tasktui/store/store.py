@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Iterable
@@ -54,7 +55,7 @@ from tasktui.store.actions import (
     read_only_refusal,
     task_refusal,
 )
-from tasktui.store.events import Callback, StoreEvent, StoreEventKind, Subscribers
+from tasktui.store.events import Callback, ScanProgress, StoreEvent, StoreEventKind, Subscribers
 from tasktui.store.window import PageRead, Window
 
 log = logging.getLogger("tasktui.store")
@@ -68,6 +69,11 @@ POLL_OVERLAP = timedelta(seconds=2)
 MAX_POLL_PAGES = 10
 #: ``load_more`` reads at most this many empty pages (locally filtered) in one call.
 MAX_EMPTY_PAGES = 10
+#: A scan shows the rows it has found after this long, even fewer than a page.
+FIRST_PAINT_AFTER = 0.3
+#: After a poll saw changes, the exact count of a scanned listing is read again at most
+#: this often (it means reading the wider listing again).
+RECOUNT_EVERY = timedelta(seconds=30)
 
 
 def _read(page: TaskPage) -> PageRead:
@@ -100,6 +106,10 @@ class TaskStore:
         self.total_exact = True
         self.loading = False
         self.loading_more = False
+        #: A scan is reading past the rows shown, towards the exact total (see ``progress``).
+        self.scanning = False
+        #: How far the current scan has read (None: the query needs no scan).
+        self.progress: ScanProgress | None = None
         self.error: ApiError | None = None
         self.projects: list[dict[str, Any]] = []
         self.batches: list[dict[str, Any]] = []
@@ -118,6 +128,14 @@ class TaskStore:
         self._poll_paused = False
         self._watermark: datetime | None = None
         self.last_poll: datetime | None = None
+        self._scan_task: asyncio.Task | None = None
+        self._stop_requested = False
+        self._filling = False
+        self._is_scan = False
+        self._recount_task: asyncio.Task | None = None
+        self._last_count: datetime | None = None
+        if client.on_wait is None:  # a countdown for the views, while the client waits
+            client.on_wait = self._on_wait
 
     # notifications -------------------------------------------------------------------
     def subscribe(self, callback: Callback) -> Callable[[], None]:
@@ -232,6 +250,9 @@ class TaskStore:
     def set_anchor(self, task_id: str | None) -> None:
         self.anchor_task_id = task_id
 
+    def _on_wait(self, seconds: float, why: str) -> None:
+        self._emit(StoreEventKind.WAIT, count=max(1, round(seconds)), message=why)
+
     # state helpers ---------------------------------------------------------------------
     def _set_loading(self, value: bool) -> None:
         if self.loading != value:
@@ -255,6 +276,10 @@ class TaskStore:
         for t in list(self._inflight):
             t.cancel()
         self._more_task = None
+        self._filling = False
+        if self.scanning:
+            self.scanning = False
+            self._emit(StoreEventKind.LOADING)
         if self.loading_more:
             self.loading_more = False
             self._emit(StoreEventKind.LOADING)
@@ -288,8 +313,12 @@ class TaskStore:
 
     @property
     def can_sort_oldest(self) -> bool:
-        """Oldest first may be offered: the server is not known to lack the ``order``
-        extension (the Scale API lists newest first only)."""
+        """Oldest first may be offered: always by creation date (without the ``order``
+        extension the listing is read slice by slice from the oldest); by completion
+        date only where the server is not known to lack ``order`` (the Scale API lists
+        newest first only, and completion ranges cannot be sliced)."""
+        if self._query.date_field is DateField.CREATED:
+            return True
         return not self.client.extensions_known or self.client.supports(EXT_ORDER)
 
     async def set_order(self, order: SortOrder) -> None:
@@ -317,6 +346,24 @@ class TaskStore:
 
     async def _load_from(self, gen: int, start: str | None, *, want_rows: int,
                          anchor: str | None = None, keep_before: bool = False) -> None:
+        try:
+            self._is_scan = await self.client.needs_scan(self.query)
+        except ApiError:
+            self._is_scan = False  # the load below meets the same error and reports it
+        if gen != self.generation:
+            return
+        self._set_progress(None)
+        if self._is_scan:
+            painted = asyncio.Event()
+            task = self._spawn(self._scan(gen, start, want_rows=want_rows, anchor=anchor,
+                                          keep_before=keep_before, painted=painted))
+            self._scan_task = task
+            waiter = asyncio.ensure_future(painted.wait())
+            try:
+                await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+            return
         self._set_loading(True)
         pages: list[TaskPage] = []
         got = 0
@@ -362,6 +409,175 @@ class TaskStore:
         self._set_error(error)
         self._set_loading(False)
 
+    # scanning (a listing the server cannot filter or order whole) -----------------------
+    def _scan_what(self) -> str:
+        wires = {s.wire for s in self.query.statuses}
+        return "pending tasks" if wires == {"pending"} else "tasks"
+
+    def _set_progress(self, progress: ScanProgress | None) -> None:
+        if progress != self.progress:
+            self.progress = progress
+            self._emit(StoreEventKind.PROGRESS, count=progress.matched if progress else 0,
+                       message=progress.describe() if progress else "")
+
+    def _set_scanning(self, value: bool) -> None:
+        if self.scanning != value:
+            self.scanning = value
+            self._emit(StoreEventKind.LOADING)
+
+    def stop_scan(self) -> bool:
+        """Stop the scan in progress (the operator pressed esc): the rows found so far
+        stay, more can still be loaded, the total stays "at least" what was counted.
+        Returns whether a scan was stopped."""
+        stopped = False
+        for task in (self._scan_task, self._recount_task):
+            if task is not None and not task.done():
+                self._stop_requested = True
+                task.cancel()
+                stopped = True
+        return stopped
+
+    async def _scan(self, gen: int, start: str | None, *, want_rows: int, anchor: str | None,
+                    keep_before: bool, painted: asyncio.Event) -> None:
+        """Read the listing in parallel slices from ``start``: the rows until the window
+        has ``want_rows`` (shown as soon as some are found), and — from the top — on to
+        the end, counting the matches, so that the total becomes exact. Never stalls on a
+        page cap; ``stop_scan`` ends it early; progress is told with ``PROGRESS``."""
+        self._stop_requested = False
+        self._set_loading(True)
+        self._set_scanning(True)
+        q = self.query
+        what = self._scan_what()
+        counting = start is None
+        pages: list[TaskPage] = []
+        got = matched = scanned = wire_total = 0
+        shown = False
+        filling = True
+        self._filling = True
+        complete = stopped = False
+        error: ApiError | None = None
+        t0 = time.monotonic()
+
+        def show() -> None:
+            nonlocal shown
+            self._replace_window(pages, keep_before=keep_before)
+            self._watermark = self._first_time(pages) - POLL_OVERLAP
+            self.loaded_once = True
+            shown = True
+            self._emit(StoreEventKind.ROWS_REPLACED)
+            self._set_loading(False)
+            painted.set()
+
+        try:
+            async with contextlib.aclosing(self.client.iter_pages_sliced(
+                    q, start_cursor=start, limit=self.page_size, min_tasks=0)) as it:
+                async for page in it:
+                    if gen != self.generation:
+                        return
+                    scanned += page.scanned
+                    wire_total = page.total
+                    matched += len(page.tasks)
+                    self._set_progress(ScanProgress(scanned, wire_total, matched, what))
+                    if counting:
+                        self._set_total(matched, False)
+                    if filling and not shown:
+                        pages.append(page)
+                        got += len(page.tasks)
+                        hit = anchor is not None and any(t.task_id == anchor for t in page.tasks)
+                        if got >= want_rows or hit or (got and time.monotonic() - t0 >= FIRST_PAINT_AFTER):
+                            show()
+                            filling = not (got >= want_rows or hit)
+                    elif filling:
+                        idx, _ = self._window.next_page()
+                        done = self._window.append(idx, _read(page))
+                        if done.rows:
+                            self._refresh_cache(done.rows)
+                            self._emit(StoreEventKind.ROWS_APPENDED, count=len(done.rows), dropped=done.dropped,
+                                       task_ids=tuple(t.task_id for t in done.rows))
+                        got += len(page.tasks)
+                        filling = got < want_rows
+                    self._filling = filling
+                    if not filling and not counting:
+                        break
+                else:
+                    complete = True
+        except asyncio.CancelledError:
+            if gen != self.generation or not self._stop_requested:
+                raise
+            me = asyncio.current_task()
+            if me is not None:
+                me.uncancel()
+            stopped = True
+        except ApiError as e:
+            error = e
+        except Exception as e:  # a bug must not leave the view loading forever
+            log.exception("scanning tasks failed")
+            error = _unexpected("load tasks", e)
+        finally:
+            if gen == self.generation:
+                self._filling = False
+                self._set_scanning(False)
+        if gen != self.generation:
+            return
+        if not shown:
+            if error is not None and not pages:
+                if not keep_before:
+                    self._replace_window([], keep_before=False)
+                    self._emit(StoreEventKind.ROWS_REPLACED)
+                self._set_error(error)
+                self._set_loading(False)
+                painted.set()
+                return
+            show()
+        self._set_error(error)
+        if complete and counting:
+            self._last_count = datetime.now(timezone.utc)
+            self._set_total(matched, True)
+            self._set_progress(ScanProgress(scanned, wire_total, matched, what, done=True))
+        else:
+            self._set_progress(ScanProgress(scanned, wire_total, matched, what, stopped=stopped))
+            if counting:
+                self._set_total(matched, False)
+            elif not stopped and error is None:
+                self._recount(gen)
+
+    def _recount(self, gen: int) -> None:
+        """Count a scanned listing exactly again, in the background (after a refresh
+        from the middle, or a poll that saw changes); the total is "at least" meanwhile."""
+        if self._recount_task is not None and not self._recount_task.done():
+            return
+        self._recount_task = self._spawn(self._count_scan(gen))
+
+    async def _count_scan(self, gen: int) -> None:
+        q = self.query
+        what = self._scan_what()
+        self._stop_requested = False
+        self._set_scanning(True)
+
+        def told(scanned: int, wire_total: int, matched: int) -> None:
+            if gen == self.generation:
+                self._set_progress(ScanProgress(scanned, wire_total, matched, what))
+
+        try:
+            n, _ = await self.client.count(q, on_progress=told)
+        except asyncio.CancelledError:
+            if gen != self.generation or not self._stop_requested:
+                raise
+            return
+        except ApiError as e:
+            if gen == self.generation:
+                self._emit(StoreEventKind.POLL, ok=False, error=e, message=str(e))
+            return
+        finally:
+            if gen == self.generation:
+                self._set_scanning(False)
+        if gen == self.generation:
+            self._last_count = datetime.now(timezone.utc)
+            self._set_total(n, True)
+            p = self.progress
+            if p is not None:
+                self._set_progress(ScanProgress(p.scanned, p.wire_total, n, what, done=True))
+
     @staticmethod
     def _first_time(pages: list[TaskPage]) -> datetime:
         for p in pages:
@@ -384,7 +600,7 @@ class TaskStore:
             return 0  # the first page of a new query is still on its way
         if self._more_task is not None and not self._more_task.done():
             return (await self._wait(self._more_task)) or 0
-        if not self.has_more:
+        if not self.has_more or self._filling:  # a scan still filling the window brings the rows
             return 0
         self._more_task = self._spawn(self._fetch_more(self.generation))
         return (await self._wait(self._more_task)) or 0
@@ -412,7 +628,8 @@ class TaskStore:
                 self._refresh_cache(done.rows)
                 self._emit(StoreEventKind.ROWS_APPENDED, count=len(done.rows), dropped=done.dropped,
                            task_ids=tuple(t.task_id for t in done.rows))
-                self._set_total(page.total, page.total_exact)
+                if not self._is_scan:  # a scan's total is its count of matches, not the wire's
+                    self._set_total(page.total, page.total_exact)
                 self._set_error(None)
                 added += len(done.rows)
                 if done.rows or not self.has_more:
@@ -446,7 +663,8 @@ class TaskStore:
         self._refresh_cache(done.rows)
         self._emit(StoreEventKind.ROWS_PREPENDED, count=len(done.rows), dropped=done.dropped,
                    task_ids=tuple(t.task_id for t in done.rows))
-        self._set_total(page.total, page.total_exact)
+        if not self._is_scan:
+            self._set_total(page.total, page.total_exact)
         return len(done.rows)
 
     # projects and batches ----------------------------------------------------------------
@@ -666,7 +884,8 @@ class TaskStore:
         # Ask for everything that changed among tasks the query could ever show:
         # immutable filters stay on the server; status, audit status, tags and the
         # completion date can change, so those are decided here.
-        q = self.query.replace(statuses=frozenset(), audit_statuses=frozenset(), tags=())
+        q = self.query.replace(statuses=frozenset(), audit_statuses=frozenset(), tags=(),
+                               order=SortOrder.NEWEST)
         if q.date_field is DateField.COMPLETED:
             q = q.replace(start=None, end=None)
         return q
@@ -704,7 +923,14 @@ class TaskStore:
             return len(self.rows)
         self._watermark = (first_time or datetime.now(timezone.utc)) - POLL_OVERLAP
         n = self._merge(list(changed.values()))
-        if changed:
+        if changed and self._is_scan:
+            # The exact count of a scanned listing means reading it whole again: not on
+            # every poll. Until it is read again the total is "at least".
+            now = datetime.now(timezone.utc)
+            if self._last_count is None or now - self._last_count >= RECOUNT_EVERY:
+                self._set_total(self.total, False)
+                self._recount(gen)
+        elif changed:
             try:
                 total, exact = await self.client.count(self.query)
             except ApiError:

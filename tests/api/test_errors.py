@@ -85,14 +85,29 @@ async def test_rate_limited_until_retries_run_out(shared_server, proxy_for, api_
     assert ei.value.attempts == 3 and proxy.stats.injected["rate_limit"] == 3
 
 
-async def test_retry_after_longer_than_allowed_gives_up_at_once(shared_server, proxy_for, api_key):
+async def test_retry_after_longer_than_the_bound_gives_up_at_once(shared_server, proxy_for, api_key):
     proxy = await proxy_for(shared_server)
-    proxy.script(Fault.rate_limit(120))
+    proxy.script(Fault.rate_limit(300))
     async with TaskClient(proxy.url, api_key, retry=THREE) as c:
         with pytest.raises(RateLimitedError) as ei:
             await c.list_tasks(TaskQuery())
     msg = _readable(ei.value, api_key)
-    assert "120 s" in msg and ei.value.retry_after == 120 and proxy.stats.requests == 1
+    assert "300 s" in msg and "120 s tasktui waits" in msg
+    assert ei.value.retry_after == 300 and proxy.stats.requests == 1
+
+
+async def test_retry_after_above_max_delay_is_waited_out_and_reported(shared_server, proxy_for, api_key):
+    """The issue's bug: a Retry-After above the backoff cap (here 0.01 s) aborted. Now it
+    is waited out (up to max_retry_after) and the wait is told to ``on_wait``."""
+    proxy = await proxy_for(shared_server)
+    proxy.script(Fault.rate_limit(1))
+    waits: list[tuple[float, str]] = []
+    async with TaskClient(proxy.url, api_key, retry=THREE, on_wait=lambda s, why: waits.append((s, why))) as c:
+        page = await c.list_tasks(TaskQuery(), limit=2)
+    assert len(page.tasks) == 2
+    assert len(waits) == 1 and waits[0][0] >= 1 and "429" in waits[0][1]
+    log = proxy.log
+    assert [s.fault for s in log] == ["rate_limit", None] and log[1].at - log[0].at >= 1
 
 
 async def test_retry_after_is_honoured_then_the_call_succeeds(shared_server, proxy_for, api_key):

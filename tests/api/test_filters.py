@@ -138,3 +138,28 @@ async def test_local_split_asks_the_server_for_pending_only(everything, shared_s
         assert page.scanned >= len(page.tasks)
         pending_total = sum(1 for t in everything if t.status == "pending")
         assert page.total == pending_total and not page.total_exact
+
+
+async def test_through_the_public_contract_every_filter_gives_the_same_list_and_count(
+        everything, shared_server, seed_now, proxy_for, fast_retry):
+    """Issue 11's bar: the same set, the same order and the same (exact) count through the
+    public-contract gate as on the bundled server with its extensions, every filter, both
+    orders; and no request the public API would refuse."""
+    public = await proxy_for(shared_server, public_contract=True)
+    some = everything[len(everything) // 2]
+    cases = dict(queries(everything, seed_now))
+    cases["search-whole-id"] = TaskQuery(search=some.task_id)
+    for s in (S.QUEUED, S.IN_PROGRESS, S.REDO):
+        cases[f"oldest-{s.value}"] = TaskQuery(statuses=frozenset({s}), order=SortOrder.OLDEST)
+    cases["oldest-projects-2"] = cases["projects-2"].replace(order=SortOrder.OLDEST)
+    async with TaskClient(shared_server.url, shared_server.api_key, retry=fast_retry) as bundled, \
+            TaskClient(public.url, shared_server.api_key, retry=fast_retry) as plain:
+        for name, query in cases.items():
+            want = [t.task_id for t in await _read(bundled, query)]
+            got = await _read(plain, query)
+            assert [t.task_id for t in got] == want, name
+            assert sorted(want) == sorted(_expected(everything, query)), name
+            _check_order(got, query.order)
+            assert await plain.count(query) == (len(want), True), name
+    assert plain.extensions == frozenset()
+    assert public.refused == []

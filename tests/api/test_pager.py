@@ -136,3 +136,78 @@ def test_slice_cursor_round_trip_and_damage():
                     encode_slice_cursor(bounds, 2, None, 42)):
         with pytest.raises(ValueError, match="damaged"):
             decode_slice_cursor(damaged)
+
+
+# -- slices sized from totals (a server that lists newest first only) -------------------
+
+class NewestOnly(Listing):
+    """The public API in miniature: newest first whatever the query asks."""
+
+    async def list_page(self, query: TaskQuery, token: str | None, limit: int) -> TaskPage:
+        return await super().list_page(query.replace(order=SortOrder.NEWEST), token, limit)
+
+
+def _uneven(n: int) -> list[Task]:
+    """Creation times in bursts and gaps (so the first guess of a cut is often wrong),
+    a few tasks sharing a millisecond."""
+    import random
+    rng = random.Random(5)
+    t = T0
+    out = []
+    for i in range(n):
+        t += rng.choice([timedelta(0), timedelta(seconds=1), timedelta(minutes=7), timedelta(days=2)])
+        out.append(Task.from_wire({"task_id": f"t{i:04d}", "status": "completed",
+                                   "created_at": t.isoformat(timespec="milliseconds").replace("+00:00", "Z")}))
+    return out
+
+
+def _public_pager(listing: NewestOnly, local: bool = False) -> Pager:
+    async def filtered(query, token, limit):  # what list_tasks does for one chain
+        page = await listing.list_page(query, token, limit)
+        return TaskPage([t for t in page.tasks if query.matches(t)], page.total, page.next_token,
+                        page.has_more, token=token, total_exact=not local)
+
+    return Pager(filtered, _never, wire_page=listing.list_page, needs_local=lambda q: local)
+
+
+@pytest.mark.parametrize("order", [SortOrder.NEWEST, SortOrder.OLDEST])
+async def test_total_sized_slices_hand_out_every_task_once_in_order_and_resume_anywhere(order):
+    listing = NewestOnly(_uneven(2_000))
+    pager = _public_pager(listing)
+    want = sorted(listing.tasks, key=lambda t: (t.created_at, t.task_id), reverse=order is SortOrder.NEWEST)
+    q = TaskQuery(order=order)
+    pages = []
+    async with contextlib.aclosing(pager.sliced(q, limit=100, parallel=4, min_tasks=0)) as it:
+        pages = [p async for p in it]
+    got = [t.task_id for p in pages for t in p.tasks]
+    assert len(got) == len(set(got)) == 2_000
+    # within one millisecond the server's tie order stands; across them, the listing's order
+    assert [listing.tasks[int(i[1:])].created_at for i in got] == [t.created_at for t in want]
+    assert all(p.total == 2_000 and p.total_exact for p in pages)
+    assert all(len(p.tasks) <= 100 for p in pages)
+    for k in range(0, len(pages) - 1, 3):  # resume after every third page
+        cursor = pages[k].next_token
+        assert cursor is not None and cursor.startswith(SLICED_CURSOR_PREFIX)
+        rest = await _ids(pager.sliced(q, start_cursor=cursor, limit=100, parallel=4, min_tasks=0))
+        assert [t.task_id for p in pages[:k + 1] for t in p.tasks] + rest == got
+
+
+async def test_total_sized_slices_filter_locally_and_say_the_total_is_the_wider_one():
+    listing = NewestOnly(_uneven(1_500))
+    q = TaskQuery(search="t1")
+    want = [t.task_id for t in sorted(listing.tasks, key=lambda t: (t.created_at, t.task_id), reverse=True)
+            if t.task_id.startswith("t1")]
+    async with contextlib.aclosing(_public_pager(listing, local=True).sliced(
+            q, limit=100, parallel=3, min_tasks=0)) as it:
+        pages = [p async for p in it]
+    assert sorted(t.task_id for p in pages for t in p.tasks) == sorted(want)
+    assert all(p.total == 1_500 and not p.total_exact for p in pages)
+    assert sum(p.scanned for p in pages) == 1_500  # every wire task read once, none twice
+
+
+async def test_the_plan_probes_each_slice_once_and_reuses_that_page():
+    listing = NewestOnly(_tasks(3_000, timedelta(minutes=3)))
+    ids = await _ids(_public_pager(listing).sliced(TaskQuery(), limit=100, parallel=8, min_tasks=0))
+    assert len(ids) == 3_000
+    # 30 pages of data; the head read and the probes of cut-again ranges come on top
+    assert len(listing.calls) <= 30 + 1 + 8, len(listing.calls)

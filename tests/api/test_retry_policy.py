@@ -29,9 +29,11 @@ def test_backoff_grows_exponentially_within_full_jitter_and_caps():
         waits = [p.delay(retry, rng=rng) for _ in range(200)]
         assert all(0 <= w <= cap for w in waits)
         assert max(waits) > cap * 0.8  # the whole range is used
-    # Retry-After wins over the backoff, capped by max_delay, with a little jitter
+    # Retry-After wins over the backoff and over max_delay, capped by max_retry_after,
+    # with a little jitter
     assert 3.0 <= p.delay(1, 3.0, rng) <= 3.1
-    assert 4.0 <= p.delay(1, 60.0, rng) <= 4.1
+    assert 60.0 <= p.delay(1, 60.0, rng) <= 60.1
+    assert 120.0 <= p.delay(1, 600.0, rng) <= 120.1
 
 
 def test_policy_bounds_and_statuses():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tasktui.api import ApiError, TaskClient
-from tasktui.domain import OperatorStatus, SortOrder, Task, TaskQuery, Zone
+from tasktui.domain import DateField, OperatorStatus, SortOrder, Task, TaskQuery, Zone
 from tasktui.store import VERBS, BulkResult, plan_bulk
 from tasktui.store.actions import optimistic, read_only_refusal, task_refusal
 
@@ -128,12 +128,19 @@ async def test_the_poll_pause_can_be_read(shared_server, make_store):
     assert not store.poll_paused
 
 
-async def test_oldest_first_is_offered_unless_the_server_is_known_not_to(shared_server, make_store):
+async def test_oldest_first_is_offered_by_creation_date_everywhere(shared_server, make_store):
+    """Without the order extension, oldest first by creation date is read slice by slice;
+    by completion date it needs the extension."""
+    by_completion = TaskQuery(date_field=DateField.COMPLETED)
     store, _ = await make_store(shared_server.url, shared_server.api_key)
     await store.set_query(TaskQuery())
     assert store.can_sort_oldest
+    await store.set_query(by_completion)
+    assert store.can_sort_oldest
     plain, _ = await make_store(shared_server.url, shared_server.api_key,
                                 client_kw={"ignore_extensions": True})
+    assert plain.can_sort_oldest
+    await plain.set_query(by_completion)
     assert not plain.can_sort_oldest
 
 
