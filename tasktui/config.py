@@ -170,6 +170,8 @@ class Settings:
     downloads_dir: Path = field(default_factory=default_downloads_dir)
     sandbox_db: Path = field(default_factory=locations.sandbox_db)
     sandbox_seed: int = DEFAULT_SANDBOX_SEED  # demo tasks created on the sandbox's first run
+    #: page chains a long listing is read by at once (None: the client's default, 8)
+    parallel: int | None = None
     simulate: bool = True  # the sandbox moves tasks along (queued -> in progress -> completed)
     force_sandbox: bool = False  # use the sandbox even if an API key is configured
     #: where the settings were read from (None: no file)
@@ -210,7 +212,7 @@ class Settings:
 
 _TOP_KEYS = (
     "api_url", "api_key", "zone", "refresh_interval", "read_only", "keymap", "views",
-    "downloads_dir", "sandbox_db", "sandbox_seed", "simulate",
+    "downloads_dir", "sandbox_db", "sandbox_seed", "simulate", "parallel",
 )
 
 
@@ -236,6 +238,18 @@ def _interval(value: Any, where: str) -> float:
     if 0 < value < 1:
         raise ConfigError(f"{where} must be at least 1 second (or 0 for off), not {shown(value)}")
     return float(value)
+
+
+#: The most page chains one console or export may run at once (each is a connection).
+MAX_PARALLEL = 32
+
+
+def check_parallel(value: Any, where: str) -> int:
+    """``parallel`` (config) / ``--parallel`` (flag): 1 to MAX_PARALLEL page chains."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PARALLEL:
+        raise ConfigError(f"{where} must be a whole number of page chains from 1 to {MAX_PARALLEL}, "
+                          f"not {shown(value)}")
+    return value
 
 
 def _path(value: Any, where: str) -> Path:
@@ -348,6 +362,9 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     if "sandbox_db" in raw:
         s.sandbox_db = _path(raw["sandbox_db"], key("sandbox_db"))
         s.sources["sandbox_db"] = "file"
+    if "parallel" in raw:
+        s.parallel = check_parallel(raw["parallel"], key("parallel"))
+        s.sources["parallel"] = "file"
     if "sandbox_seed" in raw:
         v = raw["sandbox_seed"]
         if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 10_000_000:
@@ -404,6 +421,8 @@ def settings_to_toml(s: Settings) -> dict[str, Any]:
         out["sandbox_db"] = str(s.sandbox_db)
     if s.sandbox_seed != DEFAULT_SANDBOX_SEED:
         out["sandbox_seed"] = s.sandbox_seed
+    if s.parallel is not None:
+        out["parallel"] = s.parallel
     if s.keymap:
         out["keymap"] = dict(s.keymap)
     if s.views:

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Mapping
 
-from tasktui.config import ENV_API_KEY, ConfigError, Settings, check_url, load_settings
+from tasktui.config import ENV_API_KEY, ConfigError, Settings, check_parallel, check_url, load_settings
 from tasktui.domain import Zone, parse_zone
 from tasktui.domain.filters import FilterError, Filters
 
@@ -83,6 +83,14 @@ def _refresh(text: str) -> float:
     return v
 
 
+def _parallel(text: str) -> int:
+
+    try:
+        return check_parallel(int(text) if text.strip().isdigit() else text, "--parallel")
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--parallel ")) from None
+
+
 # --------------------------------------------------------------------------- flag groups
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags shared by every command that talks to a task service."""
@@ -99,6 +107,9 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
                    help="use the embedded sandbox server even if an API key is configured")
     g.add_argument("--sandbox-db", metavar="PATH", type=Path,
                    help="SQLite database of the embedded sandbox (default: in the user data directory)")
+    g.add_argument("--parallel", metavar="N", type=_parallel,
+                   help="page chains a long listing is read by at once (default: config file, else 8; "
+                        "the API's 429 answers lower it on their own)")
     g.add_argument("--no-simulate", dest="simulate", action="store_false", default=None,
                    help="the sandbox leaves tasks as they are (by default it moves them along: "
                         "queued -> in progress -> completed)")
@@ -212,6 +223,9 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
     if flags.get("refresh") is not None:
         s.refresh_interval = float(flags["refresh"])
         s.sources["refresh_interval"] = "flag --refresh"
+    if flags.get("parallel") is not None:
+        s.parallel = flags["parallel"]
+        s.sources["parallel"] = "flag --parallel"
     return s
 
 

@@ -234,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
         with backend:
             exporter.server_url = _public(backend.url)
             try:
-                result = asyncio.run(_export(exporter, backend, bar, args.retries))
+                result = asyncio.run(_export(exporter, backend, bar, args.retries, settings.parallel))
             except KeyboardInterrupt:
                 return fail("interrupted." + saved_hint(), EXIT_INTERRUPTED)
             except BrokenPipeError:
@@ -279,11 +279,13 @@ def _api_exit_code(e: BaseException) -> int | None:
     return None
 
 
-async def _export(exporter: Exporter, backend: Backend, bar: _Bar, retries: int) -> ExportResult:
+async def _export(exporter: Exporter, backend: Backend, bar: _Bar, retries: int,
+                  parallel: int | None) -> ExportResult:
     from tasktui.api import RetryPolicy, TaskClient
 
+    chains = {"parallel": parallel} if parallel else {}
     async with TaskClient(backend.url, backend.api_key,
-                          retry=RetryPolicy(max_attempts=retries + 1)) as client:
+                          retry=RetryPolicy(max_attempts=retries + 1), **chains) as client:
         exporter.client = client
         with bar:
             return await exporter.run()

@@ -135,6 +135,8 @@ class ProxyStats:
     forwarded: int = 0  # requests sent to the upstream server
     passed: int = 0  # answered with the upstream's answer, untouched
     injected: Counter = field(default_factory=Counter)  # fault kind -> count (when decided)
+    in_flight: int = 0  # requests read and not yet answered
+    max_in_flight: int = 0  # the most at any moment: how many a client runs at once
 
     @property
     def faults(self) -> int:
@@ -426,6 +428,17 @@ class FaultProxy:
         finally:
             self.stop_in_thread()
 
+    @contextlib.contextmanager
+    def _counting_in_flight(self) -> Iterator[None]:
+        with self._lock:
+            self.stats.in_flight += 1
+            self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.stats.in_flight -= 1
+
     # the proxying ------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -445,28 +458,29 @@ class FaultProxy:
                         writer.write(_response(400, body, "application/json"))
                         await writer.drain()
                         continue
-                if self.latency > 0:
-                    await asyncio.sleep(self.latency)
-                fault = self._choose(req.first_line)
-                resp: _Message | None = None
-                if fault is None or fault.forward:
-                    if up is None:
-                        up = await asyncio.open_connection(self.upstream_host, self.upstream_port, limit=_MAX_HEAD)
-                    up[1].write(req.head + (_encode_chunked(req.body) if req.chunked else req.body))
-                    await up[1].drain()
-                    with self._lock:
-                        self.stats.forwarded += 1
-                    try:
-                        resp = await _read_message(up[0], is_response=True, method=method)
-                    except _Closed:
-                        return  # upstream went away: so do we
-                    if (resp.header("connection") or "").lower() == "close":
-                        up[1].close()
-                        up = None
-                    if self.public_contract:
-                        drop = EXTENSIONS_HEADER.lower()
-                        resp.headers = [(k, v) for k, v in resp.headers if k.lower() != drop]
-                keep = await self._answer(writer, fault, resp)
+                with self._counting_in_flight():
+                    if self.latency > 0:
+                        await asyncio.sleep(self.latency)
+                    fault = self._choose(req.first_line)
+                    resp: _Message | None = None
+                    if fault is None or fault.forward:
+                        if up is None:
+                            up = await asyncio.open_connection(self.upstream_host, self.upstream_port, limit=_MAX_HEAD)
+                        up[1].write(req.head + (_encode_chunked(req.body) if req.chunked else req.body))
+                        await up[1].drain()
+                        with self._lock:
+                            self.stats.forwarded += 1
+                        try:
+                            resp = await _read_message(up[0], is_response=True, method=method)
+                        except _Closed:
+                            return  # upstream went away: so do we
+                        if (resp.header("connection") or "").lower() == "close":
+                            up[1].close()
+                            up = None
+                        if self.public_contract:
+                            drop = EXTENSIONS_HEADER.lower()
+                            resp.headers = [(k, v) for k, v in resp.headers if k.lower() != drop]
+                    keep = await self._answer(writer, fault, resp)
                 if not keep or (req.header("connection") or "").lower() == "close":
                     return
         except (ConnectionError, OSError, asyncio.CancelledError):

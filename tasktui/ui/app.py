@@ -101,6 +101,8 @@ class TaskTuiApp(App[int]):
         # Interactive: a few quick retries, then say what happened (the retry key is there).
         options.setdefault("retry", RetryPolicy(max_attempts=3, base_delay=0.3, max_delay=3.0, total_time=8.0))
         options.setdefault("connect_timeout", 5.0)
+        if self.settings.parallel:
+            options.setdefault("parallel", self.settings.parallel)
         self.client = TaskClient(self.backend.url, self.backend.api_key, **options)
         self.store = TaskStore(self.client, zone=self.settings.zone,
                                max_rows=self._max_rows or DEFAULT_MAX_ROWS,
