@@ -139,9 +139,15 @@ def screen_bytes(app: App) -> str:
     return app.screen._compositor.render_update(full=True).render_segments(app.console)
 
 
-def notification_messages(app: App) -> list[str]:
-    """The messages of the notifications on screen, oldest first."""
-    return [str(n.message) for n in app._notifications]
+def notification_messages(app: App, *, titles: bool = False) -> list[str]:
+    """The messages of the notifications on screen, oldest first (with ``titles``, each
+    title too, as a separate item)."""
+    out: list[str] = []
+    for n in app._notifications:
+        out.append(str(n.message))
+        if titles:
+            out.append(str(n.title))
+    return out
 
 
 def set_app_clipboard(app: App, text: str) -> None:

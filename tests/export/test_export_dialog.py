@@ -16,6 +16,7 @@ from tasktui.domain import OperatorStatus, TaskQuery
 from tasktui.export import checkpoint_path, partial_path, read_checkpoint
 from tasktui.testing.faultproxy import Fault, FaultProxy
 from tasktui.ui.app import TaskTuiApp
+from tasktui.ui.keymap import notification_messages, screen_text
 from tasktui.ui.screens.export import ExportScreen, current_job
 
 FAST_RETRY = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.05, total_time=5, seed=1)
@@ -25,10 +26,6 @@ def make_app(url: str, api_key: str, downloads: Path) -> TaskTuiApp:
     settings = Settings(api_url=url, api_key=api_key, refresh_interval=0, downloads_dir=downloads)
     backend = Backend(url=url, api_key=api_key, kind="remote", label="test server")
     return TaskTuiApp(settings, backend, client_options={"retry": FAST_RETRY})
-
-
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def shown(screen, selector: str) -> str:
@@ -184,7 +181,7 @@ async def test_hidden_export_keeps_running_and_notifies_when_done(shared_server,
             assert not isinstance(app.screen, ExportScreen)
             await wait_for(pilot, lambda: job.state == "done", what="the background export")
             await pilot.pause(0.2)
-            messages = [str(n.message) for n in app._notifications]
+            messages = notification_messages(app)
             assert any("Exported 1,500 tasks" in m for m in messages), messages
             assert len(target.read_text().splitlines()) == 1500
     finally:

@@ -98,6 +98,7 @@ async def test_the_app_warns_on_screen_about_a_readable_key_file(shared_server, 
     from tasktui.api import RetryPolicy
     from tasktui.backend import Backend
     from tasktui.ui.app import TaskTuiApp
+    from tasktui.ui.keymap import notification_messages, screen_text
 
     p = tmp_path / "config.toml"
     p.write_text(f'api_key = "{KEY}"\nrefresh_interval = 0\n')
@@ -108,11 +109,11 @@ async def test_the_app_warns_on_screen_about_a_readable_key_file(shared_server, 
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         for _ in range(100):
             await pilot.pause(0.05)
-            if app._notifications:
+            if notification_messages(app):
                 break
         await pilot.pause(0.3)
-        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-        messages = " ".join(str(n.message) for n in app._notifications)
+        text = screen_text(app)
+        messages = " ".join(notification_messages(app))
     assert "chmod 600" in messages and str(p) in messages
     assert "chmod 600" in text  # on screen, as a warning toast
     assert KEY not in text and KEY not in messages

@@ -23,6 +23,8 @@ from tasktui.backend import Backend
 from tasktui.domain import AuditStatus, OperatorStatus
 from tasktui.testing.faultproxy import DEFAULT_MIX, Fault, FaultProxy
 
+from tasktui.ui.keymap import notification_messages
+
 from .screen import screen_text
 
 MIX = (*DEFAULT_MIX, Fault.slow(0.3), Fault.rate_limit(0.2), Fault.error(500, forward=True),
@@ -37,7 +39,7 @@ def docs_of(sql, handle, ids) -> dict[str, dict]:
 
 
 def notes(app) -> str:
-    return " | ".join(str(n.message) for n in app._notifications)
+    return " | ".join(notification_messages(app))
 
 
 async def until(pilot, pred, timeout: float = 40.0, what: str = "") -> None:

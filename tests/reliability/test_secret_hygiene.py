@@ -25,6 +25,8 @@ import pytest
 
 from tasktui.testing.faultproxy import Fault, FaultProxy
 
+from tasktui.ui.keymap import notification_messages
+
 from .screen import screen_text, terminal_bytes
 
 KEY = "live_H6secret" + secrets.token_hex(10)
@@ -151,7 +153,7 @@ async def test_app_session_never_shows_the_key(keyed_server, tmp_path: Path, sql
     def capture(app) -> None:
         seen.append(screen_text(app))
         seen.append(terminal_bytes(app))
-        seen.extend(str(n.message) + str(n.title) for n in app._notifications)
+        seen.extend(notification_messages(app, titles=True))
         seen.append(f"{app.title} {app.sub_title}")
 
     # a wrong key first: the refusal is shown, the key (wrong or right) is not
