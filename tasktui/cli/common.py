@@ -229,6 +229,22 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
     return s
 
 
+def checked_settings(args: argparse.Namespace, prog: str) -> Settings | int:
+    """The settings every flag and file give, checked before anything is opened: a bad
+    value is exit 2, a server named without a key exit 3 (the message printed). Returns
+    the settings, or the exit code to return."""
+    from tasktui.backend import MissingKeyError, check_settings
+
+    try:
+        settings = settings_from_args(args)
+        check_settings(settings)
+    except ConfigError as e:
+        return fail(prog, str(e), EXIT_USAGE)
+    except MissingKeyError as e:
+        return fail(prog, str(e), EXIT_AUTH)
+    return settings
+
+
 def _split(values: list[str], *, commas: bool) -> list[str]:
     out: list[str] = []
     for v in values:

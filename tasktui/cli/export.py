@@ -25,7 +25,7 @@ from tasktui.cli.common import (
     add_connection_arguments,
     add_filter_arguments,
     filters_from_args,
-    settings_from_args,
+    checked_settings,
     stderr_progress,
 )
 from tasktui.domain import DateInputError
@@ -145,8 +145,7 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tasktui.backend import BackendError, MissingKeyError, check_settings, open_backend
-    from tasktui.config import ConfigError
+    from tasktui.backend import BackendError, open_backend
     from tasktui.export import (
         ExportError,
         Exporter,
@@ -155,13 +154,9 @@ def run(args: argparse.Namespace) -> int:
         ExportUsageError,
     )
 
-    try:
-        settings = settings_from_args(args)
-        check_settings(settings)
-    except ConfigError as e:
-        return fail(str(e), EXIT_USAGE)
-    except MissingKeyError as e:
-        return fail(str(e), EXIT_AUTH)
+    settings = checked_settings(args, PROG)
+    if isinstance(settings, int):
+        return settings
     try:
         filters = filters_from_args(args)
     except ValueError as e:

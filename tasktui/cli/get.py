@@ -21,7 +21,7 @@ from tasktui.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_connection_arguments,
-    settings_from_args,
+    checked_settings,
     stderr_progress,
 )
 
@@ -78,8 +78,7 @@ def _encode(doc: Any, compact: bool) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tasktui.backend import BackendError, MissingKeyError, check_settings, open_backend
-    from tasktui.config import ConfigError
+    from tasktui.backend import BackendError, open_backend
     from tasktui.export import ExportUsageError, validate_output_path
 
     task_id = (args.task_id or "").strip()
@@ -96,13 +95,9 @@ def run(args: argparse.Namespace) -> int:
             return fail(str(e), EXIT_USAGE)
         if target.exists() and not args.force:
             return fail(f"{target} already exists; add --force to replace it", EXIT_USAGE)
-    try:
-        settings = settings_from_args(args)
-        check_settings(settings)
-    except ConfigError as e:
-        return fail(str(e), EXIT_USAGE)
-    except MissingKeyError as e:
-        return fail(str(e), EXIT_AUTH)
+    settings = checked_settings(args, PROG)
+    if isinstance(settings, int):
+        return settings
     try:
         backend = open_backend(settings, progress=stderr_progress)
     except BackendError as e:
