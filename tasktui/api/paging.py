@@ -14,7 +14,7 @@ import contextlib
 from collections import deque
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import orjson
 
@@ -97,6 +97,51 @@ class _Slice:
     hi: datetime | None
     first: TaskPage | None = None
     cuttable: bool = True
+
+
+_DONE = object()
+
+
+async def in_slice_order(first: int, count: int, par: int, lookahead: int,
+                         produce: Callable[[int], AsyncIterator[Any]]) -> AsyncIterator[tuple[int, Any]]:
+    """Run ``produce(i)`` for slices ``first`` .. ``count - 1``, at most ``par`` of them
+    at once and each at most ``lookahead`` items ahead of the consumer, and yield
+    ``(i, item)`` in slice order. A producer's error is raised here, in its turn; closing
+    the generator cancels the producers still running."""
+    running: dict[int, tuple[asyncio.Task, asyncio.Queue]] = {}
+
+    async def pump(i: int, queue: asyncio.Queue) -> None:
+        try:
+            async with contextlib.aclosing(produce(i)) as items:
+                async for item in items:
+                    await queue.put(item)
+            await queue.put(_DONE)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as e:  # handed to the consumer, in order
+            await queue.put(e)
+
+    started = first
+    try:
+        for i in range(first, count):
+            while started < count and started < i + par:
+                q: asyncio.Queue = asyncio.Queue(maxsize=lookahead)
+                running[started] = (asyncio.ensure_future(pump(started, q)), q)
+                started += 1
+            _, queue = running[i]
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield i, item
+            del running[i]
+    finally:
+        for task, _ in running.values():
+            task.cancel()
+        if running:
+            await asyncio.gather(*(t for t, _ in running.values()), return_exceptions=True)
 
 
 class Pager:
@@ -197,51 +242,25 @@ class Pager:
     async def _read_slices(self, slices: list[TaskQuery], bounds: Bounds, index: int, token: str | None,
                            total: int, limit: int, par: int, start_cursor: str | None) -> AsyncIterator[TaskPage]:
         lookahead = max(1, SLICE_LOOKAHEAD_TASKS // max(1, limit))
-        done = object()
-        running: dict[int, tuple[asyncio.Task, asyncio.Queue]] = {}
 
-        async def produce(i: int, queue: asyncio.Queue) -> None:
-            try:
-                start = token if i == index else None
-                async with contextlib.aclosing(self.pages(slices[i], start_token=start, limit=limit)) as pages:
-                    async for page in pages:
-                        await queue.put(page)
-                await queue.put(done)
-            except asyncio.CancelledError:
-                raise
-            except BaseException as e:  # handed to the consumer, in order
-                await queue.put(e)
+        async def produce(i: int) -> AsyncIterator[TaskPage]:
+            start = token if i == index else None
+            async with contextlib.aclosing(self.pages(slices[i], start_token=start, limit=limit)) as pages:
+                async for page in pages:
+                    yield page
 
         previous = start_cursor
-        started = index
-        try:
-            for i in range(index, len(slices)):
-                while started < len(slices) and started < i + par:
-                    q: asyncio.Queue = asyncio.Queue(maxsize=lookahead)
-                    running[started] = (asyncio.ensure_future(produce(started, q)), q)
-                    started += 1
-                _, queue = running[i]
-                while True:
-                    item = await queue.get()
-                    if item is done:
-                        break
-                    if isinstance(item, BaseException):
-                        raise item
-                    if item.has_more:
-                        cursor = encode_slice_cursor(bounds, i, item.next_token, total)
-                    elif i + 1 < len(slices):
-                        cursor = encode_slice_cursor(bounds, i + 1, None, total)
-                    else:
-                        cursor = None
-                    yield replace(item, next_token=cursor, has_more=cursor is not None,
-                                  token=previous, total=total)
-                    previous = cursor
-                del running[i]
-        finally:
-            for task, _ in running.values():
-                task.cancel()
-            if running:
-                await asyncio.gather(*(t for t, _ in running.values()), return_exceptions=True)
+        async with contextlib.aclosing(in_slice_order(index, len(slices), par, lookahead, produce)) as items:
+            async for i, item in items:
+                if item.has_more:
+                    cursor = encode_slice_cursor(bounds, i, item.next_token, total)
+                elif i + 1 < len(slices):
+                    cursor = encode_slice_cursor(bounds, i + 1, None, total)
+                else:
+                    cursor = None
+                yield replace(item, next_token=cursor, has_more=cursor is not None,
+                              token=previous, total=total)
+                previous = cursor
 
     async def plan_slices(self, query: TaskQuery, min_tasks: int) -> tuple[list[TaskQuery], int] | None:
         """Disjoint creation-time slices covering the query, in listing order, and the
@@ -378,8 +397,6 @@ class Pager:
         assert self._wire_page is not None
         wire_page = self._wire_page
         lookahead = max(1, SLICE_LOOKAHEAD_TASKS // max(1, limit))
-        done = object()
-        running: dict[int, tuple[asyncio.Task, asyncio.Queue]] = {}
         edges = {e for b in bounds for e in b if e is not None}
 
         def keep(tasks: list[Task]) -> list[Task]:
@@ -395,73 +412,47 @@ class Pager:
                     return
                 page = await wire_page(sq, page.next_token, limit)
 
-        async def produce(i: int, queue: asyncio.Queue) -> None:
-            try:
-                if not oldest:
-                    async for page in chain(i, token if i == index else None):
-                        await queue.put((keep(page.tasks), len(page.tasks),
-                                         page.next_token if page.has_more else None, 0))
-                else:
-                    held: list[Task] = []
-                    scanned = 0
-                    async for page in chain(i, None):
-                        held.extend(keep(page.tasks))
-                        scanned += len(page.tasks)
-                    held.reverse()
-                    at = skip if i == index else 0
-                    if at >= len(held):
-                        await queue.put(([], scanned, None, 0))
-                    while at < len(held):
-                        chunk = held[at:at + limit]
-                        at += len(chunk)
-                        await queue.put((chunk, scanned, None if at >= len(held) else "", at))
-                        scanned = 0
-                await queue.put(done)
-            except asyncio.CancelledError:
-                raise
-            except BaseException as e:  # handed to the consumer, in order
-                await queue.put(e)
+        async def produce(i: int) -> AsyncIterator[tuple[list[Task], int, str | None, int]]:
+            if not oldest:
+                async for page in chain(i, token if i == index else None):
+                    yield keep(page.tasks), len(page.tasks), page.next_token if page.has_more else None, 0
+                return
+            held: list[Task] = []
+            scanned = 0
+            async for page in chain(i, None):
+                held.extend(keep(page.tasks))
+                scanned += len(page.tasks)
+            held.reverse()
+            at = skip if i == index else 0
+            if at >= len(held):
+                yield [], scanned, None, 0
+            while at < len(held):
+                chunk = held[at:at + limit]
+                at += len(chunk)
+                yield chunk, scanned, None if at >= len(held) else "", at
+                scanned = 0
 
         previous = start_cursor
-        started = index
         seen_at_edges: set[str] = set()
-        try:
-            for i in range(index, len(slices)):
-                while started < len(slices) and started < i + par:
-                    q: asyncio.Queue = asyncio.Queue(maxsize=lookahead)
-                    running[started] = (asyncio.ensure_future(produce(started, q)), q)
-                    started += 1
-                _, queue = running[i]
-                while True:
-                    item = await queue.get()
-                    if item is done:
-                        break
-                    if isinstance(item, BaseException):
-                        raise item
-                    tasks, scanned, more, at = item
-                    if edges:
-                        # A task created at a cut is in one slice only (start inclusive, end
-                        # exclusive); should a server count both ends in, it is still handed out once.
-                        fresh = []
-                        for t in tasks:
-                            if t.created_at in edges:
-                                if t.task_id in seen_at_edges:
-                                    continue
-                                seen_at_edges.add(t.task_id)
-                            fresh.append(t)
-                        tasks = fresh
-                    if more is not None:
-                        cursor = encode_slice_cursor(bounds, i, more or None, total, at)
-                    elif i + 1 < len(slices):
-                        cursor = encode_slice_cursor(bounds, i + 1, None, total)
-                    else:
-                        cursor = None
-                    yield TaskPage(tasks, total, cursor, cursor is not None, token=previous,
-                                   total_exact=not local, scanned=scanned)
-                    previous = cursor
-                del running[i]
-        finally:
-            for task, _ in running.values():
-                task.cancel()
-            if running:
-                await asyncio.gather(*(t for t, _ in running.values()), return_exceptions=True)
+        async with contextlib.aclosing(in_slice_order(index, len(slices), par, lookahead, produce)) as items:
+            async for i, (tasks, scanned, more, at) in items:
+                if edges:
+                    # A task created at a cut is in one slice only (start inclusive, end
+                    # exclusive); should a server count both ends in, it is still handed out once.
+                    fresh = []
+                    for t in tasks:
+                        if t.created_at in edges:
+                            if t.task_id in seen_at_edges:
+                                continue
+                            seen_at_edges.add(t.task_id)
+                        fresh.append(t)
+                    tasks = fresh
+                if more is not None:
+                    cursor = encode_slice_cursor(bounds, i, more or None, total, at)
+                elif i + 1 < len(slices):
+                    cursor = encode_slice_cursor(bounds, i + 1, None, total)
+                else:
+                    cursor = None
+                yield TaskPage(tasks, total, cursor, cursor is not None, token=previous,
+                               total_exact=not local, scanned=scanned)
+                previous = cursor
