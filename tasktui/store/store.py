@@ -33,7 +33,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Iterable
 
-from tasktui.api import ApiError, TaskClient, TaskPage, UnsupportedError, clean_text
+from tasktui.api import ApiError, Attachment, TaskClient, TaskPage, UnsupportedError, clean_text
 from tasktui.domain import (
     EXT_FIX,
     EXT_ORDER,
@@ -687,6 +687,11 @@ class TaskStore:
         return sorted({b["name"] for b in self.batches})
 
     # single tasks ----------------------------------------------------------------------
+    async def fetch_attachment(self, url: str) -> Attachment:
+        """A task's media, for previews (the API key goes only to the API's own origin;
+        size capped): screens ask the store, never the client."""
+        return await self.client.fetch_attachment(url)
+
     async def get_task(self, task_id: str, *, refresh: bool = False) -> Task:
         """The full task: from the cache unless ``refresh``; fetched otherwise (and
         the row updated in place if it is loaded)."""

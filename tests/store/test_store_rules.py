@@ -160,3 +160,15 @@ async def test_lookup_reads_held_tasks_without_asking_and_reports_each_missing_o
     assert found[elsewhere.task_id].task_id == elsewhere.task_id
     assert isinstance(found["no-such-task"], ApiError) and "not found" in str(found["no-such-task"])
     assert proxy.stats.requests - seen == 2  # only the two not held were asked for
+
+
+async def test_the_store_fetches_a_tasks_media_for_the_screens(shared_server, sql):
+    from tasktui.api import TaskClient
+    from tasktui.store import TaskStore
+
+    (tid,), = sql(shared_server, "SELECT task_id FROM tasks WHERE type = 'imageannotation' LIMIT 1")
+    async with TaskClient(shared_server.url, shared_server.api_key) as c:
+        store = TaskStore(c)
+        task = await store.get_task(tid)
+        att = await store.fetch_attachment(task.attachment)
+    assert att.content[:8] == b"\x89PNG\r\n\x1a\n" and att.content_type == "image/png"
