@@ -33,6 +33,9 @@ import time
 import zlib
 from pathlib import Path
 
+from tasktui.api.client import DEFAULT_PARALLEL  # noqa: E402  (figures of the reader described below)
+from tasktui.api.paging import SLICE_LOOKAHEAD_TASKS  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 RESULTS = OUT / "client-results.json"  # the last run's figures (``--render`` rewrites the section)
@@ -287,15 +290,17 @@ def render(head: str, rounds: int, loads: list[float],
         + (" — met by the default." if ratio_ext['100k'] >= 2 else " — NOT met.") + "\n"
         f"- Memory growth from 10k to 100k tasks (median peak RSS): tasktui {mem['tasktui']:+.1f} MiB, "
         f"tasktui-1000 {mem['tasktui-1000']:+.1f} MiB, SDK {mem['sdk']:+.1f} MiB. All three stream: tasktui holds "
-        "a bounded number of tasks whatever the count (with pages of 100, 3 chains each at most 16 pages ahead; "
-        "with pages of 1,000, 2 chains each at most one page ahead and one in flight: a few thousand tasks at most by construction; not measured beyond 100k), and each run checks that every task came "
+        f"a bounded number of tasks whatever the count (up to {DEFAULT_PARALLEL} chains, each at most "
+        f"{SLICE_LOOKAHEAD_TASKS:,} tasks ahead: {DEFAULT_PARALLEL * SLICE_LOOKAHEAD_TASKS:,} tasks at most by "
+        "construction, which is the growth seen from 10k to 100k; not measured beyond 100k), and each run checks that every task came "
         "exactly once with a checksum of the ids rather than a set.\n"
         "- Where the time goes: each page's token comes in the previous answer, so one chain of pages waits "
         "for the server page after page. The SDK adds its own work in series: a new `requests.Session` and TCP "
         "connection per page, the stdlib `json`, a `Task` object per task. `TaskClient` keeps HTTP/1.1 "
         "keep-alive connections, parses with `orjson`, wraps documents without copying (`Task` is a view over "
-        "the dict), asks for page N+1 as soon as page N's token is known, and on long listings runs up to 3 "
-        "chains over slices of whole creation days, each at most 1,600 tasks ahead, yielding the slices in order, "
+        "the dict), asks for page N+1 as soon as page N's token is known, and on long listings runs up to "
+        f"{DEFAULT_PARALLEL} chains over creation-time slices, each at most {SLICE_LOOKAHEAD_TASKS:,} tasks ahead, "
+        "yielding the slices in order, "
         "so the server is kept busy while the caller consumes.\n"
         f"- The server's CPU is the ceiling: reading with `TaskClient` and pages of 100 costs it about "
         f"{srv['tasktui']:.0f} µs per task, so one server process cannot serve much more than "
