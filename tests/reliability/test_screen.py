@@ -47,6 +47,18 @@ async def until(pilot, pred, timeout: float = 20.0, what: str = "") -> None:
     await pilot.pause()
 
 
+TABS = dict(zip("123456", ("summary", "instructions", "json", "response", "audit", "preview")))
+
+
+async def open_tab(pilot, app, key: str) -> None:
+    """Press a tab's key and wait until that tab is active and the screen has changed,
+    so a check never reads the previous tab's frame."""
+    before = screen_text(app)
+    await pilot.press(key)
+    await until(pilot, lambda: app.screen.active_tab == TABS[key] and screen_text(app) != before,
+                what=f"tab {TABS[key]} drawn")
+
+
 def settled(app) -> bool:
     s = app.store
     return (s is not None and s.loaded_once and not s.loading and not s.loading_more
@@ -112,14 +124,11 @@ async def test_hostile_task_in_list_and_detail_reaches_the_terminal_as_inert_tex
         table.move_to_task(tid)
         await pilot.press("enter")
         await until(pilot, lambda: getattr(app.screen, "task_id", None) == tid, what="the detail screen")
-        await pilot.pause(0.5)
-        for key in "123456":
-            await pilot.press(key)
-            await pilot.pause(0.2)
+        await until(pilot, lambda: "[@click=app.quit]u␇" in screen_text(app), what="the summary drawn")
+        for key in "234561":  # each tab, ending on the summary: every check follows a redraw
+            await open_tab(pilot, app, key)
             assert foreign_controls(app) == [], key
             assert "\x1b]8;" not in terminal_bytes(app), key
-        await pilot.press("1")
-        await pilot.pause(0.2)
         assert "[@click=app.quit]u␇" in screen_text(app)
         await pilot.press("escape")
         # the hostile id opens too (the list's copy; the server refuses such ids by id)
@@ -128,12 +137,10 @@ async def test_hostile_task_in_list_and_detail_reaches_the_terminal_as_inert_tex
         await pilot.press("enter")
         await until(pilot, lambda: getattr(app.screen, "shown_task", None) is not None
                     and app.screen.shown_task.task_id == bad_id, what="the detail of the hostile id")
-        for key in "1234":
-            await pilot.press(key)
-            await pilot.pause(0.2)
+        await until(pilot, lambda: "[bold]ID[/]" in screen_text(app), what="the summary drawn")
+        for key in "2341":
+            await open_tab(pilot, app, key)
             assert foreign_controls(app) == [], key
-        await pilot.press("1")
-        await pilot.pause(0.2)
         assert "[bold]ID[/]␛[31m⟨9B⟩2J␇" in screen_text(app)
         assert app.is_running
 
