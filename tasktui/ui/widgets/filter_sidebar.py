@@ -263,7 +263,8 @@ class FilterSidebar(VerticalScroll):
         name = (event.button.id or "").removeprefix("quick-")
         a, b = quick_range(name, self.zone, now=self._now())
         self.set_dates(a, b)
-        self._emit(immediate=True)
+        # set_dates silences the Inputs' own Changed until the next refresh: say it here
+        self.post_message(self.Changed(self, immediate=True))
 
     @on(SelectionList.SelectedChanged, "#status, #audit")
     def _boxes(self, event: SelectionList.SelectedChanged) -> None:
