@@ -3,6 +3,10 @@
 ``TaskTuiApp(settings, backend)`` opens the client on ``backend.url`` with
 ``backend.api_key``, builds the store and shows the Tasks screen. The operator's
 ``[keymap]`` is applied with ``App.set_keymap``; unknown binding ids get a warning.
+
+Only what the first screen shows is imported with this module: the detail screen (and its
+previews: Pillow, textual-image, textual-plot, numpy), the export screen and the fix
+editor are imported when first opened, so that the first rows paint sooner.
 """
 
 from __future__ import annotations
@@ -23,10 +27,7 @@ from tasktui.store import DEFAULT_MAX_ROWS, TaskStore
 from tasktui.ui.keymap import bind, check_keymap
 from tasktui.ui.modals.bulk import BulkSummary
 from tasktui.ui.modals.confirm import ChoiceDialog, ConfirmDialog
-from tasktui.ui.modals.fix_editor import FixEditor
 from tasktui.ui.modals.prompt import PromptDialog, RejectDialog
-from tasktui.ui.screens.detail import TaskDetailScreen
-from tasktui.ui.screens.export import ExportScreen
 from tasktui.ui.screens.help import HelpScreen
 from tasktui.ui.screens.tasks import TasksScreen
 from tasktui.ui.widgets.task_table import TaskTable
@@ -91,9 +92,9 @@ class TaskTuiApp(App[int]):
             self.theme = theme
 
     async def on_mount(self) -> None:
-        for w in check_keymap(self.settings.keymap, REMAPPABLE):
-            self.notify(w, severity="warning", timeout=10, markup=False)
         if self.settings.keymap:
+            for w in check_keymap(self.settings.keymap, remappable()):
+                self.notify(w, severity="warning", timeout=10, markup=False)
             self.set_keymap(self.settings.keymap)
         for w in self.settings.warnings:
             self.notify(w, severity="warning", timeout=10, markup=False)
@@ -127,8 +128,14 @@ class TaskTuiApp(App[int]):
         self.push_screen(HelpScreen(self.screen))
 
 
-#: Every class whose bindings the ``[keymap]`` may remap: the ids the keymap check knows.
-REMAPPABLE = (
-    TaskTuiApp, TasksScreen, TaskTable, TaskDetailScreen, ExportScreen, HelpScreen,
-    ConfirmDialog, ChoiceDialog, PromptDialog, RejectDialog, FixEditor, BulkSummary,
-)
+def remappable() -> tuple[type, ...]:
+    """Every class whose bindings the ``[keymap]`` may remap: the ids the keymap check knows.
+    (Imports the screens opened later, so it is called only when there is a keymap.)"""
+    from tasktui.ui.modals.fix_editor import FixEditor
+    from tasktui.ui.screens.detail import TaskDetailScreen
+    from tasktui.ui.screens.export import ExportScreen
+
+    return (
+        TaskTuiApp, TasksScreen, TaskTable, TaskDetailScreen, ExportScreen, HelpScreen,
+        ConfirmDialog, ChoiceDialog, PromptDialog, RejectDialog, FixEditor, BulkSummary,
+    )

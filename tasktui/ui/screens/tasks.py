@@ -6,6 +6,7 @@ It reads only the :class:`~tasktui.store.TaskStore`: filters go to ``store.set_q
 (debounced, never while a typed date is invalid), scrolling near the end calls
 ``store.load_more``, ``r`` calls ``store.refresh`` (keeping the cursor's task), and every
 store event arrives here as a :class:`StoreChanged` message and re-syncs the widgets.
+The detail and export screens are imported when first opened (start-up time).
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ from tasktui.ui.clipboard import copy_text
 from tasktui.ui.keymap import bind, key_for, run_binding
 from tasktui.ui.modals.bulk import run_bulk
 from tasktui.ui.modals.prompt import PromptDialog
-from tasktui.ui.screens.detail import TaskDetailScreen
-from tasktui.ui.screens.export import ExportScreen
 from tasktui.ui.screens.help import collect_entries
 from tasktui.ui.store_bridge import StoreChanged, forward_events
 from tasktui.ui.widgets.empty_state import EmptyState
@@ -459,6 +458,10 @@ class TasksScreen(Screen):
         self._open(task_id)
 
     def _open(self, task_id: str) -> None:
+        # imported when first needed: the detail screen brings the previews' image and plot
+        # libraries, which the first screen does not use (start-up time)
+        from tasktui.ui.screens.detail import TaskDetailScreen
+
         self.app.push_screen(TaskDetailScreen(
             self.store, task_id,
             task_ids=lambda: [t.task_id for t in self.store.rows],
@@ -566,6 +569,8 @@ class TasksScreen(Screen):
         self.table.focus()
 
     def action_export(self) -> None:
+        from tasktui.ui.screens.export import ExportScreen  # when first needed (start-up time)
+
         self.app.push_screen(ExportScreen(self.store, directory=self.settings.downloads_dir))
 
     def action_bulk(self, action: str) -> None:
