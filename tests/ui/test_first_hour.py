@@ -28,3 +28,66 @@ async def test_sidebar_quick_range_buttons_change_the_list(shared_server, make_a
         await wait_for(pilot, lambda: app.store.query.start is None, what="All time applied")
         await settled(pilot, app)
         assert app.store.total == all_total
+
+
+async def test_bulk_confirmation_has_one_cancel_and_a_back_button(server, sql):
+    from tasktui.domain import OperatorStatus, TaskQuery
+    from tasktui.ui.modals.bulk import run_bulk
+    from tasktui.ui.modals.confirm import ChoiceDialog
+    from .support import db_status, find_tasks
+    from .test_actions_bulk import BulkHost
+
+    queued = find_tasks(sql, server, "ostatus = 'queued'", limit=2)
+    app = BulkHost(server, TaskQuery(statuses=frozenset({OperatorStatus.QUEUED})))
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, lambda: app.store is not None and app.store.loaded_once)
+        worker = app.run_worker(run_bulk(app, app.store, "cancel", queued))
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        await pilot.pause()
+        text = keymap.screen_text(app)
+        assert "Back [esc]" in text and "Cancel [esc]" not in text
+        await pilot.press("escape")
+        await worker.wait()
+    assert all(db_status(server, t)[0] == "queued" for t in queued)
+
+
+async def test_reject_needs_a_comment(server, sql):
+    from tasktui.ui.modals.prompt import RejectDialog
+    from .support import DetailHost, db_status, find_task, wait_loaded
+
+    tid = find_task(sql, server, "ostatus = 'completed' AND review = 'pending'")
+    app = DetailHost(server, tid)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_loaded(pilot, app, tid)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, RejectDialog))
+        await pilot.press("space", "enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, RejectDialog)
+        assert "a rejection needs a comment" in keymap.screen_text(app)
+        assert db_status(server, tid) == ("completed", "pending")
+        await pilot.press(*"loose", "enter")
+        await wait_for(pilot, lambda: db_status(server, tid) == ("completed", "rejected"), what="rejected")
+
+
+async def test_accepting_an_accepted_task_asks_first(server, sql):
+    from tasktui.ui.modals.confirm import ConfirmDialog
+    from .support import DetailHost, api_get, find_task, wait_loaded
+
+    tid = find_task(sql, server, "ostatus = 'completed' AND review = 'accepted'")
+    audits = len(api_get(server, tid).get("audits") or [])
+    app = DetailHost(server, tid)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_loaded(pilot, app, tid)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question")
+        assert "is already Accepted" in keymap.screen_text(app)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
+        await pilot.pause(0.3)
+        assert len(api_get(server, tid).get("audits") or []) == audits
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(api_get(server, tid).get("audits") or []) == audits + 1,
+                       what="second audit")

@@ -448,6 +448,14 @@ class TaskDetailScreen(Screen):
         if task is None:
             return
         tid = task.task_id
+        if task.audit_status is AuditStatus.ACCEPTED:
+            again = await self.app.push_screen_wait(ConfirmDialog(
+                "Already accepted",
+                f"Task {one_line(tid, 60)} is already Accepted. Accepting it again adds a second "
+                "audit to its history.", yes="Accept again", no="Keep as is"))
+            if not again:
+                self.notify("Nothing changed: the task was already Accepted.", markup=False, timeout=3)
+                return
         await self._act(f"Accepting {one_line(tid, 40)}", lambda: self.store.accept(tid),
                         f"Accepted {one_line(tid, 60)}.", queue=self.in_audit_queue)
 
