@@ -91,3 +91,18 @@ async def test_accepting_an_accepted_task_asks_first(server, sql):
         await pilot.press("y")
         await wait_for(pilot, lambda: len(api_get(server, tid).get("audits") or []) == audits + 1,
                        what="second audit")
+
+
+async def test_boxes_and_radio_buttons_show_their_state_without_colour(shared_server, make_app):
+    from .test_tasks_filters import toggle_box
+
+    app = make_app(shared_server)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot, app)
+        await toggle_box(pilot, app, "#status", 0)  # Completed on
+        await pilot.pause()
+        lines = keymap.screen_text(app).splitlines()
+        assert any("[x] Completed" in line for line in lines)
+        assert any("[ ] Queued" in line for line in lines)
+        assert any("(•) Created" in line and "( ) Completed" in line for line in lines)
+        assert any("(•) UTC" in line for line in lines)

@@ -112,3 +112,10 @@ def test_the_app_module_does_not_import_what_the_first_screen_does_not_use():
             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""
+
+
+def test_toggle_glyphs_differ_on_and_off():
+    from tasktui.ui.widgets.toggles import check_glyph, radio_glyph
+
+    assert (check_glyph(True), check_glyph(False)) == ("[x]", "[ ]")
+    assert (radio_glyph(True), radio_glyph(False)) == ("(•)", "( )")
