@@ -106,3 +106,48 @@ async def test_boxes_and_radio_buttons_show_their_state_without_colour(shared_se
         assert any("[ ] Queued" in line for line in lines)
         assert any("(•) Created" in line and "( ) Completed" in line for line in lines)
         assert any("(•) UTC" in line for line in lines)
+
+
+async def test_detail_opens_with_the_content_focused_so_keys_scroll_it(shared_server, sql):
+    from textual.containers import VerticalScroll
+    from textual.widgets import Tabs
+    from .support import DetailHost, find_task, wait_loaded
+
+    tid = find_task(sql, shared_server, "ostatus = 'completed'")
+    app = DetailHost(shared_server, tid)
+    async with app.run_test(size=NARROW) as pilot:
+        detail = await wait_loaded(pilot, app, tid)
+        await pilot.pause()
+        assert not isinstance(app.focused, Tabs)
+        body = detail.query_one("#summary").query_one(VerticalScroll)
+        assert app.focused is body
+        await pilot.press("end")
+        await wait_for(pilot, lambda: body.scroll_y > 0, what="Summary scrolled by End")
+        await pilot.press("3")  # JSON: its text has the focus too
+        await pilot.pause()
+        assert app.focused is not None and detail.query_one("#json") in app.focused.ancestors
+        from tasktui.ui.screens.help import HelpScreen
+
+        await app.push_screen(HelpScreen(detail))  # the host app has no ? key
+        await pilot.pause()
+        text = keymap.screen_text(app)
+        assert "Keys — Task detail" in text and "TaskDetailScreen" not in text
+
+
+async def test_help_scrolls_with_G_and_ctrl_d_and_lists_esc_on_the_list(shared_server, make_app):
+    from textual.containers import VerticalScroll
+    from tasktui.ui.screens.help import HelpScreen
+
+    app = make_app(shared_server)
+    async with app.run_test(size=NARROW) as pilot:
+        await settled(pilot, app)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        help_screen = app.screen
+        assert "tasks.back" in help_screen.plain_text()
+        body = help_screen.query_one("#help-body", VerticalScroll)
+        await pilot.press("ctrl+d")
+        await wait_for(pilot, lambda: body.scroll_y > 0, what="ctrl+d scrolled the help")
+        await pilot.press("G")
+        await wait_for(pilot, lambda: body.scroll_y == body.max_scroll_y, what="G went to the end")
+        assert "Notes" in keymap.screen_text(app)

@@ -61,6 +61,14 @@ MUTATING = frozenset({"accept", "reject", "fix", "fix_external", "cancel"})
 class TaskDetailScreen(Screen):
     """Everything about one task; the actions on it."""
 
+    HELP_TITLE = "Task detail"
+    HELP_NOTES = (
+        "The tab's content has the focus: j / k, PgUp / PgDn, Home / End scroll it. "
+        "tab moves the focus to the tab strip (← / → change tab there) and back.",
+        "Find in JSON: / opens the find bar, enter finds; then n / N go to the next / "
+        "previous match (n goes back to Next task once the find is closed with esc).",
+    )
+
     BINDINGS = [
         # priority: the JSON view would otherwise take esc to give up focus
         bind("detail.back", "escape", "back", "Back", priority=True),
@@ -141,6 +149,19 @@ class TaskDetailScreen(Screen):
     def on_mount(self) -> None:
         self._unsubscribe = forward_events(self.store, self)
         self.load(self.task_id)
+        # the content, not the tab strip, has the focus: j / k / PgDn / End scroll it at once
+        self.call_after_refresh(self._focus_content)
+
+    def _focus_content(self) -> None:
+        """Focus the first focusable widget shown in the active tab's pane."""
+        tabs = self.query_one(TabbedContent)
+        pane = tabs.get_pane(tabs.active) if tabs.active else None
+        if pane is None:
+            return
+        for widget in self.focus_chain:  # focusable and shown, in order
+            if pane in widget.ancestors:
+                widget.focus()
+                return
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -268,6 +289,7 @@ class TaskDetailScreen(Screen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        self.call_after_refresh(self._focus_content)
 
     @on(Markdown.LinkClicked)
     def _link(self, event: Markdown.LinkClicked) -> None:

@@ -141,8 +141,8 @@ class TasksScreen(Screen):
              tooltip="Reject the marked tasks (or the one under the cursor) with a comment"),
         bind("tasks.bulk_cancel", "ctrl+k", "bulk('cancel')", "Cancel marked", show=False,
              tooltip="Cancel the marked Queued tasks (or the one under the cursor), after confirmation"),
-        bind("tasks.back", "escape", "back_to_list", "Back to the list",
-             tooltip="Leave the sidebar and go back to the list"),
+        bind("tasks.back", "escape", "back_to_list", "Back to the list", show=False,
+             tooltip="Leave the sidebar or the search box and go back to the list"),
     ]
 
     def __init__(self, store: TaskStore, settings: Settings, *, backend_kind: str = "sandbox",
@@ -441,8 +441,6 @@ class TasksScreen(Screen):
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "bulk" and self.store.read_only:
-            return False
-        if action == "back_to_list" and self.focused is self.table:
             return False
         return True
 
