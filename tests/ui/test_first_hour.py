@@ -151,3 +151,67 @@ async def test_help_scrolls_with_G_and_ctrl_d_and_lists_esc_on_the_list(shared_s
         await pilot.press("G")
         await wait_for(pilot, lambda: body.scroll_y == body.max_scroll_y, what="G went to the end")
         assert "Notes" in keymap.screen_text(app)
+
+
+async def test_the_end_of_the_list_is_not_claimed_while_more_tasks_match():
+    from textual.app import App
+
+    from tasktui.domain import Task
+    from tasktui.ui.widgets.task_table import TaskTable
+
+    rows = [Task({"task_id": f"{i:024x}", "status": "completed", "type": "imageannotation",
+                  "project": "Street", "created_at": "2026-11-20T12:00:00.000Z", "params": {}})
+            for i in range(3)]
+
+    class Host(App):
+        def compose(self):
+            yield TaskTable(id="table")
+
+    app = Host()
+    async with app.run_test(size=WIDE) as pilot:
+        table = app.query_one(TaskTable)
+        table.set_rows(rows)
+        table.not_loaded = lambda: 103  # tasks arrived since the list was read
+        table.refresh()
+        await pilot.pause()
+        text = keymap.screen_text(app)
+        assert "end of the list" not in text
+        assert "103 more tasks match now: r refreshes" in text
+        table.not_loaded = lambda: 0
+        table.refresh()
+        await pilot.pause()
+        assert "— end of the list —" in keymap.screen_text(app)
+
+
+async def test_slash_at_80x24_shows_the_search_box_and_what_is_typed(shared_server, make_app):
+    from textual.widgets import Input
+
+    app = make_app(shared_server)
+    async with app.run_test(size=NARROW) as pilot:
+        await settled(pilot, app)
+        assert not app.tasks_screen.sidebar_shown
+        await pilot.press("slash")
+        await pilot.pause(0.2)
+        await pilot.press(*"zq9")
+        await pilot.pause(0.2)
+        search = app.tasks_screen.sidebar.query_one("#search", Input)
+        assert app.focused is search
+        assert search.region.y + search.region.height <= NARROW[1]
+        assert search.region.height > 0 and app.screen.region.contains_region(search.region)
+        assert "zq9" in keymap.screen_text(app)
+
+
+async def test_f_goes_to_the_top_of_the_sidebar(shared_server, make_app):
+    from textual.widgets import RadioSet
+
+    app = make_app(shared_server)
+    async with app.run_test(size=NARROW) as pilot:
+        await settled(pilot, app)
+        await pilot.press("slash")  # the last box used is the search box, at the bottom
+        await pilot.pause(0.2)
+        await pilot.press("escape", "f")
+        await pilot.pause(0.2)
+        sidebar = app.tasks_screen.sidebar
+        assert app.focused is sidebar.query_one("#date-field", RadioSet)
+        assert sidebar.scroll_y == 0
+        assert "Date" in keymap.screen_text(app)

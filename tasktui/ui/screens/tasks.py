@@ -176,6 +176,7 @@ class TasksScreen(Screen):
         self.table = TaskTable(zone=store.zone, id="table")
         self.table.has_more = lambda: self.store.has_more
         self.table.has_before = lambda: self.store.has_before
+        self.table.not_loaded = self._not_loaded
         self.notice = Notice(id="notice")
         self.empty = EmptyState(id="empty")
 
@@ -192,6 +193,7 @@ class TasksScreen(Screen):
 
     def on_mount(self) -> None:
         self._unsubscribe = forward_events(self.store, self)
+        self.table.refresh_key = self._key_for("tasks.refresh")
         self.table.focus()
         if self.app.size.width < NARROW:
             self.sidebar_slot.add_class("-hidden")
@@ -352,6 +354,14 @@ class TasksScreen(Screen):
         else:
             self.empty.hide()
         self.set_class(empty, "-empty")
+
+    def _not_loaded(self) -> int:
+        """Tasks the exact total counts beyond the loaded window that scrolling will not
+        bring (they arrived since the list was read): r refreshes."""
+        s = self.store
+        if s.total is None or not s.total_exact or s.has_more or s.has_before:
+            return 0
+        return max(0, s.total - s.offset - len(s.rows))
 
     def _key_for(self, binding_id: str) -> str:
         """The key (as displayed) bound to ``binding_id``, remapping included."""

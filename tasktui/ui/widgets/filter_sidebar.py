@@ -431,10 +431,14 @@ class FilterSidebar(VerticalScroll):
         return out
 
     def focus_first(self) -> None:
-        status = self.query_one("#status", SelectionList)
-        if status.highlighted is None:
-            status.highlighted = 0
-        status.focus()
+        """Focus the top of the sidebar (the date field), scrolled to the top."""
+        first = self.query_one("#date-field", RadioSet)
+        first.focus(scroll_visible=False)
+        self.call_after_refresh(self.scroll_home, animate=False)
 
     def focus_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        """Focus the search box and scroll it into view (it is the sidebar's last field, off
+        screen on a short terminal; the sidebar may have been hidden until now)."""
+        search = self.query_one("#search", Input)
+        search.focus(scroll_visible=False)
+        self.call_after_refresh(self.scroll_to_widget, search, animate=False)

@@ -207,6 +207,10 @@ class TaskTable(ScrollView, can_focus=True):
         #: called to decide whether more rows exist beyond the loaded ones (after / before)
         self.has_more: Callable[[], bool] = lambda: False
         self.has_before: Callable[[], bool] = lambda: False
+        #: called for how many tasks the total counts that are not loaded and will not load by
+        #: scrolling (e.g. tasks that arrived since the list was read); 0 when none
+        self.not_loaded: Callable[[], int] = lambda: 0
+        self.refresh_key = "r"  #: the key that refreshes the list (as displayed), for that hint
 
     # ------------------------------------------------------------------ data
     @property
@@ -519,8 +523,14 @@ class TaskTable(ScrollView, can_focus=True):
         row = int(self.scroll_y) + y - 1
         if row == len(self._rows) and self._rows:
             dim = base + self.get_component_rich_style("task-table--dim")
-            text = "  ⋯ more tasks load as you go down" if self.has_more() else \
-                f"  — end of the list —"
+            missing = 0 if self.has_more() else max(0, self.not_loaded())
+            if self.has_more():
+                text = "  ⋯ more tasks load as you go down"
+            elif missing:
+                text = (f"  — last row loaded; {missing:,} more {'task matches' if missing == 1 else 'tasks match'}"
+                        f" now: {self.refresh_key} refreshes —")
+            else:
+                text = "  — end of the list —"
             return Strip([Segment(text, dim)]).extend_cell_length(width, dim).crop(0, width)
         if row < 0 or row >= len(self._rows):
             return Strip.blank(width, base)
