@@ -63,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(PROG, str(e), EXIT_FAILED)
     try:
         from tasktui.ui.app import TaskTuiApp
+        from tasktui.ui.last_view import default_path
 
-        app = TaskTuiApp(settings, backend, initial_view=view)
+        app = TaskTuiApp(settings, backend, initial_view=view, last_view_path=default_path())
         probe.join()
         app.run()
         return int(app.return_code or 0)

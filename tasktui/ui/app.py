@@ -4,6 +4,10 @@
 ``backend.api_key``, builds the store and shows the Tasks screen. The operator's
 ``[keymap]`` is applied with ``App.set_keymap``; unknown binding ids get a warning.
 
+With ``last_view_path`` (the ``tui`` command passes ``<data dir>/last-view.json``) the
+Tasks screen's filters, zone and live setting are saved on quit and restored on the next
+start without ``--view``. ``q`` asks before quitting; ``ctrl+q`` quits at once.
+
 Only what the first screen shows is imported with this module: the detail screen (and its
 previews: Pillow, textual-image, textual-plot, numpy), the export screen and the fix
 editor are imported when first opened, so that the first rows paint sooner.
@@ -25,6 +29,7 @@ from tasktui.config import Settings
 from tasktui.locations import config_path
 from tasktui.store import DEFAULT_MAX_ROWS, TaskStore
 from tasktui.ui.keymap import bind, check_keymap
+from tasktui.ui.last_view import LastView, forget_last_view, load_last_view, save_last_view
 from tasktui.ui.modals.bulk import BulkSummary
 from tasktui.ui.modals.confirm import ChoiceDialog, ConfirmDialog
 from tasktui.ui.modals.prompt import PromptDialog, RejectDialog
@@ -58,7 +63,8 @@ class TaskTuiApp(App[int]):
     HELP_TITLE = "Everywhere"
 
     BINDINGS = [
-        bind("app.quit", "q", "quit", "Quit", tooltip="Quit tasktui"),
+        bind("app.quit", "q", "ask_quit", "Quit",
+             tooltip="Quit tasktui, after a question (ctrl+q: at once); the view is restored next time"),
         bind("app.help", "question_mark", "help", "Help", key_display="?",
              tooltip="This help: every key of the current screen"),
         bind("app.palette", "ctrl+p", "command_palette", "Commands", key_display="^p", show=False,
@@ -77,6 +83,7 @@ class TaskTuiApp(App[int]):
         client_options: dict | None = None,
         max_rows: int | None = None,
         theme: str | None = None,
+        last_view_path: Path | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -88,6 +95,8 @@ class TaskTuiApp(App[int]):
         self.client: TaskClient | None = None
         self.store: TaskStore | None = None
         self.tasks_screen: TasksScreen | None = None
+        self.last_view_path = last_view_path
+        self._asking_quit = False
         if theme:
             self.theme = theme
 
@@ -103,13 +112,15 @@ class TaskTuiApp(App[int]):
         options.setdefault("retry", RetryPolicy(max_attempts=3, base_delay=0.3, max_delay=3.0, total_time=8.0))
         options.setdefault("connect_timeout", 5.0)
         self.client = TaskClient(self.backend.url, self.backend.api_key, **options)
-        self.store = TaskStore(self.client, zone=self.settings.zone,
+        restore = load_last_view(self.last_view_path) if self.last_view_path is not None else None
+        self.store = TaskStore(self.client, zone=restore.zone if restore else self.settings.zone,
                                max_rows=self._max_rows or DEFAULT_MAX_ROWS,
                                read_only=self.settings.read_only)
         cfg = self.settings.config_file or config_path()
         self.tasks_screen = TasksScreen(
             self.store, self.settings, backend_kind=self.backend.kind, backend_label=self.backend.label,
             now=self._now, initial_view=self.initial_view, config_path=str(cfg),
+            restore=restore, on_fresh_start=self._forget_last_view,
         )
         await self.push_screen(self.tasks_screen)
 
@@ -120,6 +131,43 @@ class TaskTuiApp(App[int]):
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.aclose()
+
+    async def action_ask_quit(self) -> None:
+        """``q``: quit after a question (the view is kept for next time)."""
+        if self._asking_quit:
+            return
+        self._asking_quit = True
+        kept = " Your filters, time zone and live setting come back next time." \
+            if self.last_view_path is not None else ""
+
+        def answered(yes: bool | None) -> None:
+            self._asking_quit = False
+            if yes:
+                self.run_worker(self.action_quit(), exit_on_error=False)
+
+        self.push_screen(ConfirmDialog("Quit tasktui?", "Quit the console?" + kept,
+                                       yes="Quit", no="Stay"), answered)
+
+    async def action_quit(self) -> None:
+        """Save the view (when asked to remember it) and exit."""
+        self.save_last_view()
+        self.exit()
+
+    def save_last_view(self) -> LastView | None:
+        """Write the Tasks screen's view to ``last_view_path``; the view, or None."""
+        if self.last_view_path is None or self.tasks_screen is None or self.store is None:
+            return None
+        last = self.tasks_screen.last_view()
+        try:
+            save_last_view(last, self.last_view_path)
+        except OSError:
+            return None  # quitting: nothing to tell; the next start is fresh
+        return last
+
+    def _forget_last_view(self) -> None:
+        if self.last_view_path is not None:
+            with contextlib.suppress(OSError):
+                forget_last_view(self.last_view_path)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -215,3 +215,42 @@ async def test_f_goes_to_the_top_of_the_sidebar(shared_server, make_app):
         assert app.focused is sidebar.query_one("#date-field", RadioSet)
         assert sidebar.scroll_y == 0
         assert "Date" in keymap.screen_text(app)
+
+
+async def test_q_asks_and_the_next_start_restores_the_view_then_start_fresh(shared_server, make_app, tmp_path):
+    from tasktui.domain import OperatorStatus, Zone
+    from tasktui.ui.modals.confirm import ConfirmDialog
+    from .test_tasks_filters import toggle_box
+
+    path = tmp_path / "data" / "last-view.json"
+    app = make_app(shared_server, last_view_path=path)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot, app)
+        await toggle_box(pilot, app, "#status", 0)  # Completed
+        await wait_for(pilot, lambda: app.store.query.statuses == {OperatorStatus.COMPLETED})
+        await pilot.press("escape", "t", "l")
+        await wait_for(pilot, lambda: app.store.zone is Zone.PACIFIC)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the quit question")
+        assert "Quit tasktui?" in keymap.screen_text(app)
+        await pilot.press("n")  # stay
+        await wait_for(pilot, lambda: app.screen is app.tasks_screen)
+        assert not path.exists()
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: path.exists(), what="the view saved on quit")
+
+    again = make_app(shared_server, last_view_path=path)
+    async with again.run_test(size=WIDE) as pilot:
+        await settled(pilot, again)
+        screen = again.tasks_screen
+        assert again.store.query.statuses == {OperatorStatus.COMPLETED}
+        assert again.store.zone is Zone.PACIFIC and screen.live_interval > 0
+        assert any("Restored your last view (1 filter, Pacific, live 15s)" in m
+                   for m in keymap.notification_messages(again))
+        assert "1 of 6 on" in keymap.screen_text(again)
+        await screen.start_fresh()
+        await wait_for(pilot, lambda: not again.store.query.statuses, what="filters cleared")
+        assert again.store.zone is Zone.UTC and screen.live_interval == 0
+        assert not path.exists()
