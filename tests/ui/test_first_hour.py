@@ -254,3 +254,27 @@ async def test_q_asks_and_the_next_start_restores_the_view_then_start_fresh(shar
         await wait_for(pilot, lambda: not again.store.query.statuses, what="filters cleared")
         assert again.store.zone is Zone.UTC and screen.live_interval == 0
         assert not path.exists()
+
+
+async def test_completed_column_when_filtering_by_completion_and_wide_columns_without_sidebar(
+        shared_server, make_app):
+    from textual.widgets import RadioButton
+
+    app = make_app(shared_server)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot, app)
+        table = app.tasks_screen.table
+        assert "completed" not in table.visible_column_keys
+        app.tasks_screen.sidebar.query_one("#df-completed", RadioButton).value = True
+        await wait_for(pilot, lambda: app.store.query.date_field.value == "completed")
+        await settled(pilot, app)
+        assert "completed" in table.visible_column_keys
+        header = next(line for line in keymap.screen_text(app).splitlines() if "Task ID" in line)
+        assert "Completed" in header
+        await pilot.press("ctrl+b")  # sidebar hidden: the width goes to Project and Batch
+        await pilot.pause(0.2)
+        widths = dict((c.key, w) for c, w in table.columns)
+        assert widths["project"] > 8 and widths["batch"] > 8
+        project = app.store.rows[0].project
+        assert project and len(project) > 8
+        assert any(project in line for line in keymap.screen_text(app).splitlines())

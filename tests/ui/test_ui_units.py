@@ -119,3 +119,17 @@ def test_toggle_glyphs_differ_on_and_off():
 
     assert (check_glyph(True), check_glyph(False)) == ("[x]", "[ ]")
     assert (radio_glyph(True), radio_glyph(False)) == ("(•)", "( )")
+
+
+def test_columns_show_the_filtered_date_and_readable_project_and_batch():
+    from tasktui.ui.widgets.task_table import COMFORTABLE, layout_columns
+
+    def keys(width, date_column="created"):
+        return {c.key: w for c, w in layout_columns(width, date_column=date_column)}
+
+    assert "completed" not in keys(86) and "created" in keys(86)
+    assert "completed" in keys(86, "completed") and "created" not in keys(86, "completed")
+    wide = keys(118)  # 120 columns, sidebar hidden
+    assert wide["project"] >= COMFORTABLE and wide["batch"] >= COMFORTABLE
+    assert all(w >= COMFORTABLE for k, w in wide.items() if k in ("project", "batch", "type"))
+    assert "project" in keys(86)  # the last of them stays, narrower

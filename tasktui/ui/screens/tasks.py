@@ -391,6 +391,7 @@ class TasksScreen(Screen):
     def _sync(self) -> None:
         s = self.store
         rows = s.rows
+        self.table.set_date_column(s.query.date_field.value)  # the date the filter is about
         self.header.update_state(
             zone=self.zone, shown=len(rows), offset=s.offset, total=s.total, total_exact=s.total_exact,
             order=self.order, loading=bool(s.loading or s.loading_more), live_interval=self.live_interval,
