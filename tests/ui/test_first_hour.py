@@ -278,3 +278,21 @@ async def test_completed_column_when_filtering_by_completion_and_wide_columns_wi
         project = app.store.rows[0].project
         assert project and len(project) > 8
         assert any(project in line for line in keymap.screen_text(app).splitlines())
+
+
+async def test_at_80_columns_the_header_keeps_the_order_and_the_detail_footer_every_key(
+        shared_server, make_app):
+    from tasktui.ui.screens.detail import TaskDetailScreen
+
+    app = make_app(shared_server)
+    async with app.run_test(size=NARROW) as pilot:
+        await settled(pilot, app)
+        header = keymap.screen_text(app).splitlines()[0]
+        assert "newest first" in header and "live off" in header
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TaskDetailScreen)
+                       and app.screen.shown_task is not None)
+        await pilot.pause()
+        footer = keymap.screen_text(app).splitlines()[-1]
+        for words in ("esc Back", "a Accept", "x Reject", "d Download", "y Copy", "q Quit", "? Help"):
+            assert words in footer, (words, footer)

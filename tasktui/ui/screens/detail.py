@@ -73,14 +73,14 @@ class TaskDetailScreen(Screen):
         # priority: the JSON view would otherwise take esc to give up focus
         bind("detail.back", "escape", "back", "Back", priority=True),
         bind("detail.next", "n", "next_task", "Next"),
-        bind("detail.prev", "p", "prev_task", "Prev"),
+        bind("detail.prev", "p", "prev_task", "Prev", show=False),  # n shows; p is in help
         bind("detail.accept", "a", "accept", "Accept"),
         bind("detail.reject", "x", "reject", "Reject"),
         bind("detail.fix", "e", "fix", "Fix"),
         bind("detail.fix_external", "E", "fix_external", "Fix in $EDITOR", show=False),
         bind("detail.cancel", "c", "cancel_task", "Cancel"),
         bind("detail.download", "d", "download", "Download"),
-        bind("detail.copy_id", "y", "copy_id", "Copy id"),
+        bind("detail.copy_id", "y", "copy_id", "Copy", tooltip="Copy the task id"),
         bind("detail.copy_json", "Y", "copy_json", "Copy JSON", show=False),
         bind("detail.copy_url", "u", "copy_url", "Copy URL", show=False),
         bind("detail.find_prev", "N", "find_prev", "Prev match", show=False),
@@ -144,7 +144,8 @@ class TaskDetailScreen(Screen):
                     yield Static("", id="audit-body")
             with TabPane(TAB_TITLES["preview"], id="preview"):
                 yield MediaPreview(self._fetch_attachment, id="media-preview")
-        yield Footer()
+        # compact, no palette entry (ctrl+p still works): at 80 columns every key fits
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._unsubscribe = forward_events(self.store, self)
