@@ -15,6 +15,7 @@ editor are imported when first opened, so that the first rows paint sooner.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Callable
 
 from textual.app import App
 from textual.binding import Binding
+from textual.widgets import Input
 
 from tasktui.api import RetryPolicy, TaskClient
 from tasktui.backend import Backend
@@ -71,6 +73,10 @@ class TaskTuiApp(App[int]):
              tooltip="Command palette: actions, saved filter views, quick ranges, zones"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+c", "help_quit", show=False, system=True),
+        # tab / shift+tab out of a text field move the focus before the next key is handed
+        # out, so that fast typing or a paste across tab lands in the next field
+        Binding("tab", "move_focus(1)", show=False, priority=True),
+        Binding("shift+tab", "move_focus(-1)", show=False, priority=True),
     ]
 
     def __init__(
@@ -131,6 +137,35 @@ class TaskTuiApp(App[int]):
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.aclose()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "move_focus":  # only out of a one-line field; elsewhere tab is as usual
+            return isinstance(self.focused, Input)
+        return True
+
+    async def action_move_focus(self, step: int) -> None:
+        """Move the focus once the field has handled the keys it was already given, and
+        only then hand out the next key (the app waits here)."""
+        field = self.focused
+        screen = self.screen
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def move() -> None:
+            if step > 0:
+                screen.focus_next()
+            else:
+                screen.focus_previous()
+            if not done.done():
+                done.set_result(None)
+
+        if field is None:
+            move()
+            return
+        field.call_next(move)  # after the keys already queued for the field
+        try:
+            await asyncio.wait_for(done, timeout=1.0)
+        except asyncio.TimeoutError:
+            move()
 
     async def action_ask_quit(self) -> None:
         """``q``: quit after a question (the view is kept for next time)."""

@@ -296,3 +296,22 @@ async def test_at_80_columns_the_header_keeps_the_order_and_the_detail_footer_ev
         footer = keymap.screen_text(app).splitlines()[-1]
         for words in ("esc Back", "a Accept", "x Reject", "d Download", "y Copy", "q Quit", "? Help"):
             assert words in footer, (words, footer)
+
+
+async def test_fast_typing_across_tab_lands_in_the_next_field(shared_server, make_app):
+    from textual import events
+    from textual.widgets import Input
+
+    app = make_app(shared_server)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot, app)
+        sidebar = app.tasks_screen.sidebar
+        sidebar.query_one("#from", Input).focus()
+        await pilot.pause()
+        # a paste or a fast typist: every key is queued before the first is handled
+        for key, char in (("x", "x"), ("tab", None), ("y", "y"), ("z", "z")):
+            app.post_message(events.Key(key, char))
+        await pilot.pause(0.3)
+        assert sidebar.query_one("#from", Input).value == "x"
+        assert sidebar.query_one("#to", Input).value == "yz"
+        assert app.focused is sidebar.query_one("#to", Input)
