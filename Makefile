@@ -12,10 +12,14 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(STAMP)-test: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)-test
+
+setup: $(STAMP)-test
 
 run: $(STAMP)
 	$(BIN)/tasktui $(ARGS)
@@ -23,7 +27,7 @@ run: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/tasktui serve $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP)-test
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 

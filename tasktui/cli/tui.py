@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 
 from tasktui.cli.common import (
     EXIT_AUTH,
@@ -53,20 +54,29 @@ def run(args: argparse.Namespace) -> int:
         return fail(PROG, "the console needs a terminal; for scripts use `tasktui export` or `tasktui get`",
                     EXIT_USAGE)
 
+    # textual-image asks the terminal about its graphics support (Kitty, Sixel) when it is
+    # first imported, which only works before Textual takes over the terminal, so it must be
+    # imported before App.run (the detail screen's previews use it). The probe mostly waits
+    # for the terminal's answers: it runs in a thread while the backend opens and the app's
+    # modules import, and is joined before App.run.
+    probe = threading.Thread(target=_probe_terminal_graphics, name="graphics-probe", daemon=True)
+    probe.start()
     try:
         backend = open_backend(settings, progress=stderr_progress)
     except BackendError as e:
+        probe.join()
         return fail(PROG, str(e), EXIT_FAILED)
     try:
-        # textual-image asks the terminal about its graphics support (Kitty, Sixel) when it
-        # is first imported, which only works before Textual takes over the terminal: import
-        # it here, on purpose, before App.run (the detail screen's previews use it).
-        import textual_image.renderable  # noqa: F401
-
         from tasktui.ui.app import TaskTuiApp
+        from tasktui.ui.last_view import default_path
 
-        app = TaskTuiApp(settings, backend, initial_view=view)
+        app = TaskTuiApp(settings, backend, initial_view=view, last_view_path=default_path())
+        probe.join()
         app.run()
         return int(app.return_code or 0)
     finally:
         backend.close()
+
+
+def _probe_terminal_graphics() -> None:
+    import textual_image.renderable  # noqa: F401 - the import is the probe

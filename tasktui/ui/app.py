@@ -3,10 +3,19 @@
 ``TaskTuiApp(settings, backend)`` opens the client on ``backend.url`` with
 ``backend.api_key``, builds the store and shows the Tasks screen. The operator's
 ``[keymap]`` is applied with ``App.set_keymap``; unknown binding ids get a warning.
+
+With ``last_view_path`` (the ``tui`` command passes ``<data dir>/last-view.json``) the
+Tasks screen's filters, zone and live setting are saved on quit and restored on the next
+start without ``--view``. ``q`` asks before quitting; ``ctrl+q`` quits at once.
+
+Only what the first screen shows is imported with this module: the detail screen (and its
+previews: Pillow, textual-image, textual-plot, numpy), the export screen and the fix
+editor are imported when first opened, so that the first rows paint sooner.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +23,7 @@ from typing import Callable
 
 from textual.app import App
 from textual.binding import Binding
+from textual.widgets import Input
 
 from tasktui.api import RetryPolicy, TaskClient
 from tasktui.backend import Backend
@@ -21,12 +31,10 @@ from tasktui.config import Settings
 from tasktui.locations import config_path
 from tasktui.store import DEFAULT_MAX_ROWS, TaskStore
 from tasktui.ui.keymap import bind, check_keymap
+from tasktui.ui.last_view import LastView, forget_last_view, load_last_view, save_last_view
 from tasktui.ui.modals.bulk import BulkSummary
 from tasktui.ui.modals.confirm import ChoiceDialog, ConfirmDialog
-from tasktui.ui.modals.fix_editor import FixEditor
 from tasktui.ui.modals.prompt import PromptDialog, RejectDialog
-from tasktui.ui.screens.detail import TaskDetailScreen
-from tasktui.ui.screens.export import ExportScreen
 from tasktui.ui.screens.help import HelpScreen
 from tasktui.ui.screens.tasks import TasksScreen
 from tasktui.ui.widgets.task_table import TaskTable
@@ -57,13 +65,18 @@ class TaskTuiApp(App[int]):
     HELP_TITLE = "Everywhere"
 
     BINDINGS = [
-        bind("app.quit", "q", "quit", "Quit", tooltip="Quit tasktui"),
+        bind("app.quit", "q", "ask_quit", "Quit",
+             tooltip="Quit tasktui, after a question (ctrl+q: at once); the view is restored next time"),
         bind("app.help", "question_mark", "help", "Help", key_display="?",
              tooltip="This help: every key of the current screen"),
         bind("app.palette", "ctrl+p", "command_palette", "Commands", key_display="^p", show=False,
              tooltip="Command palette: actions, saved filter views, quick ranges, zones"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+c", "help_quit", show=False, system=True),
+        # tab / shift+tab out of a text field move the focus before the next key is handed
+        # out, so that fast typing or a paste across tab lands in the next field
+        Binding("tab", "move_focus(1)", show=False, priority=True),
+        Binding("shift+tab", "move_focus(-1)", show=False, priority=True),
     ]
 
     def __init__(
@@ -76,6 +89,7 @@ class TaskTuiApp(App[int]):
         client_options: dict | None = None,
         max_rows: int | None = None,
         theme: str | None = None,
+        last_view_path: Path | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -87,13 +101,15 @@ class TaskTuiApp(App[int]):
         self.client: TaskClient | None = None
         self.store: TaskStore | None = None
         self.tasks_screen: TasksScreen | None = None
+        self.last_view_path = last_view_path
+        self._asking_quit = False
         if theme:
             self.theme = theme
 
     async def on_mount(self) -> None:
-        for w in check_keymap(self.settings.keymap, REMAPPABLE):
-            self.notify(w, severity="warning", timeout=10, markup=False)
         if self.settings.keymap:
+            for w in check_keymap(self.settings.keymap, remappable()):
+                self.notify(w, severity="warning", timeout=10, markup=False)
             self.set_keymap(self.settings.keymap)
         for w in self.settings.warnings:
             self.notify(w, severity="warning", timeout=10, markup=False)
@@ -104,13 +120,15 @@ class TaskTuiApp(App[int]):
         if self.settings.parallel:
             options.setdefault("parallel", self.settings.parallel)
         self.client = TaskClient(self.backend.url, self.backend.api_key, **options)
-        self.store = TaskStore(self.client, zone=self.settings.zone,
+        restore = load_last_view(self.last_view_path) if self.last_view_path is not None else None
+        self.store = TaskStore(self.client, zone=restore.zone if restore else self.settings.zone,
                                max_rows=self._max_rows or DEFAULT_MAX_ROWS,
                                read_only=self.settings.read_only)
         cfg = self.settings.config_file or config_path()
         self.tasks_screen = TasksScreen(
             self.store, self.settings, backend_kind=self.backend.kind, backend_label=self.backend.label,
             now=self._now, initial_view=self.initial_view, config_path=str(cfg),
+            restore=restore, on_fresh_start=self._forget_last_view,
         )
         await self.push_screen(self.tasks_screen)
 
@@ -122,6 +140,72 @@ class TaskTuiApp(App[int]):
             with contextlib.suppress(Exception):
                 await self.client.aclose()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "move_focus":  # only out of a one-line field; elsewhere tab is as usual
+            return isinstance(self.focused, Input)
+        return True
+
+    async def action_move_focus(self, step: int) -> None:
+        """Move the focus once the field has handled the keys it was already given, and
+        only then hand out the next key (the app waits here)."""
+        field = self.focused
+        screen = self.screen
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def move() -> None:
+            if step > 0:
+                screen.focus_next()
+            else:
+                screen.focus_previous()
+            if not done.done():
+                done.set_result(None)
+
+        if field is None:
+            move()
+            return
+        field.call_next(move)  # after the keys already queued for the field
+        try:
+            await asyncio.wait_for(done, timeout=1.0)
+        except asyncio.TimeoutError:
+            move()
+
+    async def action_ask_quit(self) -> None:
+        """``q``: quit after a question (the view is kept for next time)."""
+        if self._asking_quit:
+            return
+        self._asking_quit = True
+        kept = " Your filters, time zone and live setting come back next time." \
+            if self.last_view_path is not None else ""
+
+        def answered(yes: bool | None) -> None:
+            self._asking_quit = False
+            if yes:
+                self.run_worker(self.action_quit(), exit_on_error=False)
+
+        self.push_screen(ConfirmDialog("Quit tasktui?", "Quit the console?" + kept,
+                                       yes="Quit", no="Stay"), answered)
+
+    async def action_quit(self) -> None:
+        """Save the view (when asked to remember it) and exit."""
+        self.save_last_view()
+        self.exit()
+
+    def save_last_view(self) -> LastView | None:
+        """Write the Tasks screen's view to ``last_view_path``; the view, or None."""
+        if self.last_view_path is None or self.tasks_screen is None or self.store is None:
+            return None
+        last = self.tasks_screen.last_view()
+        try:
+            save_last_view(last, self.last_view_path)
+        except OSError:
+            return None  # quitting: nothing to tell; the next start is fresh
+        return last
+
+    def _forget_last_view(self) -> None:
+        if self.last_view_path is not None:
+            with contextlib.suppress(OSError):
+                forget_last_view(self.last_view_path)
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
@@ -129,8 +213,14 @@ class TaskTuiApp(App[int]):
         self.push_screen(HelpScreen(self.screen))
 
 
-#: Every class whose bindings the ``[keymap]`` may remap: the ids the keymap check knows.
-REMAPPABLE = (
-    TaskTuiApp, TasksScreen, TaskTable, TaskDetailScreen, ExportScreen, HelpScreen,
-    ConfirmDialog, ChoiceDialog, PromptDialog, RejectDialog, FixEditor, BulkSummary,
-)
+def remappable() -> tuple[type, ...]:
+    """Every class whose bindings the ``[keymap]`` may remap: the ids the keymap check knows.
+    (Imports the screens opened later, so it is called only when there is a keymap.)"""
+    from tasktui.ui.modals.fix_editor import FixEditor
+    from tasktui.ui.screens.detail import TaskDetailScreen
+    from tasktui.ui.screens.export import ExportScreen
+
+    return (
+        TaskTuiApp, TasksScreen, TaskTable, TaskDetailScreen, ExportScreen, HelpScreen,
+        ConfirmDialog, ChoiceDialog, PromptDialog, RejectDialog, FixEditor, BulkSummary,
+    )

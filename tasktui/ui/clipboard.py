@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_OSC52_MAX",
     "copy_text",
     "multiplexer",
+    "osc52_sent_message",
     "osc52_sequence",
 ]
 
@@ -148,4 +149,26 @@ def copy_text(
             + (f" {too_big_hint}" if too_big_hint else ""),
         )
     write_to_terminal(app, seq)
-    return CopyResult(True, "osc52", f"Copied {what} to the terminal clipboard (OSC 52)")
+    return CopyResult(True, "osc52", osc52_sent_message(what, text, multiplexer(env)))
+
+
+#: text up to this long is repeated in the message, so it can be copied by hand
+OFFER_MAX = 120
+
+
+def osc52_sent_message(what: str, text: str, mux: str | None) -> str:
+    """What the operator is told after an OSC 52 request: nothing confirms that it reached a
+    clipboard, so say what was sent, what the terminal must allow, and offer the text."""
+    via = {"tmux": " through tmux", "screen": " through screen"}.get(mux or "", "")
+    allow = {
+        "tmux": "tmux allows it (set -g set-clipboard on; allow-passthrough on) and so does the terminal",
+        "screen": "screen and the terminal allow it",
+    }.get(mux or "", "the terminal allows clipboard writes (many need it switched on)")
+    flat = " ".join(text.split())
+    if flat in what:
+        offer = ""  # the message names it already
+    elif len(flat) <= OFFER_MAX and flat == text.strip():
+        offer = f" The text: {flat}"
+    else:
+        offer = " It is also kept in the app: ctrl+v pastes it into a field here."
+    return f"Sent {what} to the terminal's clipboard (OSC 52{via}). It arrives only if {allow}." + offer

@@ -4,7 +4,7 @@ file's ``[keymap]`` table (``"tasks.refresh" = "ctrl+r"``), applied with Textual
 
 :func:`bind` is the one way a binding is declared. :func:`check_keymap` warns about ids
 that no class in the given list declares (the app passes its explicit list of remappable
-screens and widgets, :data:`tasktui.ui.app.REMAPPABLE`). The helpers below
+screens and widgets, :func:`tasktui.ui.app.remappable`). The helpers below
 (:func:`node_bindings`, :func:`bindings_for_key`, :func:`key_for`, :func:`run_binding`,
 :func:`action_state`) are the only place that reads Textual's private binding state
 (``_bindings``, ``App._keymap``, ``App._check_action_state``), so a Textual upgrade

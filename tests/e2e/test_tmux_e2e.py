@@ -91,12 +91,13 @@ def test_tasktui_opens_on_the_embedded_sandbox_in_a_terminal(tmux, tmp_path):
     assert "tasks.refresh" in screen
     tmux.keys("Escape")
     tmux.wait_for(r"Showing \d+ of")
-    # a status box: focus the filters, tick the first box (Completed)
+    # a status box: f goes to the top of the sidebar (the date field); tab to the status
+    # list (From, To, the four quick ranges, the zone), space ticks its first box (Completed)
     tmux.keys("f")
-    tmux.wait_for(r"esc Back to the list")  # the focus is in the sidebar
-    tmux.keys("Space")
-    tmux.wait_for(r"Task status · 1 of 6 on")
-    deadline = time.monotonic() + 20
+    tmux.wait_for(r"\(•\) Created")
+    tmux.keys(*["Tab"] * 8, "Space")
+    tmux.wait_for(r"Task status · 1 of 6 on", timeout=60)
+    deadline = time.monotonic() + 60
     while True:  # the filter applies after a short debounce and one request
         screen = tmux.screen()
         rows = [line for line in screen.splitlines() if re.search(r"\b[0-9a-f]{24}\b", line)]
@@ -104,5 +105,17 @@ def test_tasktui_opens_on_the_embedded_sandbox_in_a_terminal(tmux, tmp_path):
             break
         assert time.monotonic() < deadline, screen
         time.sleep(0.2)
-    tmux.keys("Escape", "q")
-    screen = tmux.wait_for(r"EXITED=0", timeout=20)
+    tmux.keys("Escape", "q")  # q asks first
+    tmux.wait_for(r"Quit \[y\]", timeout=60)
+    time.sleep(0.3)
+    tmux.keys("y")
+    screen = tmux.wait_for(r"EXITED=0", timeout=60)
+    assert (data / "last-view.json").exists()
+    # the next start comes back to that view (filter, zone, live), and says so
+    tmux.run("kill-session", "-t", "e2e")
+    tmux.run("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", cmd)
+    tmux.wait_for(r"Restored your last view", timeout=90)
+    screen = tmux.wait_for(r"Task status · 1 of 6 on", timeout=60)
+    assert "│ Pacific │" in screen and "live 5s" in screen
+    tmux.keys("C-q")  # ctrl+q quits at once
+    tmux.wait_for(r"EXITED=0", timeout=60)

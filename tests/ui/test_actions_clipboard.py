@@ -124,7 +124,10 @@ async def test_y_Y_u_copy_id_json_and_url(shared_server, sql, monkeypatch):
         await pilot.press("y")
         assert app.clipboard == tid
         assert osc52_sequence(tid) in written
-        assert any("Copied the task id" in m for m in notifications(app))
+        # nothing confirms an OSC 52 write: say what was sent, what must allow it, and the text
+        (said,) = [m for m in notifications(app) if "the task id" in m]
+        assert said == (f"Sent the task id {tid} to the terminal's clipboard (OSC 52). It arrives "
+                        "only if the terminal allows clipboard writes (many need it switched on).")
 
         await pilot.press("Y")
         assert json.loads(app.clipboard) == api_get(shared_server, tid)
@@ -132,3 +135,14 @@ async def test_y_Y_u_copy_id_json_and_url(shared_server, sql, monkeypatch):
         await pilot.press("u")
         assert app.clipboard == api_get(shared_server, tid)["params"]["attachment"]
         await wait_for(pilot, lambda: any("attachment URL" in m for m in notifications(app)))
+
+
+def test_osc52_through_tmux_says_what_tmux_must_allow():
+    app = _FakeApp()
+    res = copy_text(app, "6b0c", what="the task id", env={"TASKTUI_CLIPBOARD": "osc52", "TMUX": "/tmp/x"})
+    assert res.ok and res.message.startswith("Sent the task id to the terminal's clipboard (OSC 52 through tmux).")
+    assert "set -g set-clipboard on" in res.message and "The text: 6b0c" in res.message
+    long = "x" * 500
+    res = copy_text(_FakeApp(), long, what="the JSON", env={"TASKTUI_CLIPBOARD": "osc52"})
+    assert long not in res.message and "ctrl+v pastes it" in res.message
+

@@ -22,7 +22,7 @@ async def test_read_only_hides_and_refuses_every_changing_action(shared_server, 
         footer = screen_text(app).splitlines()[-1]
         for word in ("a Accept", "x Reject", "e Fix", "c Cancel"):
             assert word not in footer, footer
-        assert "Download" in footer and "Copy id" in footer
+        assert "Download" in footer and "y Copy" in footer
         await wait_for(pilot, lambda: "read-only" in screen_text(app).splitlines()[0])
         for key in ("a", "x", "e", "E", "c"):
             app.clear_notifications()

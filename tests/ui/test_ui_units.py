@@ -1,5 +1,5 @@
 """Unit tests of the UI's pure parts: the detail tabs' renderers, the one status look,
-the keymap check over the explicit REMAPPABLE list. No app, no server."""
+the keymap check over the explicit remappable() list. No app, no server."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.style import Style
 
 from tasktui.domain import AuditStatus, OperatorStatus, Task, Zone, format_instant
-from tasktui.ui.app import REMAPPABLE
+from tasktui.ui.app import remappable
 from tasktui.ui.keymap import check_keymap, declared_bindings
 from tasktui.ui.screens.detail_tabs import render_audit, render_header, render_response, render_summary
 from tasktui.ui.widgets.status import AUDIT_LOOK, STATUS_LOOK, audit_label_style, status_cell, status_word
@@ -90,10 +90,46 @@ def test_the_audit_history_says_when_there_is_none():
 
 
 def test_every_remappable_id_is_known_without_importing_anything_else():
-    known = declared_bindings(REMAPPABLE)
+    known = declared_bindings(remappable())
     for bid in ("app.quit", "tasks.refresh", "table.mark", "detail.accept", "fix.submit",
                 "export.start", "help.close", "dialog.yes", "prompt.cancel", "dialog.copy_failures"):
         assert bid in known
-    assert check_keymap({"detail.accept": "A", "tasks.refresh": "ctrl+r"}, REMAPPABLE) == []
-    (warning,) = check_keymap({"no.such.id": "x"}, REMAPPABLE)
+    assert check_keymap({"detail.accept": "A", "tasks.refresh": "ctrl+r"}, remappable()) == []
+    (warning,) = check_keymap({"no.such.id": "x"}, remappable())
     assert "'no.such.id'" in warning and "detail.accept" in warning
+
+
+def test_the_app_module_does_not_import_what_the_first_screen_does_not_use():
+    """Start-up time: the detail screen, its previews and their image / plot libraries are
+    imported when first opened, not with the app."""
+    import subprocess
+    import sys
+
+    heavy = ("PIL", "numpy", "textual_image", "textual_plot", "markdown_it",
+             "tasktui.ui.screens.detail", "tasktui.ui.widgets.preview", "tasktui.ui.screens.export",
+             "tasktui.ui.modals.fix_editor")
+    code = ("import sys, tasktui.ui.app; "
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
+
+
+def test_toggle_glyphs_differ_on_and_off():
+    from tasktui.ui.widgets.toggles import check_glyph, radio_glyph
+
+    assert (check_glyph(True), check_glyph(False)) == ("[x]", "[ ]")
+    assert (radio_glyph(True), radio_glyph(False)) == ("(•)", "( )")
+
+
+def test_columns_show_the_filtered_date_and_readable_project_and_batch():
+    from tasktui.ui.widgets.task_table import COMFORTABLE, layout_columns
+
+    def keys(width, date_column="created"):
+        return {c.key: w for c, w in layout_columns(width, date_column=date_column)}
+
+    assert "completed" not in keys(86) and "created" in keys(86)
+    assert "completed" in keys(86, "completed") and "created" not in keys(86, "completed")
+    wide = keys(118)  # 120 columns, sidebar hidden
+    assert wide["project"] >= COMFORTABLE and wide["batch"] >= COMFORTABLE
+    assert all(w >= COMFORTABLE for k, w in wide.items() if k in ("project", "batch", "type"))
+    assert "project" in keys(86)  # the last of them stays, narrower

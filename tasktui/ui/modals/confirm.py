@@ -39,7 +39,7 @@ class ConfirmDialog(Dialog):
     BINDINGS = [
         bind("dialog.yes", "y", "answer(True)", "Yes"),
         bind("dialog.no", "n", "answer(False)", "No"),
-        bind("dialog.cancel", "escape", "answer(False)", "Cancel"),
+        bind("dialog.cancel", "escape", "answer(False)", "Back"),
     ]
 
     def __init__(self, title: str, body: str | Text, *, yes: str = "Yes", no: str = "No") -> None:
@@ -71,7 +71,7 @@ class ConfirmDialog(Dialog):
 class ChoiceDialog(Dialog):
     """A question with several answers, each with its own key; None when backed out."""
 
-    BINDINGS = [bind("dialog.cancel", "escape", "choose(-1)", "Cancel")]
+    BINDINGS = [bind("dialog.cancel", "escape", "choose(-1)", "Back")]
 
     def __init__(self, title: str, body: str | Text, choices: Sequence[tuple[str, str, Any]]) -> None:
         """``choices``: (key, label, value) for each answer, first is the default."""
@@ -87,7 +87,8 @@ class ChoiceDialog(Dialog):
                 for i, (key, label, _value) in enumerate(self._choices):
                     yield Button(f"{label} \\[{key}]", id=f"choice-{i}",
                                  variant="error" if i == 0 else "default")
-                yield Button("Cancel \\[esc]", id="choice-cancel")
+                # "Back", not "Cancel": an answer may itself be "Cancel 5 tasks"
+                yield Button("Back \\[esc]", id="choice-cancel")
 
     def on_mount(self) -> None:
         self.query_one("#choice-cancel", Button).focus()

@@ -56,9 +56,9 @@ class PromptDialog(Dialog):
 
 
 class RejectDialog(Dialog):
-    """Asks for the rejection comment."""
+    """Asks for the rejection comment (required: it is what the labeler is told)."""
 
-    BINDINGS = [bind("dialog.cancel", "escape", "cancel", "Cancel")]
+    BINDINGS = [bind("dialog.cancel", "escape", "cancel", "Back")]
 
     def __init__(self, what: str, *, initial: str = "") -> None:
         super().__init__()
@@ -70,7 +70,8 @@ class RejectDialog(Dialog):
             yield Label(Text(f"Reject {self._what}"), classes="dialog-title")
             yield Static(Text("Why? The comment goes to the labeler with the rejection."))
             yield Input(value=self._initial, placeholder="comment (what is wrong)", id="reject-comment")
-            yield Static(Text("enter reject · esc cancel"), classes="dialog-keys")
+            yield Static("", id="reject-error", classes="dialog-error", markup=False)
+            yield Static(Text("enter reject · esc back (nothing is rejected)"), classes="dialog-keys")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -78,7 +79,12 @@ class RejectDialog(Dialog):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value.strip())
+        comment = event.value.strip()
+        if not comment:
+            self.query_one("#reject-error", Static).update(
+                Text("⚠ Say why: a rejection needs a comment (esc backs out)."))
+            return
+        self.dismiss(comment)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -61,18 +61,26 @@ MUTATING = frozenset({"accept", "reject", "fix", "fix_external", "cancel"})
 class TaskDetailScreen(Screen):
     """Everything about one task; the actions on it."""
 
+    HELP_TITLE = "Task detail"
+    HELP_NOTES = (
+        "The tab's content has the focus: j / k, PgUp / PgDn, Home / End scroll it. "
+        "tab moves the focus to the tab strip (← / → change tab there) and back.",
+        "Find in JSON: / opens the find bar, enter finds; then n / N go to the next / "
+        "previous match (n goes back to Next task once the find is closed with esc).",
+    )
+
     BINDINGS = [
         # priority: the JSON view would otherwise take esc to give up focus
         bind("detail.back", "escape", "back", "Back", priority=True),
         bind("detail.next", "n", "next_task", "Next"),
-        bind("detail.prev", "p", "prev_task", "Prev"),
+        bind("detail.prev", "p", "prev_task", "Prev", show=False),  # n shows; p is in help
         bind("detail.accept", "a", "accept", "Accept"),
         bind("detail.reject", "x", "reject", "Reject"),
         bind("detail.fix", "e", "fix", "Fix"),
         bind("detail.fix_external", "E", "fix_external", "Fix in $EDITOR", show=False),
         bind("detail.cancel", "c", "cancel_task", "Cancel"),
         bind("detail.download", "d", "download", "Download"),
-        bind("detail.copy_id", "y", "copy_id", "Copy id"),
+        bind("detail.copy_id", "y", "copy_id", "Copy", tooltip="Copy the task id"),
         bind("detail.copy_json", "Y", "copy_json", "Copy JSON", show=False),
         bind("detail.copy_url", "u", "copy_url", "Copy URL", show=False),
         bind("detail.find_prev", "N", "find_prev", "Prev match", show=False),
@@ -136,11 +144,25 @@ class TaskDetailScreen(Screen):
                     yield Static("", id="audit-body")
             with TabPane(TAB_TITLES["preview"], id="preview"):
                 yield MediaPreview(self._fetch_attachment, id="media-preview")
-        yield Footer()
+        # compact, no palette entry (ctrl+p still works): at 80 columns every key fits
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._unsubscribe = forward_events(self.store, self)
         self.load(self.task_id)
+        # the content, not the tab strip, has the focus: j / k / PgDn / End scroll it at once
+        self.call_after_refresh(self._focus_content)
+
+    def _focus_content(self) -> None:
+        """Focus the first focusable widget shown in the active tab's pane."""
+        tabs = self.query_one(TabbedContent)
+        pane = tabs.get_pane(tabs.active) if tabs.active else None
+        if pane is None:
+            return
+        for widget in self.focus_chain:  # focusable and shown, in order
+            if pane in widget.ancestors:
+                widget.focus()
+                return
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -268,6 +290,7 @@ class TaskDetailScreen(Screen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        self.call_after_refresh(self._focus_content)
 
     @on(Markdown.LinkClicked)
     def _link(self, event: Markdown.LinkClicked) -> None:
@@ -448,6 +471,14 @@ class TaskDetailScreen(Screen):
         if task is None:
             return
         tid = task.task_id
+        if task.audit_status is AuditStatus.ACCEPTED:
+            again = await self.app.push_screen_wait(ConfirmDialog(
+                "Already accepted",
+                f"Task {one_line(tid, 60)} is already Accepted. Accepting it again adds a second "
+                "audit to its history.", yes="Accept again", no="Keep as is"))
+            if not again:
+                self.notify("Nothing changed: the task was already Accepted.", markup=False, timeout=3)
+                return
         await self._act(f"Accepting {one_line(tid, 40)}", lambda: self.store.accept(tid),
                         f"Accepted {one_line(tid, 60)}.", queue=self.in_audit_queue)
 

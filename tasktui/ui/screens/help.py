@@ -9,6 +9,7 @@ entries (:func:`collect_entries`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rich.table import Table
@@ -39,7 +40,17 @@ def _section_of(node: DOMNode) -> str:
         return title
     if node is node.app:
         return "Everywhere"
-    return type(node).__name__
+    return plain_name(type(node).__name__)
+
+
+def plain_name(class_name: str) -> str:
+    """A class name in words, for a section without a HELP_TITLE: "TaskDetailScreen" ->
+    "Task detail"."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", class_name)
+    if len(words) > 1 and words[-1] in ("Screen", "Widget", "Dialog"):
+        words = words[:-1]
+    text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
+    return text[:1].upper() + text[1:]
 
 
 def collect_entries(screen: Screen) -> list[HelpEntry]:
@@ -111,6 +122,10 @@ class HelpScreen(Dialog):
         bind("help.close", "escape,q,question_mark", "dismiss_help", "Close help", key_display="esc"),
         Binding("j,down", "scroll_down", show=False),  # not remappable: no id
         Binding("k,up", "scroll_up", show=False),
+        Binding("ctrl+d,pagedown,space", "page_down", show=False),
+        Binding("ctrl+u,pageup", "page_up", show=False),
+        Binding("G,end", "scroll_end", show=False),
+        Binding("g,home", "scroll_home", show=False),
     ]
     HELP_TITLE = "Help"
 
@@ -120,12 +135,13 @@ class HelpScreen(Dialog):
         self.table = help_table(target)
 
     def compose(self) -> ComposeResult:
-        title = getattr(type(self.target), "HELP_TITLE", None) or type(self.target).__name__
+        title = getattr(type(self.target), "HELP_TITLE", None) or plain_name(type(self.target).__name__)
         with Vertical(classes="dialog"):
             yield Static(Text(f"Keys — {title}"), id="help-title", classes="dialog-title")
             with VerticalScroll(id="help-body"):
                 yield Static(self.table, id="help-table")
-            yield Static(Text("Remap: [keymap] \"<id>\" = \"<keys>\" in the config file · esc closes"),
+            yield Static(Text("j/k, PgDn/PgUp (ctrl+d/u), g/G scroll · Remap: [keymap] \"<id>\" = "
+                              "\"<keys>\" in the config file · esc closes"),
                          id="help-footer")
 
     def action_dismiss_help(self) -> None:
@@ -136,6 +152,18 @@ class HelpScreen(Dialog):
 
     def action_scroll_up(self) -> None:
         self.query_one("#help-body", VerticalScroll).scroll_up()
+
+    def action_page_down(self) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_page_down()
+
+    def action_page_up(self) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_page_up()
+
+    def action_scroll_end(self) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_end(animate=False)
+
+    def action_scroll_home(self) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_home(animate=False)
 
     def plain_text(self) -> str:
         """The help as plain text (for tests)."""

@@ -6,6 +6,7 @@ It reads only the :class:`~tasktui.store.TaskStore`: filters go to ``store.set_q
 (debounced, never while a typed date is invalid), scrolling near the end calls
 ``store.load_more``, ``r`` calls ``store.refresh`` (keeping the cursor's task), and every
 store event arrives here as a :class:`StoreChanged` message and re-syncs the widgets.
+The detail and export screens are imported when first opened (start-up time).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from tasktui.api import ApiError
-from tasktui.config import ConfigError, Settings, save_view
+from tasktui.config import ConfigError, SavedView, Settings, save_view
 from tasktui.domain import (
     DateInputError,
     SortOrder,
@@ -36,10 +37,9 @@ from tasktui.store import StoreEventKind as K
 from tasktui.store import TaskStore
 from tasktui.ui.clipboard import copy_text
 from tasktui.ui.keymap import bind, key_for, run_binding
+from tasktui.ui.last_view import LastView
 from tasktui.ui.modals.bulk import run_bulk
 from tasktui.ui.modals.prompt import PromptDialog
-from tasktui.ui.screens.detail import TaskDetailScreen
-from tasktui.ui.screens.export import ExportScreen
 from tasktui.ui.screens.help import collect_entries
 from tasktui.ui.store_bridge import StoreChanged, forward_events
 from tasktui.ui.widgets.empty_state import EmptyState
@@ -61,6 +61,8 @@ def _commands(screen: TasksScreen) -> list[tuple[str, Callable[[], object], str]
                     "apply this saved filter view (from the config file)"))
     out.append(("Save current filters as a view…", screen.action_save_view,
                 "store the filters in the config file's \\[views] table"))
+    out.append(("Start fresh", screen.start_fresh,
+                "clear the filters, back to the configured zone and live setting; forget the last view"))
     for key, label in (("today", "Today"), ("7d", "Last 7 days"), ("30d", "Last 30 days"), ("all", "All time")):
         out.append((f"Date range: {label}", partial(screen.apply_quick_range, key), "set From / To"))
     for z in Zone:
@@ -142,20 +144,24 @@ class TasksScreen(Screen):
              tooltip="Reject the marked tasks (or the one under the cursor) with a comment"),
         bind("tasks.bulk_cancel", "ctrl+k", "bulk('cancel')", "Cancel marked", show=False,
              tooltip="Cancel the marked Queued tasks (or the one under the cursor), after confirmation"),
-        bind("tasks.back", "escape", "back_to_list", "Back to the list",
-             tooltip="Leave the sidebar and go back to the list"),
+        bind("tasks.back", "escape", "back_to_list", "Back to the list", show=False,
+             tooltip="Leave the sidebar or the search box and go back to the list"),
     ]
 
     def __init__(self, store: TaskStore, settings: Settings, *, backend_kind: str = "sandbox",
                  backend_label: str = "", now: Callable[[], datetime] | None = None,
-                 initial_view: str | None = None, config_path: str = "") -> None:
+                 initial_view: str | None = None, config_path: str = "",
+                 restore: LastView | None = None, on_fresh_start: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.store = store
         self.settings = settings
         self._now = now
         self._initial_view = initial_view
+        # the view left last time, unless a saved view was asked for
+        self._restore = restore if not (initial_view and initial_view in settings.views) else None
+        self._on_fresh_start = on_fresh_start
         self._config_path = config_path
-        self.live_interval = settings.refresh_interval
+        self.live_interval = self._restore.live_interval if self._restore else settings.refresh_interval
         self._live_default = settings.refresh_interval or DEFAULT_LIVE_INTERVAL
         self._suspended = False
         self._debounce = None
@@ -177,6 +183,7 @@ class TasksScreen(Screen):
         self.table = TaskTable(zone=store.zone, id="table")
         self.table.has_more = lambda: self.store.has_more
         self.table.has_before = lambda: self.store.has_before
+        self.table.not_loaded = self._not_loaded
         self.notice = Notice(id="notice")
         self.empty = EmptyState(id="empty")
 
@@ -193,10 +200,11 @@ class TasksScreen(Screen):
 
     def on_mount(self) -> None:
         self._unsubscribe = forward_events(self.store, self)
+        self.table.refresh_key = self._key_for("tasks.refresh")
         self.table.focus()
         if self.app.size.width < NARROW:
             self.sidebar_slot.add_class("-hidden")
-        view = self.settings.views.get(self._initial_view or "")
+        view = self._start_view()
         query = TaskQuery()
         if view is not None:
             try:
@@ -210,6 +218,56 @@ class TasksScreen(Screen):
         self.set_timer(0.5, self._mount_sidebar)
         if self.live_interval > 0:
             self.store.start_polling(self.live_interval)
+
+        if self._restore is not None:
+            self.notify(f"Restored your last view ({self._restore_summary()}). "
+                        f"{self._key_for('tasks.clear_filters')} clears the filters; "
+                        "ctrl+p › Start fresh resets everything.", timeout=8, markup=False)
+
+    def _start_view(self) -> SavedView | None:
+        """The filters to start with: the --view asked for, else the last view, else none."""
+        if self._restore is not None:
+            return self._restore.view
+        return self.settings.views.get(self._initial_view or "")
+
+    def _restore_summary(self) -> str:
+        r = self._restore
+        assert r is not None
+        n = len(r.view.to_toml())
+        what = f"{n} filter{'s' if n != 1 else ''}" if n else "no filters"
+        live = f"live {r.live_interval:g}s" if r.live_interval > 0 else "live off"
+        return f"{what}, {r.zone.label}, {live}"
+
+    def last_view(self) -> LastView:
+        """What the screen shows now, to be restored next time."""
+        view: SavedView | None = None
+        if self._sidebar_ready and not self.sidebar.date_error:
+            try:
+                view = self.sidebar.current_view("")
+            except DateInputError:
+                view = None
+        if view is None:
+            view = SavedView.from_query("", self.store.query)
+        return LastView(view=view, zone=self.zone, live_interval=self.live_interval)
+
+    async def start_fresh(self) -> None:
+        """Every filter off, the configured zone and live setting, and no last view kept."""
+        await self.ensure_sidebar()
+        if self._on_fresh_start is not None:
+            self._on_fresh_start()
+        self.set_zone(self.settings.zone)
+        self.live_interval = self.settings.refresh_interval
+        self.store.stop_polling()
+        if self.live_interval > 0:
+            self.store.start_polling(self.live_interval)
+        self.sidebar.order = SortOrder.NEWEST
+        self.sidebar.clear_filters()
+        self.table.focus()
+        self._sync()
+        self.notify("Fresh start: no filters, newest first, "
+                    f"{self.settings.zone.label}, "
+                    + (f"live every {self.live_interval:g} s." if self.live_interval > 0 else "live off."),
+                    timeout=4, markup=False)
 
     def on_unmount(self) -> None:
         if self._unsubscribe:
@@ -232,7 +290,7 @@ class TasksScreen(Screen):
         await self.sidebar_slot.mount(self.sidebar)
         self._sidebar_ready = True
         self._sidebar_mounted.set()
-        view = self.settings.views.get(self._initial_view or "")
+        view = self._start_view()
         if view is not None:
             self.sidebar.apply_view(view)
         if self.store.projects:
@@ -333,6 +391,7 @@ class TasksScreen(Screen):
     def _sync(self) -> None:
         s = self.store
         rows = s.rows
+        self.table.set_date_column(s.query.date_field.value)  # the date the filter is about
         self.header.update_state(
             zone=self.zone, shown=len(rows), offset=s.offset, total=s.total, total_exact=s.total_exact,
             order=self.order, loading=bool(s.loading or s.loading_more), live_interval=self.live_interval,
@@ -353,6 +412,14 @@ class TasksScreen(Screen):
         else:
             self.empty.hide()
         self.set_class(empty, "-empty")
+
+    def _not_loaded(self) -> int:
+        """Tasks the exact total counts beyond the loaded window that scrolling will not
+        bring (they arrived since the list was read): r refreshes."""
+        s = self.store
+        if s.total is None or not s.total_exact or s.has_more or s.has_before:
+            return 0
+        return max(0, s.total - s.offset - len(s.rows))
 
     def _key_for(self, binding_id: str) -> str:
         """The key (as displayed) bound to ``binding_id``, remapping included."""
@@ -443,8 +510,6 @@ class TasksScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "bulk" and self.store.read_only:
             return False
-        if action == "back_to_list" and self.focused is self.table:
-            return False
         return True
 
     def run_binding(self, binding_id: str) -> None:
@@ -459,6 +524,10 @@ class TasksScreen(Screen):
         self._open(task_id)
 
     def _open(self, task_id: str) -> None:
+        # imported when first needed: the detail screen brings the previews' image and plot
+        # libraries, which the first screen does not use (start-up time)
+        from tasktui.ui.screens.detail import TaskDetailScreen
+
         self.app.push_screen(TaskDetailScreen(
             self.store, task_id,
             task_ids=lambda: [t.task_id for t in self.store.rows],
@@ -566,6 +635,8 @@ class TasksScreen(Screen):
         self.table.focus()
 
     def action_export(self) -> None:
+        from tasktui.ui.screens.export import ExportScreen  # when first needed (start-up time)
+
         self.app.push_screen(ExportScreen(self.store, directory=self.settings.downloads_dir))
 
     def action_bulk(self, action: str) -> None:

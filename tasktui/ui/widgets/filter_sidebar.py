@@ -35,6 +35,7 @@ from tasktui.domain import (
     quick_range,
 )
 from tasktui.ui.safe import one_line
+from tasktui.ui.widgets.toggles import CheckList, Radio
 
 QUICK_RANGES = (("today", "Today"), ("7d", "7d"), ("30d", "30d"), ("all", "All time"))
 ZONES = (Zone.UTC, Zone.PACIFIC, Zone.LOCAL)
@@ -102,8 +103,8 @@ class FilterSidebar(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Label("Date", id="date-title", classes="section-title first")
         with RadioSet(id="date-field", compact=True):
-            yield RadioButton("Created", value=True, id="df-created")
-            yield RadioButton("Completed", id="df-completed")
+            yield Radio("Created", value=True, id="df-created")
+            yield Radio("Completed", id="df-completed")
         with Horizontal(classes="field-row"):
             yield Label("From", classes="field-label")
             yield Input(placeholder="2024-05-01, -7d, today", id="from", compact=True)
@@ -118,14 +119,14 @@ class FilterSidebar(VerticalScroll):
         yield Label("Time zone", classes="section-title")
         with RadioSet(id="zone", compact=True):
             for z in ZONES:
-                yield RadioButton(z.label, value=(z is self.zone), id=f"zone-{z.value}")
+                yield Radio(z.label, value=(z is self.zone), id=f"zone-{z.value}")
         yield Label(self._count_title("Task status", 0, len(OperatorStatus)), id="status-title",
                     classes="section-title", markup=False)
-        yield SelectionList[str](*[Selection(s.label, s.value) for s in OperatorStatus], id="status",
+        yield CheckList[str](*[Selection(s.label, s.value) for s in OperatorStatus], id="status",
                                  compact=True)
         yield Label(self._count_title("Audit status", 0, len(AuditStatus)), id="audit-title",
                     classes="section-title", markup=False)
-        yield SelectionList[str](*[Selection(a.label, a.value) for a in AuditStatus], id="audit",
+        yield CheckList[str](*[Selection(a.label, a.value) for a in AuditStatus], id="audit",
                                  compact=True)
         yield Label("Project and batch", classes="section-title")
         yield Select[str]([], prompt=ALL_PROJECTS, id="project", compact=True)
@@ -263,7 +264,8 @@ class FilterSidebar(VerticalScroll):
         name = (event.button.id or "").removeprefix("quick-")
         a, b = quick_range(name, self.zone, now=self._now())
         self.set_dates(a, b)
-        self._emit(immediate=True)
+        # set_dates silences the Inputs' own Changed until the next refresh: say it here
+        self.post_message(self.Changed(self, immediate=True))
 
     @on(SelectionList.SelectedChanged, "#status, #audit")
     def _boxes(self, event: SelectionList.SelectedChanged) -> None:
@@ -429,10 +431,14 @@ class FilterSidebar(VerticalScroll):
         return out
 
     def focus_first(self) -> None:
-        status = self.query_one("#status", SelectionList)
-        if status.highlighted is None:
-            status.highlighted = 0
-        status.focus()
+        """Focus the top of the sidebar (the date field), scrolled to the top."""
+        first = self.query_one("#date-field", RadioSet)
+        first.focus(scroll_visible=False)
+        self.call_after_refresh(self.scroll_home, animate=False)
 
     def focus_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        """Focus the search box and scroll it into view (it is the sidebar's last field, off
+        screen on a short terminal; the sidebar may have been hidden until now)."""
+        search = self.query_one("#search", Input)
+        search.focus(scroll_visible=False)
+        self.call_after_refresh(self.scroll_to_widget, search, animate=False)

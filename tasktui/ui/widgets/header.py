@@ -91,7 +91,7 @@ class AppHeader(Widget):
         t.append(" tasktui ", style="bold reverse")
         t.append(" ")
         if s.backend_kind == "sandbox":
-            t.append("⌂ local sandbox", style="bold green")
+            t.append("⌂ sandbox" if narrow else "⌂ local sandbox", style="bold green")
         else:
             t.append("⇄ " + one_line(s.backend_label or "remote", 40), style="bold cyan")
         sep = " │ "
@@ -101,9 +101,8 @@ class AppHeader(Widget):
         t.append(counts_text(s.shown, s.total, s.total_exact, s.offset))
         if s.marked:
             t.append(f" · {s.marked:,} marked", style="bold magenta")
-        if not narrow:
-            t.append(sep, style="dim")
-            t.append(s.order.label)
+        t.append(sep, style="dim")  # the sort order matters at every width
+        t.append(s.order.label)
         t.append(sep, style="dim")
         if s.loading:
             t.append(f"{SPINNER[self._spin]} loading", style="bold yellow")

@@ -57,20 +57,42 @@ COLUMNS: tuple[Column, ...] = (
     Column("updated", "Updated", 16, 16, 30),
 )
 FLEX = ("project", "batch", "type")
+#: a flexible column narrower than this is hard to read (batches look alike): a column of
+#: lower priority is dropped first to give it this much
+COMFORTABLE = 16
 GAP = 1  # spaces between columns
 MARK_GLYPH = "●"
 
 
-def layout_columns(width: int, id_width: int = 24) -> list[tuple[Column, int]]:
-    """Which columns fit in ``width`` cells, and how wide each is."""
-    cols = [c if c.key != "task_id" else Column(c.key, c.title, max(8, min(id_width, c.max_width)),
-                                                 max(8, min(id_width, c.max_width)), c.priority)
-            for c in COLUMNS]
+def layout_columns(width: int, id_width: int = 24, *, date_column: str = "created") -> list[tuple[Column, int]]:
+    """Which columns fit in ``width`` cells, and how wide each is. ``date_column`` is the
+    date the list is filtered by (``"created"`` or ``"completed"``): it is kept before the
+    other date. Project, Batch and Type get a readable width (:data:`COMFORTABLE`) before
+    a column of lower priority is kept."""
+    cols = []
+    for c in COLUMNS:
+        if c.key == "task_id":
+            w = max(8, min(id_width, c.max_width))
+            c = Column(c.key, c.title, w, w, c.priority)
+        elif c.key == date_column and c.key in ("created", "completed"):
+            c = Column(c.key, c.title, c.min_width, c.max_width, 90)
+        elif c.key in ("created", "completed"):
+            c = Column(c.key, c.title, c.min_width, c.max_width, 55)
+        cols.append(c)
     chosen = list(cols)
 
-    def need(cs: list[Column]) -> int:
-        return sum(c.min_width for c in cs) + GAP * (len(cs) - 1)
+    def need(cs: list[Column], comfortable: bool = False) -> int:
+        return sum(min(c.max_width, max(c.min_width, COMFORTABLE)) if comfortable and c.key in FLEX
+                   else c.min_width for c in cs) + GAP * (len(cs) - 1)
 
+    # drop by priority until every kept column has a readable width (but keep the last of
+    # Project / Batch / Type, however narrow: some project is better than none) ...
+    while len(chosen) > 2 and need(chosen, comfortable=True) > width:
+        victim = min(chosen, key=lambda c: c.priority)
+        if victim.key in FLEX and sum(c.key in FLEX for c in chosen) == 1:
+            break
+        chosen.remove(victim)
+    # ... and then by priority until every kept column fits at all
     while len(chosen) > 2 and need(chosen) > width:
         victim = min(chosen, key=lambda c: c.priority)
         chosen.remove(victim)
@@ -200,6 +222,7 @@ class TaskTable(ScrollView, can_focus=True):
         self.prefetch = prefetch
         self._layout: list[tuple[Column, int]] = []
         self._layout_width = -1
+        self._date_column = "created"
         self._id_width = 24
         self._line_cache: dict[tuple, list[Segment]] = {}
         self._near_end_sent_at = -1
@@ -207,6 +230,10 @@ class TaskTable(ScrollView, can_focus=True):
         #: called to decide whether more rows exist beyond the loaded ones (after / before)
         self.has_more: Callable[[], bool] = lambda: False
         self.has_before: Callable[[], bool] = lambda: False
+        #: called for how many tasks the total counts that are not loaded and will not load by
+        #: scrolling (e.g. tasks that arrived since the list was read); 0 when none
+        self.not_loaded: Callable[[], int] = lambda: 0
+        self.refresh_key = "r"  #: the key that refreshes the list (as displayed), for that hint
 
     # ------------------------------------------------------------------ data
     @property
@@ -451,9 +478,17 @@ class TaskTable(ScrollView, can_focus=True):
     def columns(self) -> list[tuple[Column, int]]:
         w = self.scrollable_content_region.width
         if w != self._layout_width:
-            self._layout = layout_columns(w, self._id_width)
+            self._layout = layout_columns(w, self._id_width, date_column=self._date_column)
             self._layout_width = w
         return self._layout
+
+    def set_date_column(self, key: str) -> None:
+        """Show ``"created"`` or ``"completed"`` first: the date the list is filtered by."""
+        if key != self._date_column:
+            self._date_column = key
+            self._layout_width = -1
+            self._line_cache.clear()
+            self.refresh()
 
     @property
     def visible_column_keys(self) -> list[str]:
@@ -519,8 +554,14 @@ class TaskTable(ScrollView, can_focus=True):
         row = int(self.scroll_y) + y - 1
         if row == len(self._rows) and self._rows:
             dim = base + self.get_component_rich_style("task-table--dim")
-            text = "  ⋯ more tasks load as you go down" if self.has_more() else \
-                f"  — end of the list —"
+            missing = 0 if self.has_more() else max(0, self.not_loaded())
+            if self.has_more():
+                text = "  ⋯ more tasks load as you go down"
+            elif missing:
+                text = (f"  — last row loaded; {missing:,} more {'task matches' if missing == 1 else 'tasks match'}"
+                        f" now: {self.refresh_key} refreshes —")
+            else:
+                text = "  — end of the list —"
             return Strip([Segment(text, dim)]).extend_cell_length(width, dim).crop(0, width)
         if row < 0 or row >= len(self._rows):
             return Strip.blank(width, base)

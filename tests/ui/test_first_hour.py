@@ -1,0 +1,317 @@
+"""What a new operator tripped over in the first hour (issue 14): each test drives the app
+as they did and asserts what is on screen (or what the list / store then holds)."""
+
+from __future__ import annotations
+
+from textual.widgets import Button
+
+from tasktui.ui import keymap
+from .support import settled, wait_for
+
+WIDE = (120, 40)
+NARROW = (80, 24)
+
+
+async def test_sidebar_quick_range_buttons_change_the_list(shared_server, make_app, seed_now):
+    app = make_app(shared_server)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot, app)
+        all_total = app.store.total
+        sidebar = app.tasks_screen.sidebar
+        sidebar.query_one("#quick-7d", Button).press()
+        await wait_for(pilot, lambda: app.store.query.start is not None, what="7d applied to the list")
+        await settled(pilot, app)
+        assert app.store.total < all_total
+        assert all(t.created_at >= app.store.query.start for t in app.store.rows)
+        assert f"{app.store.total:,}" in keymap.screen_text(app)
+        sidebar.query_one("#quick-all", Button).press()
+        await wait_for(pilot, lambda: app.store.query.start is None, what="All time applied")
+        await settled(pilot, app)
+        assert app.store.total == all_total
+
+
+async def test_bulk_confirmation_has_one_cancel_and_a_back_button(server, sql):
+    from tasktui.domain import OperatorStatus, TaskQuery
+    from tasktui.ui.modals.bulk import run_bulk
+    from tasktui.ui.modals.confirm import ChoiceDialog
+    from .support import db_status, find_tasks
+    from .test_actions_bulk import BulkHost
+
+    queued = find_tasks(sql, server, "ostatus = 'queued'", limit=2)
+    app = BulkHost(server, TaskQuery(statuses=frozenset({OperatorStatus.QUEUED})))
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, lambda: app.store is not None and app.store.loaded_once)
+        worker = app.run_worker(run_bulk(app, app.store, "cancel", queued))
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        await pilot.pause()
+        text = keymap.screen_text(app)
+        assert "Back [esc]" in text and "Cancel [esc]" not in text
+        await pilot.press("escape")
+        await worker.wait()
+    assert all(db_status(server, t)[0] == "queued" for t in queued)
+
+
+async def test_reject_needs_a_comment(server, sql):
+    from tasktui.ui.modals.prompt import RejectDialog
+    from .support import DetailHost, db_status, find_task, wait_loaded
+
+    tid = find_task(sql, server, "ostatus = 'completed' AND review = 'pending'")
+    app = DetailHost(server, tid)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_loaded(pilot, app, tid)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, RejectDialog))
+        await pilot.press("space", "enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, RejectDialog)
+        assert "a rejection needs a comment" in keymap.screen_text(app)
+        assert db_status(server, tid) == ("completed", "pending")
+        await pilot.press(*"loose", "enter")
+        await wait_for(pilot, lambda: db_status(server, tid) == ("completed", "rejected"), what="rejected")
+
+
+async def test_accepting_an_accepted_task_asks_first(server, sql):
+    from tasktui.ui.modals.confirm import ConfirmDialog
+    from .support import DetailHost, api_get, find_task, wait_loaded
+
+    tid = find_task(sql, server, "ostatus = 'completed' AND review = 'accepted'")
+    audits = len(api_get(server, tid).get("audits") or [])
+    app = DetailHost(server, tid)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_loaded(pilot, app, tid)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question")
+        assert "is already Accepted" in keymap.screen_text(app)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
+        await pilot.pause(0.3)
+        assert len(api_get(server, tid).get("audits") or []) == audits
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(api_get(server, tid).get("audits") or []) == audits + 1,
+                       what="second audit")
+
+
+async def test_boxes_and_radio_buttons_show_their_state_without_colour(shared_server, make_app):
+    from .test_tasks_filters import toggle_box
+
+    app = make_app(shared_server)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot, app)
+        await toggle_box(pilot, app, "#status", 0)  # Completed on
+        await pilot.pause()
+        lines = keymap.screen_text(app).splitlines()
+        assert any("[x] Completed" in line for line in lines)
+        assert any("[ ] Queued" in line for line in lines)
+        assert any("(•) Created" in line and "( ) Completed" in line for line in lines)
+        assert any("(•) UTC" in line for line in lines)
+
+
+async def test_detail_opens_with_the_content_focused_so_keys_scroll_it(shared_server, sql):
+    from textual.containers import VerticalScroll
+    from textual.widgets import Tabs
+    from .support import DetailHost, find_task, wait_loaded
+
+    tid = find_task(sql, shared_server, "ostatus = 'completed'")
+    app = DetailHost(shared_server, tid)
+    async with app.run_test(size=NARROW) as pilot:
+        detail = await wait_loaded(pilot, app, tid)
+        await pilot.pause()
+        assert not isinstance(app.focused, Tabs)
+        body = detail.query_one("#summary").query_one(VerticalScroll)
+        assert app.focused is body
+        await pilot.press("end")
+        await wait_for(pilot, lambda: body.scroll_y > 0, what="Summary scrolled by End")
+        await pilot.press("3")  # JSON: its text has the focus too
+        await pilot.pause()
+        assert app.focused is not None and detail.query_one("#json") in app.focused.ancestors
+        from tasktui.ui.screens.help import HelpScreen
+
+        await app.push_screen(HelpScreen(detail))  # the host app has no ? key
+        await pilot.pause()
+        text = keymap.screen_text(app)
+        assert "Keys — Task detail" in text and "TaskDetailScreen" not in text
+
+
+async def test_help_scrolls_with_G_and_ctrl_d_and_lists_esc_on_the_list(shared_server, make_app):
+    from textual.containers import VerticalScroll
+    from tasktui.ui.screens.help import HelpScreen
+
+    app = make_app(shared_server)
+    async with app.run_test(size=NARROW) as pilot:
+        await settled(pilot, app)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        help_screen = app.screen
+        assert "tasks.back" in help_screen.plain_text()
+        body = help_screen.query_one("#help-body", VerticalScroll)
+        await pilot.press("ctrl+d")
+        await wait_for(pilot, lambda: body.scroll_y > 0, what="ctrl+d scrolled the help")
+        await pilot.press("G")
+        await wait_for(pilot, lambda: body.scroll_y == body.max_scroll_y, what="G went to the end")
+        assert "Notes" in keymap.screen_text(app)
+
+
+async def test_the_end_of_the_list_is_not_claimed_while_more_tasks_match():
+    from textual.app import App
+
+    from tasktui.domain import Task
+    from tasktui.ui.widgets.task_table import TaskTable
+
+    rows = [Task({"task_id": f"{i:024x}", "status": "completed", "type": "imageannotation",
+                  "project": "Street", "created_at": "2026-11-20T12:00:00.000Z", "params": {}})
+            for i in range(3)]
+
+    class Host(App):
+        def compose(self):
+            yield TaskTable(id="table")
+
+    app = Host()
+    async with app.run_test(size=WIDE) as pilot:
+        table = app.query_one(TaskTable)
+        table.set_rows(rows)
+        table.not_loaded = lambda: 103  # tasks arrived since the list was read
+        table.refresh()
+        await pilot.pause()
+        text = keymap.screen_text(app)
+        assert "end of the list" not in text
+        assert "103 more tasks match now: r refreshes" in text
+        table.not_loaded = lambda: 0
+        table.refresh()
+        await pilot.pause()
+        assert "— end of the list —" in keymap.screen_text(app)
+
+
+async def test_slash_at_80x24_shows_the_search_box_and_what_is_typed(shared_server, make_app):
+    from textual.widgets import Input
+
+    app = make_app(shared_server)
+    async with app.run_test(size=NARROW) as pilot:
+        await settled(pilot, app)
+        assert not app.tasks_screen.sidebar_shown
+        await pilot.press("slash")
+        await pilot.pause(0.2)
+        await pilot.press(*"zq9")
+        await pilot.pause(0.2)
+        search = app.tasks_screen.sidebar.query_one("#search", Input)
+        assert app.focused is search
+        assert search.region.y + search.region.height <= NARROW[1]
+        assert search.region.height > 0 and app.screen.region.contains_region(search.region)
+        assert "zq9" in keymap.screen_text(app)
+
+
+async def test_f_goes_to_the_top_of_the_sidebar(shared_server, make_app):
+    from textual.widgets import RadioSet
+
+    app = make_app(shared_server)
+    async with app.run_test(size=NARROW) as pilot:
+        await settled(pilot, app)
+        await pilot.press("slash")  # the last box used is the search box, at the bottom
+        await pilot.pause(0.2)
+        await pilot.press("escape", "f")
+        await pilot.pause(0.2)
+        sidebar = app.tasks_screen.sidebar
+        assert app.focused is sidebar.query_one("#date-field", RadioSet)
+        assert sidebar.scroll_y == 0
+        assert "Date" in keymap.screen_text(app)
+
+
+async def test_q_asks_and_the_next_start_restores_the_view_then_start_fresh(shared_server, make_app, tmp_path):
+    from tasktui.domain import OperatorStatus, Zone
+    from tasktui.ui.modals.confirm import ConfirmDialog
+    from .test_tasks_filters import toggle_box
+
+    path = tmp_path / "data" / "last-view.json"
+    app = make_app(shared_server, last_view_path=path)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot, app)
+        await toggle_box(pilot, app, "#status", 0)  # Completed
+        await wait_for(pilot, lambda: app.store.query.statuses == {OperatorStatus.COMPLETED})
+        await pilot.press("escape", "t", "l")
+        await wait_for(pilot, lambda: app.store.zone is Zone.PACIFIC)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the quit question")
+        assert "Quit tasktui?" in keymap.screen_text(app)
+        await pilot.press("n")  # stay
+        await wait_for(pilot, lambda: app.screen is app.tasks_screen)
+        assert not path.exists()
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: path.exists(), what="the view saved on quit")
+
+    again = make_app(shared_server, last_view_path=path)
+    async with again.run_test(size=WIDE) as pilot:
+        await settled(pilot, again)
+        screen = again.tasks_screen
+        assert again.store.query.statuses == {OperatorStatus.COMPLETED}
+        assert again.store.zone is Zone.PACIFIC and screen.live_interval > 0
+        assert any("Restored your last view (1 filter, Pacific, live 15s)" in m
+                   for m in keymap.notification_messages(again))
+        assert "1 of 6 on" in keymap.screen_text(again)
+        await screen.start_fresh()
+        await wait_for(pilot, lambda: not again.store.query.statuses, what="filters cleared")
+        assert again.store.zone is Zone.UTC and screen.live_interval == 0
+        assert not path.exists()
+
+
+async def test_completed_column_when_filtering_by_completion_and_wide_columns_without_sidebar(
+        shared_server, make_app):
+    from textual.widgets import RadioButton
+
+    app = make_app(shared_server)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot, app)
+        table = app.tasks_screen.table
+        assert "completed" not in table.visible_column_keys
+        app.tasks_screen.sidebar.query_one("#df-completed", RadioButton).value = True
+        await wait_for(pilot, lambda: app.store.query.date_field.value == "completed")
+        await settled(pilot, app)
+        assert "completed" in table.visible_column_keys
+        header = next(line for line in keymap.screen_text(app).splitlines() if "Task ID" in line)
+        assert "Completed" in header
+        await pilot.press("ctrl+b")  # sidebar hidden: the width goes to Project and Batch
+        await pilot.pause(0.2)
+        widths = dict((c.key, w) for c, w in table.columns)
+        assert widths["project"] > 8 and widths["batch"] > 8
+        project = app.store.rows[0].project
+        assert project and len(project) > 8
+        assert any(project in line for line in keymap.screen_text(app).splitlines())
+
+
+async def test_at_80_columns_the_header_keeps_the_order_and_the_detail_footer_every_key(
+        shared_server, make_app):
+    from tasktui.ui.screens.detail import TaskDetailScreen
+
+    app = make_app(shared_server)
+    async with app.run_test(size=NARROW) as pilot:
+        await settled(pilot, app)
+        header = keymap.screen_text(app).splitlines()[0]
+        assert "newest first" in header and "live off" in header
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TaskDetailScreen)
+                       and app.screen.shown_task is not None)
+        await pilot.pause()
+        footer = keymap.screen_text(app).splitlines()[-1]
+        for words in ("esc Back", "a Accept", "x Reject", "d Download", "y Copy", "q Quit", "? Help"):
+            assert words in footer, (words, footer)
+
+
+async def test_fast_typing_across_tab_lands_in_the_next_field(shared_server, make_app):
+    from textual import events
+    from textual.widgets import Input
+
+    app = make_app(shared_server)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot, app)
+        sidebar = app.tasks_screen.sidebar
+        sidebar.query_one("#from", Input).focus()
+        await pilot.pause()
+        # a paste or a fast typist: every key is queued before the first is handled
+        for key, char in (("x", "x"), ("tab", None), ("y", "y"), ("z", "z")):
+            app.post_message(events.Key(key, char))
+        await pilot.pause(0.3)
+        assert sidebar.query_one("#from", Input).value == "x"
+        assert sidebar.query_one("#to", Input).value == "yz"
+        assert app.focused is sidebar.query_one("#to", Input)
