@@ -231,7 +231,7 @@ async def test_palette_lists_actions_and_saved_views(shared_server, make_app, tm
         assert "1 of 6 on" in str(app.tasks_screen.sidebar.query_one("#status-title").render())
 
 
-async def test_sort_order_toggle_and_unavailable_without_the_extension(shared_server, make_app, sql):
+async def test_sort_order_toggle_with_and_without_the_extension(shared_server, make_app, sql):
     app = make_app(shared_server)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, app)
@@ -242,14 +242,17 @@ async def test_sort_order_toggle_and_unavailable_without_the_extension(shared_se
                                                    "task_id ASC LIMIT 100")]
         assert [t.task_id for t in app.tasks_screen.table.rows] == oldest
         assert "oldest first" in app.tasks_screen.header.text().plain
-    # a client that ignores the extensions behaves as against the real Scale API
+    # a client that ignores the extensions behaves as against the real Scale API: oldest
+    # first is read slice by slice from the oldest (issue 11), never silently newest first
     app = make_app(shared_server, client_options={"ignore_extensions": True})
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settled(pilot, app)
         await pilot.press("s")
-        await pilot.pause()
-        assert app.store.query.order is SortOrder.NEWEST
-        assert any("unavailable" in m for m in notifications(app))
+        await wait_for(pilot, lambda: app.store.query.order is SortOrder.OLDEST, what="oldest first")
+        await settled(pilot, app)
+        await wait_for(pilot, lambda: [t.task_id for t in app.tasks_screen.table.rows[:100]] == oldest,
+                       what="the oldest tasks, oldest first")
+        assert "oldest first" in app.tasks_screen.header.text().plain
 
 
 async def test_marks_and_range_marks_are_exposed(shared_server, make_app):

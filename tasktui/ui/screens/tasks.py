@@ -12,6 +12,7 @@ The detail and export screens are imported when first opened (start-up time).
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime
 from functools import partial
 from typing import Callable
@@ -145,7 +146,8 @@ class TasksScreen(Screen):
         bind("tasks.bulk_cancel", "ctrl+k", "bulk('cancel')", "Cancel marked", show=False,
              tooltip="Cancel the marked Queued tasks (or the one under the cursor), after confirmation"),
         bind("tasks.back", "escape", "back_to_list", "Back to the list", show=False,
-             tooltip="Leave the sidebar or the search box and go back to the list"),
+             tooltip="Leave the sidebar or the search box and go back to the list; "
+                     "stop reading while a view is being read in full"),
     ]
 
     def __init__(self, store: TaskStore, settings: Settings, *, backend_kind: str = "sandbox",
@@ -170,6 +172,9 @@ class TasksScreen(Screen):
         self._new_query_pending = False
         self._go_top_pending = False
         self._poll_error: str | None = None
+        #: the server asked us to wait: (monotonic time it ends, why) — a countdown on screen
+        self._wait: tuple[float, str] | None = None
+        self._wait_timer = None
         self.requests_sent = 0  # queries handed to the store (for tests and the bench)
         self.header = AppHeader(HeaderState(backend_kind=backend_kind, backend_label=backend_label,
                                             zone=store.zone, live_interval=self.live_interval,
@@ -378,6 +383,8 @@ class TasksScreen(Screen):
             self.sidebar.set_batches(self._batch_choices())
         elif kind is K.ZONE:
             self._show_zone()
+        elif kind is K.WAIT:
+            self._start_wait(ev.count, ev.message or "")
         elif kind is K.POLL:
             if not ev.ok and ev.error is not None:
                 self._poll_error = "Live refresh failed: " + advice_for(ev.error, self._key_for("tasks.refresh"))
@@ -403,7 +410,13 @@ class TasksScreen(Screen):
                                               has_rows=bool(rows)))
         elif self._poll_error:
             self.notice.show_error(self._poll_error)
-        elif self.notice.message and self.notice.has_class("-error"):
+        elif self._wait is not None:
+            left = max(0, round(self._wait[0] - time.monotonic()))
+            self.notice.show_info(f"The server asked us to wait: retrying in {left} s"
+                                  + (f" ({self._wait[1]})" if self._wait[1] else "") + ".")
+        elif s.scanning and s.progress is not None:
+            self.notice.show_info(f"{s.progress.describe()} · {self._key_for('tasks.back')} stops reading")
+        elif self.notice.message:
             self.notice.clear()
         empty = s.is_empty and not s.loading and s.error is None
         if empty:
@@ -571,7 +584,27 @@ class TasksScreen(Screen):
             self.table.focus()
 
     def action_back_to_list(self) -> None:
+        if self.store.stop_scan():
+            p = self.store.progress
+            found = f": {p.matched:,} found so far" if p is not None else ""
+            self.notify(f"Stopped reading{found}; the total shown is a lower bound "
+                        f"(press {self._key_for('tasks.refresh')} to read again).", markup=False, timeout=4)
         self.table.focus()
+
+    def _start_wait(self, seconds: int, why: str) -> None:
+        """A countdown in the notice while the client waits out a Retry-After."""
+        self._wait = (time.monotonic() + seconds, why)
+        if self._wait_timer is None:
+            self._wait_timer = self.set_interval(1.0, self._tick_wait)
+        self._sync()
+
+    def _tick_wait(self) -> None:
+        if self._wait is not None and time.monotonic() >= self._wait[0]:
+            self._wait = None
+            if self._wait_timer is not None:
+                self._wait_timer.stop()
+                self._wait_timer = None
+        self._sync()
 
     def action_refresh(self) -> None:
         """Refresh (also the retry key after an error): re-read the window, keeping the

@@ -40,7 +40,7 @@ def counts_text(shown: int, total: int | None, exact: bool = True, offset: int =
     what = f"{offset + 1:,}–{offset + shown:,}" if offset and shown else f"{shown:,}"
     if total is None:
         return f"Showing {what}" if shown else "No tasks loaded"
-    approx = "" if exact else "about "
+    approx = "" if exact else "at least "  # a view read in full is counted as it is read
     return f"Showing {what} of {approx}{total:,}"
 
 
