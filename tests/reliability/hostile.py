@@ -26,6 +26,8 @@ FRAGMENTS = [
 
 #: every byte a terminal may act on: C0 except tab / newline, DEL, C1
 TERMINAL_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+#: line and paragraph separators: line breaks to many viewers, so never shown raw
+SEPARATORS = "\u2028\u2029"
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 
