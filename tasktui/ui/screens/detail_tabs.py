@@ -39,6 +39,8 @@ MAX_MARKDOWN_CHARS = 16_000
 MAX_MARKDOWN_COST = 150
 #: responses with more lines than this are not diffed (difflib is quadratic at worst)
 MAX_DIFF_LINES = 2_000
+#: longest audit duration shown (a year); beyond it, or not a number, it is left out
+MAX_AUDIT_SECS = 366 * 24 * 3600
 #: a task whose text adds up to more than this is rendered in a worker thread
 LARGE_TASK_CHARS = 50_000
 
@@ -287,7 +289,8 @@ def render_audit(t: Task, zone: Zone) -> Group:
         if who:
             line.append(f"  by {one_line(who, 60)}")
         secs = a.get("audit_time_secs")
-        if isinstance(secs, (int, float)) and not isinstance(secs, bool):
+        if isinstance(secs, (int, float)) and not isinstance(secs, bool) and 0 <= secs <= MAX_AUDIT_SECS:
+            # (NaN, infinities, negative or absurd durations are not a time an audit took)
             line.append(f"  · took {int(secs) // 60} min {int(secs) % 60} s", style="dim")
         source = a.get("audit_source")
         if source:
