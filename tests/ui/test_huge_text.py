@@ -50,10 +50,10 @@ def test_every_tab_renders_a_megabyte_task_within_a_bound_and_says_what_was_cut(
                          ("response", lambda: render_response(task)),
                          ("audit", lambda: render_audit(task, Zone.UTC)),
                          ("instructions", lambda: render_instructions(task))]:
-        started = time.perf_counter()
+        started = time.process_time()  # CPU: the machine may be shared
         out = render()
         text = out if isinstance(out, str) else _print(out)
-        elapsed = time.perf_counter() - started
+        elapsed = time.process_time() - started
         assert elapsed < 2, (name, elapsed)
         assert len(text) < 400_000, (name, len(text))
         assert "cut" in text and "JSON tab" in text, name
@@ -77,9 +77,9 @@ def test_instructions_are_cut_at_a_line_and_say_so():
 
 def test_a_diff_of_huge_responses_is_not_computed():
     task = _huge_task(300_000)
-    started = time.perf_counter()
+    started = time.process_time()
     text = _print(render_response(task))
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert "too large to compare here" in text
 
 
@@ -101,4 +101,4 @@ async def test_a_megabyte_of_markdown_and_metadata_keeps_the_screen_answering(se
         assert "d saves the whole task" in screen_text(app)
         await pilot.press("1")
         await wait_for(pilot, lambda: "Labeling guide" in screen_text(app), what="the summary")
-        assert time.perf_counter() - started < 15
+        assert time.perf_counter() - started < 30  # wall time on a shared machine; it was 100 s before

@@ -34,10 +34,10 @@ def test_boxes_out_of_range_are_skipped_and_counted_never_drawn():
     for v in EXTREMES:
         for key in ("left", "top", "width", "height"):
             response = {"annotations": [_box("car"), {**_box("bad"), key: v}]}
-            started = time.monotonic()
+            started = time.process_time()
             annotate_image(img, response, target=(40, 20))
             out, legend = annotate_image(img, response)
-            assert time.monotonic() - started < 2, (key, v)
+            assert time.process_time() - started < 2, (key, v)
             assert [label for label, _c, _n in legend] == ["car"], (key, v)
             plan = plan_annotations(response)
             assert plan.skipped == 1, (key, v)
@@ -49,9 +49,9 @@ def test_huge_but_finite_boxes_are_clamped_so_drawing_stays_quick():
     img = Image.new("RGB", (640, 400), (0, 0, 0))
     response = {"annotations": [_box("car", left=0, top=0, width=9e5, height=9e5),
                                 {"label": "p", "vertices": [{"x": 9e5, "y": 5}, {"x": 5, "y": 9e5}, {"x": 9e5, "y": 9e5}]}]}
-    started = time.monotonic()
+    started = time.process_time()
     out, legend = annotate_image(img, response)
-    assert time.monotonic() - started < 2
+    assert time.process_time() - started < 2
     assert [label for label, _c, _n in legend] == ["car", "p"]
     assert out.getpixel((0, 200)) == (220, 60, 60)  # the box's left edge, inside the image
 
