@@ -102,3 +102,17 @@ async def test_a_megabyte_of_markdown_and_metadata_keeps_the_screen_answering(se
         await pilot.press("1")
         await wait_for(pilot, lambda: "Labeling guide" in screen_text(app), what="the summary")
         assert time.perf_counter() - started < 30  # wall time on a shared machine; it was 100 s before
+
+
+def test_a_huge_text_attachment_is_previewed_in_part_and_says_so():
+    from tasktui.ui.widgets.preview import MAX_TEXT_BYTES, text_preview
+
+    text, note = text_preview(b"hello\x1b[31m\n")
+    assert (text, note) == ("hello␛[31m\n", "")
+    data = ("line of text\u2028\n" * 200_000).encode()
+    text, note = text_preview(data)
+    assert MAX_TEXT_BYTES <= 100_000 and text.count("\n") == MAX_TEXT_BYTES // 16  # 16 bytes a line
+    assert "\u2028" not in text and "line of text⟨U+2028⟩" in text
+    assert note == f" (the first {MAX_TEXT_BYTES:,} of {len(data):,} bytes; u copies the URL of the whole)"
+    text, _note = text_preview("é".encode() * MAX_TEXT_BYTES)  # cut inside a character: no replacement mark
+    assert "\ufffd" not in text

@@ -38,6 +38,7 @@ the probe happens first whatever the import order of the screens.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import io
 import json
 import math
@@ -72,11 +73,12 @@ __all__ = [
     "plan_annotations",
     "plan_cuboids",
     "set_image_renderer",
+    "text_preview",
 ]
 
 Fetch = Callable[[str], Awaitable[Any]]
 
-MAX_TEXT_BYTES = 2_000_000
+MAX_TEXT_BYTES = 64_000  # of a text attachment shown (laid out on the UI thread)
 MAX_POINTS = 20_000
 MAX_IMAGE_SIDE = 2400
 MAX_GROUND_TOP = 800  # ground points drawn in the top view  # larger images are downscaled before display
@@ -580,6 +582,20 @@ class PointCloudView(Vertical):
 
 
 # --------------------------------------------------------------------------- the preview
+def text_preview(data: bytes) -> tuple[str, str]:
+    """The shown part of a text attachment, cleaned, and a caption note when cut: at most
+    ``MAX_TEXT_BYTES`` (cut at a character boundary)."""
+    note = ""
+    if len(data) > MAX_TEXT_BYTES:
+        note = f" (the first {MAX_TEXT_BYTES:,} of {len(data):,} bytes; u copies the URL of the whole)"
+        # not final: a character cut at the end is left out, not shown as a replacement mark
+        text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(data[:MAX_TEXT_BYTES], final=False)
+    else:
+        text = data.decode("utf-8", errors="replace")
+    return clean(text), note
+
+
+
 def _decode_image(data: bytes) -> PILImage.Image:
     """Decode (in a worker thread) and bound the size of an attachment image."""
     img = PILImage.open(io.BytesIO(data))
@@ -755,11 +771,6 @@ class MediaPreview(VerticalScroll):
             caption.append_text(view.legend())
             await self._set("pointcloud", caption=caption, body=view)
         else:
-            if len(data) > MAX_TEXT_BYTES:
-                data = data[:MAX_TEXT_BYTES]
-                note = f" (first {MAX_TEXT_BYTES // 1_000_000} MB)"
-            else:
-                note = ""
-            text = bytes(data).decode("utf-8", errors="replace")
+            text, note = await asyncio.to_thread(text_preview, bytes(data))
             await self._set("text", caption=Text(f"{name} · {len(text):,} characters{note}"),
-                            body=Static(Text(clean(text)), id="preview-text"))
+                            body=Static(Text(text), id="preview-text"))
