@@ -262,3 +262,55 @@ async def test_quitting_the_app_mid_export_keeps_a_resumable_partial(shared_serv
     finally:
         proxy.clear()
         await proxy.stop()
+
+
+async def test_a_typed_ndjson_name_is_written_as_ndjson_and_enter_closes_the_finished_dialog(shared_server, tmp_path):
+    # issue 13 item 15: the format follows the name typed, as in the CLI (--format wins
+    # there; here the radio buttons follow the name); issue 14: enter closes the dialog
+    app = make_app(shared_server.url, shared_server.api_key, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_dialog(pilot)
+        assert screen.query_one("#fmt-json").value  # the default format: a JSON array
+        target = tmp_path / "x.ndjson"
+        await set_path(pilot, screen, target)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: current_job(app) is not None and current_job(app).state == "done",
+                       what="the export to finish")
+        await pilot.pause(0.3)
+        lines = target.read_text().splitlines()
+        assert len(lines) == 1500 and all(json.loads(line)["task_id"] for line in lines)
+        assert "NDJSON" in shown(screen, "#export-target")
+        assert screen.query_one("#fmt-ndjson").value
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ExportScreen), what="enter to close the dialog")
+        assert current_job(app) is None
+
+
+async def test_a_write_failure_speaks_the_console_s_words_not_the_cli_s(shared_server, tmp_path, monkeypatch):
+    # issue 13 item 15: "run the same command with --resume" -- there is no command here
+    import errno
+
+    from tasktui.export import exporter as exporter_module
+
+    real = exporter_module.write_all
+    calls = {"n": 0}
+
+    def full_disk_on_the_third_write(fd, data):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data)
+
+    monkeypatch.setattr(exporter_module, "write_all", full_disk_on_the_third_write)
+    app = make_app(shared_server.url, shared_server.api_key, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_dialog(pilot)
+        await set_path(pilot, screen, tmp_path / "full.json")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: current_job(app) is not None and current_job(app).state == "failed",
+                       what="the failure")
+        await pilot.pause(0.3)
+        said = shown(screen, "#export-run-error") + " " + shown(screen, "#export-stats")
+        assert "No space left on device" in said
+        assert "--resume" not in said and "command" not in said, said
+        assert "Resume" in said

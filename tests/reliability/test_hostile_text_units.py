@@ -17,7 +17,7 @@ from tasktui.domain import Task
 from tasktui.ui.safe import clean, one_line, pretty_json, safe_text, shorten
 from tasktui.ui.widgets.status import audit_text, status_text
 
-from .hostile import BIDI, FRAGMENTS, TERMINAL_CONTROL_RE, hostile_text, json_values
+from .hostile import BIDI, FRAGMENTS, SEPARATORS, TERMINAL_CONTROL_RE, hostile_text, json_values
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SGR_RE = re.compile(r"\x1b\[[0-9;]*m")
@@ -33,7 +33,7 @@ def render(renderable, *, width: int = 60) -> str:
 
 def assert_inert(s: str) -> None:
     assert not TERMINAL_CONTROL_RE.search(s), repr(s)
-    assert not any(c in BIDI for c in s), repr(s)
+    assert not any(c in BIDI + SEPARATORS for c in s), repr(s)
 
 
 @FAST
@@ -100,7 +100,7 @@ def test_every_known_fragment_is_literal_or_a_visible_stand_in() -> None:
     for frag in FRAGMENTS:
         out = clean(frag)
         assert_inert(out)
-        if not TERMINAL_CONTROL_RE.search(frag) and not any(c in BIDI for c in frag) and "\r" not in frag:
+        if not TERMINAL_CONTROL_RE.search(frag) and not any(c in BIDI + SEPARATORS for c in frag) and "\r" not in frag:
             assert out == frag  # markup stays literal text
     assert clean("\x1b[31mred") == "␛[31mred"
     assert clean("[bold]x[/]") == "[bold]x[/]"
@@ -142,7 +142,7 @@ def test_table_cells_of_hostile_tasks_are_inert_and_exactly_as_wide_as_their_col
     for key in ("task_id", "project", "batch", "type"):
         shown = table.cell_text(task, key)[0]
         raw = doc[key]
-        if not TERMINAL_CONTROL_RE.search(raw) and not any(c in BIDI for c in raw) and "\r" not in raw:
+        if not TERMINAL_CONTROL_RE.search(raw) and not any(c in BIDI + SEPARATORS for c in raw) and "\r" not in raw:
             assert shown == raw.replace("\n", " ").replace("\t", " ")  # markup stays literal
 
 
@@ -164,11 +164,27 @@ def test_response_diff_of_hostile_responses_is_inert(before, after) -> None:
                                        "position": st.just({"x": 1, "y": 2, "z": 0}),
                                        "dimensions": st.just({"x": 2, "y": 1, "z": 1})}), max_size=5))
 def test_annotation_legends_of_hostile_labels_are_inert(annotations) -> None:
-    from tasktui.ui.widgets.preview import _cuboids, _legend_text, annotation_legend
+    from tasktui.ui.widgets.preview import _legend_text, annotation_legend, plan_cuboids
 
     response = {"annotations": annotations}
     legend = _legend_text(annotation_legend(response))
     assert_inert(legend.plain)
     assert_inert(SGR_RE.sub("", render(legend)).replace("\n", ""))
-    for label, *_ in _cuboids(response):
+    for label, *_ in plan_cuboids(response)[0]:
         assert_inert(label)
+
+
+# issue 13 item 4: U+2028 / U+2029 are line breaks to many viewers (Python's splitlines,
+# Textual's TextArea): JSON shown on screen or put in an editor writes them as escapes
+@FAST
+@given(json_values(hostile_text(6).map(lambda s: s + "\u2028x\u2029")))
+def test_pretty_json_escapes_line_and_paragraph_separators(v) -> None:
+    out = pretty_json(v)
+    assert "\u2028" not in out and "\u2029" not in out
+    assert len(out.splitlines()) == out.count("\n") + 1
+    assert json.loads(out) == v
+
+
+def test_clean_shows_separators_instead_of_breaking_lines() -> None:
+    assert clean("a\u2028b\u2029c") == "a⟨U+2028⟩b⟨U+2029⟩c"
+    assert one_line("a\u2028b") == "a⟨U+2028⟩b"

@@ -214,3 +214,49 @@ async def test_E_falls_back_to_the_built_in_editor_where_the_terminal_cannot_be_
         assert any("Could not use the external editor" in m and "opening the built-in editor" in m
                    for m in notifications(app))
         assert json.loads(editor.query_one(TextArea).text) == api_get(shared_server, tid)["response"]
+
+
+async def test_separators_in_a_response_are_escaped_and_the_editor_opens_it_valid_and_unchanged(server, sql):
+    # issue 13 item 4: U+2028 / U+2029 faked extra lines in the JSON tab, and the fix
+    # editor opened the unchanged response as invalid, asking "Discard your changes?"
+    tid = find_task(sql, server, "ostatus = 'completed' AND review = 'pending' AND type = 'imageannotation'")
+    response = {**api_get(server, tid)["response"], "note": "line\u2028para\u2029end"}
+    set_doc_field(server, tid, "response", response)
+    app = DetailHost(server, tid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        detail = await wait_loaded(pilot, app, tid)
+        await pilot.press("3")
+        await pilot.pause()
+        shown = detail.json_view.text_area.text
+        assert "line\\u2028para\\u2029end" in shown
+        assert json.loads(shown) == api_get(server, tid)
+        await pilot.press("e")
+        editor = await wait_for(pilot, lambda: app.screen if isinstance(app.screen, FixEditor) else None)
+        ta = editor.query_one(TextArea)
+        assert "\\u2028" in ta.text and json.loads(ta.text) == response
+        assert str(editor.query_one("#fix-status").content).startswith("Valid JSON object")
+        # re-indenting changes the text, not the value: still nothing to discard
+        ta.load_text(json.dumps(response))
+        await pilot.pause()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is detail, what="the editor closed without asking")
+
+
+async def test_the_error_toast_goes_when_the_json_is_valid_again(server, sql):
+    # issue 14: a stale "Not submitted" toast covered the editor's key hints
+    tid = find_task(sql, server, "ostatus = 'completed' AND review = 'pending' AND type = 'imageannotation'")
+    app = DetailHost(server, tid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot, app, tid)
+        await pilot.press("e")
+        editor = await wait_for(pilot, lambda: app.screen if isinstance(app.screen, FixEditor) else None)
+        ta = editor.query_one(TextArea)
+        ta.move_cursor(ta.document.end)
+        await pilot.press("backspace")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert any("Not submitted: Line" in m for m in notifications(app))
+        await pilot.press("}")
+        await pilot.pause()
+        assert str(editor.query_one("#fix-status").content).startswith("Valid JSON object")
+        assert not any("Not submitted" in m for m in notifications(app))

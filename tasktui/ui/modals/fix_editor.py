@@ -95,6 +95,7 @@ class FixEditor(Dialog):
         self._initial_error = error
         self._original = original if original is not None else validate_response_json(text)[0]
         self._error_at: tuple[int, int] | None = None
+        self._error_toast = False  # a "Not submitted" toast is up
         self._busy = False
         self.value: Any = None
         self.error: str | None = None
@@ -130,6 +131,10 @@ class FixEditor(Dialog):
             self._show(f"Invalid JSON — {error}. Fix it to submit.", ok=False)
             return False
         self._show("Valid JSON object — ctrl+s submits the fix.", ok=True)
+        if self._error_toast:
+            # the toast about the invalid JSON is stale now, and covers the key hints
+            self._error_toast = False
+            self.app.clear_notifications()
         return True
 
     @on(TextArea.Changed)
@@ -143,8 +148,17 @@ class FixEditor(Dialog):
             ta.move_cursor((max(0, line - 1), max(0, col - 1)))
             ta.focus()
 
+    def _unchanged(self) -> bool:
+        """Whether the text is as it was opened: the same text, or JSON of the same value
+        (re-indented, or escapes written differently)."""
+        text = self.text
+        if text == self._text:
+            return True
+        value, error, _at = validate_response_json(text)
+        return error is None and value == validate_response_json(self._text)[0]
+
     def action_cancel(self) -> None:
-        if self.text != self._text and not self._busy:
+        if not self._unchanged() and not self._busy:
             def answered(discard: bool | None) -> None:
                 if discard:
                     self.dismiss(None)
@@ -162,6 +176,7 @@ class FixEditor(Dialog):
         if not self._validate():
             self.app.bell()
             self.notify(f"Not submitted: {self.error}", severity="error", markup=False)
+            self._error_toast = True
             return
         if self.value == self._original:
             self.app.bell()

@@ -37,12 +37,7 @@ from tasktui.ui.modals.confirm import ConfirmDialog
 from tasktui.ui.modals.fix_editor import FixEditor, edit_in_external_editor, validate_response_json
 from tasktui.ui.modals.prompt import RejectDialog
 from tasktui.ui.safe import clean, one_line, pretty_json
-from tasktui.ui.screens.detail_tabs import (
-    render_audit,
-    render_header,
-    render_response,
-    render_summary,
-)
+from tasktui.ui.screens.detail_tabs import is_large, render_header, render_tab
 from tasktui.ui.store_bridge import StoreChanged, forward_events
 from tasktui.ui.widgets.json_view import JsonView
 from tasktui.ui.widgets.preview import MediaPreview
@@ -247,19 +242,26 @@ class TaskDetailScreen(Screen):
         if task is None or tab in self._rendered:
             return
         self._rendered.add(tab)
-        if tab == "summary":
-            self.query_one("#summary-body", Static).update(render_summary(task, self.zone))
-        elif tab == "instructions":
-            self.query_one("#instructions-md", Markdown).update(
-                clean(task.instruction) or "*This task has no instructions.*")
-        elif tab == "json":
-            self.json_view.load(pretty_json(task.raw))
-        elif tab == "response":
-            self.query_one("#response-body", Static).update(render_response(task))
-        elif tab == "audit":
-            self.query_one("#audit-body", Static).update(render_audit(task, self.zone))
-        elif tab == "preview":
+        if tab == "preview":
             self.query_one(MediaPreview).show(task)
+        elif is_large(task):
+            self._render_in_thread(tab, task)  # bounded, but building it still takes a while
+        else:
+            self._place(tab, render_tab(tab, task, self.zone))
+
+    @work(group="detail-render")
+    async def _render_in_thread(self, tab: str, task: Task) -> None:
+        out = await asyncio.to_thread(render_tab, tab, task, self.zone)
+        if self.shown_task is task and tab in self._rendered:
+            self._place(tab, out)
+
+    def _place(self, tab: str, out: Any) -> None:
+        if tab == "instructions":
+            self.query_one("#instructions-md", Markdown).update(out)
+        elif tab == "json":
+            self.json_view.load(out)
+        else:
+            self.query_one(f"#{tab}-body", Static).update(out)
 
     def _notice(self, message: str) -> None:
         n = self.query_one("#detail-notice", Static)

@@ -137,7 +137,7 @@ class ExportJob:
                 self.error = "the app closed during the export"
             raise
         except (ExportError, ApiError) as e:
-            self.error = str(e)
+            self.error = _app_words(str(e))
             self.state = "failed"
         except OSError as e:
             self.error = f"cannot write the export: {e.strerror or e}"
@@ -280,8 +280,13 @@ class ExportScreen(Dialog):
         try:
             path = validate_output_path(raw)
         except ExportUsageError as e:
-            self._error(str(e))
+            self._error(_app_words(str(e)))
             return
+        named = ExportFormat.for_path(path)
+        if named is not None and named is not self._fmt:
+            # the name decides, as in the CLI: x.ndjson is NDJSON whatever the radio said
+            self._fmt = named
+            self.query_one("#fmt-ndjson" if named is ExportFormat.NDJSON else "#fmt-json", RadioButton).value = True
         try:
             cp = read_checkpoint(path)
         except ExportUsageError:
@@ -353,6 +358,12 @@ class ExportScreen(Dialog):
             if self._job is not None and self._job.running:
                 event.stop()
                 self._job.cancel()
+        elif (self._panel == "run" and event.key == "enter" and self._job is not None
+              and self._job.state in ("done", "canceled") and not isinstance(self.focused, Button)):
+            # the finished dialog's one thing left to do is to close
+            event.stop()
+            event.prevent_default()
+            self.action_close()
 
     def _begin(self, path: Path, *, resume: bool, overwrite: bool) -> None:
         exporter = Exporter(
@@ -496,8 +507,11 @@ class ExportScreen(Dialog):
 
 def _app_words(message: str) -> str:
     """The exporter speaks in CLI flags; say the same in the dialog's words."""
-    return (message.replace("add --resume to continue it, or --force to start over",
-                            "pick it again to resume or overwrite it")
+    return (message.replace("fix the cause and run the same command with --resume",
+                            "fix the cause, then choose Resume")
+            .replace("fix the cause and run the same command again", "fix the cause, then export again")
+            .replace("add --resume to continue it, or --force to start over",
+                     "pick it again to resume or overwrite it")
             .replace("pass --force to start over", "choose Overwrite to start over")
             .replace("add --force to replace it", "confirm to replace it")
             .replace("; run the same command with --resume", "")

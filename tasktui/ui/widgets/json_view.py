@@ -1,6 +1,11 @@
 """Read-only JSON with a find bar: the text in a highlighted, read-only editor; ``find``
 selects the next / previous match (case-insensitive, wrapping) and says "2 of 7".
 
+The text shown is bounded (``MAX_JSON_VIEW_CHARS``, cut at a line end): past it a line
+above the text says what was cut and how to get the whole (``d`` saves the task to a
+file, ``Y`` copies it), so that a task of megabytes neither freezes the editor's
+highlighting nor holds its memory.
+
 The screen that holds it binds the keys (``/`` opens the bar, ``n`` / ``N`` next /
 previous match while :attr:`JsonView.find_term` is set, ``esc`` closes it) and calls
 :meth:`open_find`, :meth:`find` and :meth:`close_find`.
@@ -18,7 +23,24 @@ from textual.widgets.text_area import Selection
 
 from tasktui.ui.safe import one_line
 
-__all__ = ["JsonView"]
+__all__ = ["MAX_JSON_VIEW_CHARS", "JsonView", "bound_json_text"]
+
+#: longest JSON text put in the view
+MAX_JSON_VIEW_CHARS = 300_000
+
+
+def bound_json_text(text: str, limit: int = MAX_JSON_VIEW_CHARS) -> tuple[str, str]:
+    """(the text to show, a note saying what was cut or "") for JSON ``text``."""
+    if len(text) <= limit:
+        return text, ""
+    head = text[:limit]
+    nl = head.rfind("\n")
+    if nl > 0:
+        head = head[:nl]
+    lines = head.count("\n") + 1
+    note = (f"JSON cut: the first {lines:,} lines ({len(head):,} of {len(text):,} characters) are shown; "
+            "d saves the whole task to a file, Y copies it.")
+    return head, note
 
 
 class JsonView(Vertical):
@@ -30,6 +52,8 @@ class JsonView(Vertical):
     JsonView #json-find { width: 1fr; }
     JsonView #json-find-status { width: auto; padding: 1 1 0 1; color: $text-muted; }
     JsonView #json-text { height: 1fr; }
+    JsonView #json-cut { height: auto; color: $warning; display: none; }
+    JsonView #json-cut.visible { display: block; }
     """
 
     class FindChanged(Message):
@@ -43,6 +67,7 @@ class JsonView(Vertical):
         with Horizontal(id="json-find-bar"):
             yield Input(placeholder="find in JSON (enter: next, esc: close)", id="json-find")
             yield Static("", id="json-find-status")
+        yield Static("", id="json-cut")
         yield TextArea("", language="json", read_only=True, id="json-text",
                        show_line_numbers=True, soft_wrap=False, theme="monokai")
 
@@ -56,8 +81,13 @@ class JsonView(Vertical):
         return bool(self.find_term) or self.query_one("#json-find-bar").has_class("visible")
 
     def load(self, text: str) -> None:
-        """Show ``text``; an active search moves to its first match in it."""
-        self.text_area.load_text(text)
+        """Show ``text`` (at most ``MAX_JSON_VIEW_CHARS`` of it, saying so when cut); an
+        active search moves to its first match in it."""
+        shown, note = bound_json_text(text)
+        cut = self.query_one("#json-cut", Static)
+        cut.update(Text(note))
+        cut.set_class(bool(note), "visible")
+        self.text_area.load_text(shown)
         if self.find_term:
             self.find(self.find_term, forward=True, from_start=True)
 

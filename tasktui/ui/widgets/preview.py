@@ -9,11 +9,15 @@
   half-blocks everywhere else. For completed tasks the response's annotations (boxes
   ``left/top/width/height`` and polygons ``vertices``) are drawn over the image with
   Pillow, with a legend of labels. With half-blocks the annotations are drawn at the
-  terminal's resolution so the lines stay crisp.
+  terminal's resolution so the lines stay crisp. Drawing happens in worker threads;
+  annotations with a coordinate beyond ``MAX_COORD`` or not finite are left out and the
+  legend says how many, and boxes are clipped to the image (drawing time would grow with
+  their size).
 - **point clouds** (``pointcloud`` / ``lidar``; ``points`` as ``[x, y, z]`` lists or
   ``{"x":..,"y":..,"z":..}`` objects) as two textual-plot braille scatter plots, from
   above (x, y) and from the side (x, z), coloured by height, with the response's
-  cuboids outlined; equal scales on both axes. Braille plots were chosen over a
+  cuboids outlined; equal scales on both axes. Points and cuboids out of range are
+  left out and counted the same way. Braille plots were chosen over a
   Pillow raster because points stay sharp at terminal resolution, the axes are
   labelled, and the result is the same on every terminal.
 - **text** (``text`` or a ``text/*`` content type): the text, control characters made
@@ -34,6 +38,7 @@ the probe happens first whatever the import order of the screens.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import io
 import json
 import math
@@ -62,17 +67,25 @@ __all__ = [
     "PointCloud",
     "annotate_image",
     "annotation_legend",
+    "cloud_bounds",
     "image_renderer",
     "parse_point_cloud",
+    "plan_annotations",
+    "plan_cuboids",
     "set_image_renderer",
+    "text_preview",
 ]
 
 Fetch = Callable[[str], Awaitable[Any]]
 
-MAX_TEXT_BYTES = 2_000_000
+MAX_TEXT_BYTES = 64_000  # of a text attachment shown (laid out on the UI thread)
 MAX_POINTS = 20_000
 MAX_IMAGE_SIDE = 2400
 MAX_GROUND_TOP = 800  # ground points drawn in the top view  # larger images are downscaled before display
+#: largest coordinate (pixels for images, metres for point clouds) that is drawn; anything
+#: beyond it, or not finite, is left out and counted in the legend (Pillow and the plots
+#: overflow, or draw for minutes, on coordinates such as 1e19 or 1e300)
+MAX_COORD = 1e6
 
 PALETTE = [
     (230, 60, 60), (60, 160, 235), (245, 200, 40), (70, 200, 100), (235, 120, 30),
@@ -133,15 +146,27 @@ def _annotations(response: Any) -> list[dict[str, Any]]:
 
 
 def _num(v: Any) -> float | None:
-    if isinstance(v, bool):
+    """A number as a float (bools, text, None: None). Non-finite values are kept: the
+    callers count them as out of range."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
-    if isinstance(v, (int, float)) and math.isfinite(v):
+    try:
         return float(v)
-    return None
+    except OverflowError:  # an int beyond the float range
+        return math.inf
+
+
+def _in_range(*values: float) -> bool:
+    return all(math.isfinite(v) and abs(v) <= MAX_COORD for v in values)
+
+
+class _OutOfRange(Exception):
+    pass
 
 
 def _shape(a: dict[str, Any]) -> tuple[str, list[tuple[float, float]]] | None:
-    """("box" | "polygon", points) of an annotation, or None if it has no 2D geometry."""
+    """("box" | "polygon", points) of an annotation, or None if it has no 2D geometry.
+    Raises _OutOfRange when its geometry holds a coordinate that cannot be drawn."""
     verts = a.get("vertices")
     if isinstance(verts, list) and len(verts) >= 2:
         pts = []
@@ -153,13 +178,57 @@ def _shape(a: dict[str, Any]) -> tuple[str, list[tuple[float, float]]] | None:
             else:
                 x = y = None
             if x is not None and y is not None:
+                if not _in_range(x, y):
+                    raise _OutOfRange
                 pts.append((x, y))
         if len(pts) >= 2:
             return "polygon", pts
     left, top, w, h = (_num(a.get(k)) for k in ("left", "top", "width", "height"))
-    if None not in (left, top, w, h):
-        return "box", [(left, top), (left + w, top + h)]  # type: ignore[operator]
+    if left is not None and top is not None and w is not None and h is not None:
+        if not _in_range(left, top, w, h, left + w, top + h):
+            raise _OutOfRange
+        return "box", [(left, top), (left + w, top + h)]
     return None
+
+
+def _undrawable(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' if n != 1 else ''} could not be drawn: coordinates out of range" if n else ""
+
+
+@dataclass
+class AnnotationPlan:
+    """What of a response's annotations can be drawn: ``shapes`` ``[(label, kind,
+    points)]``, the ``legend`` ``[(label, rgb, count)]`` and how many were ``skipped``
+    because a coordinate is out of range."""
+
+    shapes: list[tuple[str, str, list[tuple[float, float]]]]
+    legend: list[tuple[str, tuple[int, int, int], int]]
+    skipped: int
+
+    def note(self) -> str:
+        """"2 annotations could not be drawn: coordinates out of range", or ""."""
+        return _undrawable(self.skipped, "annotation")
+
+
+def plan_annotations(response: Any) -> AnnotationPlan:
+    """The response's drawable annotations, their legend and the count of those left out."""
+    legend: dict[str, list[Any]] = {}
+    shapes: list[tuple[str, str, list[tuple[float, float]]]] = []
+    skipped = 0
+    for a in _annotations(response):
+        try:
+            shape = _shape(a)
+        except _OutOfRange:
+            skipped += 1
+            continue
+        if shape is None:
+            continue
+        label = one_line(a.get("label", ""), 40) or "(no label)"
+        if label not in legend:
+            legend[label] = [_label_color(label, len(legend)), 0]
+        legend[label][1] += 1
+        shapes.append((label, *shape))
+    return AnnotationPlan(shapes, [(k, v[0], v[1]) for k, v in legend.items()], skipped)
 
 
 def annotate_image(
@@ -167,7 +236,10 @@ def annotate_image(
 ) -> tuple[PILImage.Image, list[tuple[str, tuple[int, int, int], int]]]:
     """The image with the response's boxes and polygons drawn over it, and the legend
     ``[(label, rgb, count)]``. With ``target`` (pixels) the image is first scaled to fit
-    it and lines are one pixel wide (for half-block rendering)."""
+    it and lines are one pixel wide (for half-block rendering). Annotations out of range
+    are left out (:func:`plan_annotations`); boxes are clipped to just outside the image,
+    so that the time to draw does not grow with their size. Slow on big images: call it
+    in a worker thread."""
     img = image.convert("RGB")
     sx = sy = 1.0
     if target is not None:
@@ -180,44 +252,38 @@ def annotate_image(
     else:
         width = max(2, round(max(img.width, img.height) / 250))
     draw = ImageDraw.Draw(img)
-    legend: dict[str, list[Any]] = {}
-    for a in _annotations(response):
-        shape = _shape(a)
-        if shape is None:
-            continue
-        label = one_line(a.get("label", ""), 40) or "(no label)"
-        if label not in legend:
-            legend[label] = [_label_color(label, len(legend)), 0]
-        legend[label][1] += 1
-        color = legend[label][0]
-        kind, pts = shape
+    plan = plan_annotations(response)
+    colors = {label: color for label, color, _n in plan.legend}
+    pad = width + 1
+
+    def clip_x(x: float) -> float:
+        return min(max(x, -pad), img.width + pad)
+
+    def clip_y(y: float) -> float:
+        return min(max(y, -pad), img.height + pad)
+
+    for label, kind, pts in plan.shapes:
+        color = colors[label]
         pts = [(x * sx, y * sy) for x, y in pts]
         if kind == "box":
             (x0, y0), (x1, y1) = pts
-            draw.rectangle([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)], outline=color, width=width)
+            draw.rectangle([clip_x(min(x0, x1)), clip_y(min(y0, y1)), clip_x(max(x0, x1)), clip_y(max(y0, y1))],
+                           outline=color, width=width)
         else:
             draw.line([*pts, pts[0]], fill=color, width=width, joint="curve")
         if target is None:
-            tx, ty = min(p[0] for p in pts), min(p[1] for p in pts)
+            tx, ty = clip_x(min(p[0] for p in pts)), clip_y(min(p[1] for p in pts))
             tb = draw.textbbox((tx, ty), label)
             th_ = tb[3] - tb[1] + 2
             box = (tx, max(0, ty - th_), tx + (tb[2] - tb[0]) + 4, max(th_, ty))
             draw.rectangle(box, fill=color)
             draw.text((box[0] + 2, box[1]), label, fill=(0, 0, 0))
-    return img, [(k, v[0], v[1]) for k, v in legend.items()]
+    return img, plan.legend
 
 
 def annotation_legend(response: Any) -> list[tuple[str, tuple[int, int, int], int]]:
     """``[(label, rgb, count)]`` of the response's drawable annotations, in order."""
-    legend: dict[str, list[Any]] = {}
-    for a in _annotations(response):
-        if _shape(a) is None:
-            continue
-        label = one_line(a.get("label", ""), 40) or "(no label)"
-        if label not in legend:
-            legend[label] = [_label_color(label, len(legend)), 0]
-        legend[label][1] += 1
-    return [(k, v[0], v[1]) for k, v in legend.items()]
+    return plan_annotations(response).legend
 
 
 def _legend_text(legend: Sequence[tuple[str, tuple[int, int, int], int]]) -> Text:
@@ -233,7 +299,10 @@ def _legend_text(legend: Sequence[tuple[str, tuple[int, int, int], int]]) -> Tex
 
 
 class AnnotatedImage(Widget):
-    """An image (with annotations drawn over it) fitted into the widget."""
+    """An image (with annotations drawn over it) fitted into the widget. The drawing is
+    done in a worker thread, never on the UI thread: give ``drawn`` (the image already
+    annotated at full size, for the Kitty / Sixel renderers) or nothing (half-blocks:
+    the annotations are drawn at the cell grid's resolution on each resize)."""
 
     DEFAULT_CSS = """
     AnnotatedImage {
@@ -248,26 +317,27 @@ class AnnotatedImage(Widget):
     }
     """
 
-    def __init__(self, image: PILImage.Image, response: Any, *, id: str | None = None) -> None:
+    def __init__(self, image: PILImage.Image, response: Any, *, drawn: PILImage.Image | None = None,
+                 renderer: str | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self._source = image
         self._response = response
-        self._renderer = image_renderer()
+        self._renderer = renderer or image_renderer()
         self._cls = _RENDERERS[self._renderer]
         self._last_target: tuple[int, int] | None = None
-        self.legend: list[tuple[str, tuple[int, int, int], int]] = []
-        if self._renderer in ("halfcell", "unicode"):
-            # drawn to the cell grid on resize
-            self._image = None
-        else:
-            self._image, self.legend = annotate_image(image, response)
+        self._image = None if self.by_cells(self._renderer) else drawn
+
+    @staticmethod
+    def by_cells(renderer: str) -> bool:
+        """Whether ``renderer`` draws to the cell grid (the annotations are drawn per size)."""
+        return renderer in ("halfcell", "unicode")
 
     def compose(self) -> ComposeResult:
         widget = self._cls(self._image, classes="image")
         yield widget
 
     def on_resize(self) -> None:
-        if self._renderer not in ("halfcell", "unicode"):
+        if not self.by_cells(self._renderer):
             return
         w, h = self.content_size
         if w <= 0 or h <= 0:
@@ -276,9 +346,14 @@ class AnnotatedImage(Widget):
         if target == self._last_target:
             return
         self._last_target = target
-        img, self.legend = annotate_image(self._source, self._response, target=target)
-        child = self.query_one(".image")
-        child.image = img  # type: ignore[attr-defined]
+        self._draw(target)
+
+    @work(exclusive=True, group="annotate")
+    async def _draw(self, target: tuple[int, int]) -> None:
+        img, _legend = await asyncio.to_thread(annotate_image, self._source, self._response, target=target)
+        if target == self._last_target:
+            child = self.query_one(".image")
+            child.image = img  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------- point clouds
@@ -288,6 +363,7 @@ class PointCloud:
     ys: list[float]
     zs: list[float]
     total: int  # points in the file (before subsampling)
+    skipped: int = 0  # points read but left out: a coordinate out of range
 
 
 class PointCloudError(ValueError):
@@ -309,6 +385,7 @@ def parse_point_cloud(data: bytes) -> PointCloud:
     xs: list[float] = []
     ys: list[float] = []
     zs: list[float] = []
+    skipped = 0
     for p in pts[::step]:
         if isinstance(p, dict):
             x, y, z = _num(p.get("x")), _num(p.get("y")), _num(p.get("z"))
@@ -318,12 +395,22 @@ def parse_point_cloud(data: bytes) -> PointCloud:
             continue
         if x is None or y is None or z is None:
             continue
+        if not _in_range(x, y, z):
+            skipped += 1
+            continue
         xs.append(x)
         ys.append(y)
         zs.append(z)
     if not xs:
+        if skipped:
+            raise PointCloudError(f"all of its points have coordinates out of range (beyond {MAX_COORD:g} m)")
         raise PointCloudError("the point cloud has no points with x, y and z")
-    return PointCloud(xs, ys, zs, len(pts))
+    return PointCloud(xs, ys, zs, len(pts), skipped)
+
+
+def cloud_bounds(values: Sequence[float], pad: float = 0.5) -> tuple[float, float]:
+    """The plotted range of one axis: the values' range, padded."""
+    return min(values) - pad, max(values) + pad
 
 
 _HEIGHT_BANDS = [  # (upper bound of z in m, colour, name)
@@ -334,27 +421,35 @@ _HEIGHT_BANDS = [  # (upper bound of z in m, colour, name)
 ]
 
 
-def _cuboids(response: Any) -> list[tuple[str, list[tuple[float, float]], tuple[float, float, float, float]]]:
-    """(label, top-view corners, (xmin, xmax, zmin, zmax)) of the response's cuboids."""
-    out = []
+Cuboid = tuple[str, list[tuple[float, float]], tuple[float, float, float, float]]
+
+
+def plan_cuboids(response: Any) -> tuple[list[Cuboid], int]:
+    """(label, top-view corners, (xmin, xmax, zmin, zmax)) of the response's cuboids, and
+    how many were left out because a position, size or yaw is out of range."""
+    out: list[Cuboid] = []
+    skipped = 0
     for a in _annotations(response):
         pos, dim = a.get("position"), a.get("dimensions")
         if not isinstance(pos, dict) or not isinstance(dim, dict):
             continue
         px, py, pz = (_num(pos.get(k)) for k in "xyz")
         dx, dy, dz = (_num(dim.get(k)) for k in "xyz")
-        if None in (px, py, pz, dx, dy, dz):
+        if px is None or py is None or pz is None or dx is None or dy is None or dz is None:
             continue
-        yaw = _num(a.get("yaw")) or 0.0
-        c, s = math.cos(yaw), math.sin(yaw)
+        yaw = _num(a.get("yaw"))
+        if not _in_range(px, py, pz, dx, dy, dz, yaw if yaw is not None else 0.0):
+            skipped += 1
+            continue
+        c, s = math.cos(yaw or 0.0), math.sin(yaw or 0.0)
         corners = []
         for u, v in ((-1, -1), (1, -1), (1, 1), (-1, 1), (-1, -1)):
-            hx, hy = u * dx / 2, v * dy / 2  # type: ignore[operator]
-            corners.append((px + hx * c - hy * s, py + hx * s + hy * c))  # type: ignore[operator]
+            hx, hy = u * dx / 2, v * dy / 2
+            corners.append((px + hx * c - hy * s, py + hx * s + hy * c))
         xs = [p[0] for p in corners]
         out.append((one_line(a.get("label", ""), 30) or "(no label)", corners,
-                    (min(xs), max(xs), pz - dz / 2, pz + dz / 2)))  # type: ignore[operator]
-    return out
+                    (min(xs), max(xs), pz - dz / 2, pz + dz / 2)))
+    return out, skipped
 
 
 class CloudPlot(PlotWidget):
@@ -425,16 +520,15 @@ class PointCloudView(Vertical):
         super().__init__(id=id)
         self.cloud = cloud
         self.response = response
-        self.cuboids = _cuboids(response)
+        self.cuboids, self.cuboids_skipped = plan_cuboids(response)
 
     def compose(self) -> ComposeResult:
         c = self.cloud
-        pad = 0.5
-        xb = (min(c.xs) - pad, max(c.xs) + pad)
+        xb = cloud_bounds(c.xs)
         yield Static(Text("From above — x forward →, y left ↑ (metres)"), classes="view-title")
-        yield CloudPlot((*xb, min(c.ys) - pad, max(c.ys) + pad), id="cloud-top")
+        yield CloudPlot((*xb, *cloud_bounds(c.ys)), id="cloud-top")
         yield Static(Text("From the side — x forward →, z up ↑ (metres)"), classes="view-title")
-        yield CloudPlot((*xb, min(c.zs) - pad, max(c.zs) + pad), id="cloud-side")
+        yield CloudPlot((*xb, *cloud_bounds(c.zs)), id="cloud-side")
 
     def on_mount(self) -> None:
         top = self.query_one("#cloud-top", CloudPlot)
@@ -480,10 +574,28 @@ class PointCloudView(Vertical):
             t.append("  ")
             t.append("▭ ", style=_hex(_label_color(label, i)))
             t.append(label + (f" ×{n}" if n > 1 else ""))
+        for note in (_undrawable(self.cuboids_skipped, "cuboid"), _undrawable(self.cloud.skipped, "point")):
+            if note:
+                t.append("\n")
+                t.append(note, style="yellow")
         return t
 
 
 # --------------------------------------------------------------------------- the preview
+def text_preview(data: bytes) -> tuple[str, str]:
+    """The shown part of a text attachment, cleaned, and a caption note when cut: at most
+    ``MAX_TEXT_BYTES`` (cut at a character boundary)."""
+    note = ""
+    if len(data) > MAX_TEXT_BYTES:
+        note = f" (the first {MAX_TEXT_BYTES:,} of {len(data):,} bytes; u copies the URL of the whole)"
+        # not final: a character cut at the end is left out, not shown as a replacement mark
+        text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(data[:MAX_TEXT_BYTES], final=False)
+    else:
+        text = data.decode("utf-8", errors="replace")
+    return clean(text), note
+
+
+
 def _decode_image(data: bytes) -> PILImage.Image:
     """Decode (in a worker thread) and bound the size of an attachment image."""
     img = PILImage.open(io.BytesIO(data))
@@ -618,17 +730,27 @@ class MediaPreview(VerticalScroll):
                     task, f"The attachment is not an image this app can read ({clean(str(e))})."))
                 return
             response = task.response if completed else None
-            widget = AnnotatedImage(img, response, id="preview-image")
-            n = len(_annotations(response))
+            renderer = image_renderer()
+            plan = await asyncio.to_thread(plan_annotations, response)
+            drawn = None
+            if not AnnotatedImage.by_cells(renderer):
+                drawn, _legend = await asyncio.to_thread(annotate_image, img, response)
+            if generation != self._generation:
+                return
+            widget = AnnotatedImage(img, response, drawn=drawn, renderer=renderer, id="preview-image")
+            n = sum(count for _label, _color, count in plan.legend)
             caption = Text(f"{name} · {img.width}×{img.height}")
             if completed:
-                caption.append(f" · {n} annotation{'s' if n != 1 else ''} drawn" if n else " · no annotations in the response")
+                caption.append(f" · {n} annotation{'s' if n != 1 else ''} drawn" if n else
+                               " · no annotations drawn" if plan.skipped else " · no annotations in the response")
             else:
                 caption.append(" · original attachment (the task is not completed)")
-            legend = annotation_legend(response)
-            if legend:
+            if plan.legend:
                 caption.append("\n")
-                caption.append_text(_legend_text(legend))
+                caption.append_text(_legend_text(plan.legend))
+            if plan.skipped:
+                caption.append("\n")
+                caption.append(plan.note(), style="yellow")
             await self._set("image", caption=caption, body=widget)
         elif kind == "pointcloud":
             try:
@@ -636,21 +758,19 @@ class MediaPreview(VerticalScroll):
             except PointCloudError as e:
                 await self._set("message", message=self._cannot(task, f"The point cloud cannot be drawn: {e}."))
                 return
+            if generation != self._generation:
+                return
             view = PointCloudView(cloud, task.response if completed else None, id="preview-cloud")
             caption = Text(f"{name} · {cloud.total:,} points")
-            if cloud.total > len(cloud.xs):
-                caption.append(f" (every {math.ceil(cloud.total / len(cloud.xs))}th drawn)")
+            read = len(cloud.xs) + cloud.skipped
+            if cloud.total > read:
+                caption.append(f" (every {math.ceil(cloud.total / read)}th drawn)")
             caption.append(f" · {len(view.cuboids)} cuboid{'s' if len(view.cuboids) != 1 else ''}" if completed else
                            " · original frame (the task is not completed)")
             caption.append("\n")
             caption.append_text(view.legend())
             await self._set("pointcloud", caption=caption, body=view)
         else:
-            if len(data) > MAX_TEXT_BYTES:
-                data = data[:MAX_TEXT_BYTES]
-                note = f" (first {MAX_TEXT_BYTES // 1_000_000} MB)"
-            else:
-                note = ""
-            text = bytes(data).decode("utf-8", errors="replace")
+            text, note = await asyncio.to_thread(text_preview, bytes(data))
             await self._set("text", caption=Text(f"{name} · {len(text):,} characters{note}"),
-                            body=Static(Text(clean(text)), id="preview-text"))
+                            body=Static(Text(text), id="preview-text"))
