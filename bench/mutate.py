@@ -156,7 +156,7 @@ def main() -> int:
     surv_lines = []
     for name, kind in sorted(survivors):
         why = equivalent.get(name)
-        change = diff_of(name)
+        change = diff_of(name) if kind != "not run" else "?"
         print(f"  {name} [{kind}] {change}\n      {why or 'UNEXPLAINED'}")
         surv_lines.append(f"- `{name}` ({kind}): `{change}` — {why or '**not explained yet**'}")
     if unexplained:

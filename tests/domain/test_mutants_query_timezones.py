@@ -206,3 +206,10 @@ def test_range_and_fallback_texts_are_utc_even_when_the_machine_is_not(clock_not
 
 def test_no_instant_is_the_empty_string():
     assert format_instant(None, Zone.UTC) == ""
+
+
+def test_wire_times_are_utc_even_when_the_machine_is_not(clock_not_on_utc):
+    from tasktui.domain.timezones import parse_wire_time, to_wire_time
+    got = parse_wire_time("2026-01-01T10:00:00+02:00")
+    assert got == datetime(2026, 1, 1, 8, tzinfo=UTC) and got.utcoffset() == timedelta(0)
+    assert to_wire_time(datetime(2026, 1, 1, 10, 0, 0, 123456, tzinfo=IST)) == "2026-01-01T04:30:00.123Z"

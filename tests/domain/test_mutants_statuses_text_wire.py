@@ -96,3 +96,20 @@ def test_an_empty_review_filter_says_so():
     with pytest.raises(ValueError) as e:
         decode_review_filter([","])
     assert str(e.value) == "customer_review_status is empty; give a review status such as accepted"
+
+
+def test_operator_status_defaults_to_not_started_and_no_redo():
+    from tasktui.domain.statuses import operator_status
+    assert operator_status("pending") is OperatorStatus.QUEUED
+
+
+def test_pending_is_refused_with_the_three_choices():
+    from tasktui.domain.statuses import parse_operator_status
+    with pytest.raises(ValueError) as e:
+        parse_operator_status("Pending")
+    assert str(e.value) == "'pending' is split in three here: use queued, in_progress or redo"
+
+
+def test_adjacent_one_byte_unsafe_characters_are_each_escaped():
+    from tasktui.domain.text import json_escape_unsafe_utf8
+    assert json_escape_unsafe_utf8(b'"\x7f\x7f\xc2\x85"') == b'"\\u007f\\u007f\\u0085"'

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tasktui.api.paging import encode_slice_cursor
 from tasktui.domain import AuditStatus, DateField, OperatorStatus, SortOrder, TaskQuery
 from tasktui.export.checkpoint import (
     Checkpoint,
@@ -24,6 +25,7 @@ from tasktui.export.checkpoint import (
     fingerprint,
     public_url,
     query_from_dict,
+    query_to_dict,
     read_checkpoint,
     same_server,
     truncate_ms,
@@ -74,6 +76,8 @@ def test_the_stored_url_has_no_user_info_query_or_fragment(url, stored):
     ("https://a.example/v1", "https://b.example/v1", False),
     ("https://a.example/v1", "http://a.example/v1", False),
     ("https://a.example/v1", "https://a.example/v2", False),
+    ("https://a.example/apiX/", "https://a.example/api", False),
+    ("https://a.example/api", "https://a.example/apiX/", False),
     ("https://a.example:1/v1", "https://a.example:2/v1", False),
     ("https://a.example:1/v1", "https://a.example:1/v1", True),
     ("http://127.0.0.1:1/v1", "http://127.0.0.1:2/v1", True),
@@ -100,6 +104,17 @@ def test_every_stored_key_is_read_back():
         tags=("g",), search="s", order=SortOrder.OLDEST)
 
 
+def test_a_query_is_stored_with_every_key():
+    q = TaskQuery(date_field=DateField.COMPLETED, start=datetime(2026, 11, 1, tzinfo=UTC),
+                  end=datetime(2026, 11, 2, tzinfo=UTC), statuses=frozenset({OperatorStatus.REDO, OperatorStatus.ERROR}),
+                  audit_statuses=frozenset({AuditStatus.FIXED}), projects=("p2", "p1"), batches=("b",), types=("t",),
+                  tags=("g",), search="s", order=SortOrder.OLDEST)
+    assert query_to_dict(q) == {
+        "date_field": "completed", "start": "2026-11-01T00:00:00.000Z", "end": "2026-11-02T00:00:00.000Z",
+        "status": ["error", "redo"], "audit": ["fixed"], "project": ["p1", "p2"], "batch": ["b"], "type": ["t"],
+        "tags": ["g"], "search": "s", "order": "asc"}
+
+
 @pytest.mark.parametrize("d", [{"start": "soon"}, {"end": "soon"}, {"start": "2026-11-01", "end": "soon"}])
 def test_an_unreadable_stored_instant_is_refused(d):
     with pytest.raises(ValueError) as e:
@@ -110,6 +125,7 @@ def test_an_unreadable_stored_instant_is_refused(d):
 def test_the_snapshot_is_utc_to_the_millisecond(clock_not_on_utc):
     got = truncate_ms(datetime(2026, 1, 1, 10, 0, 0, 999999, tzinfo=IST))
     assert got == datetime(2026, 1, 1, 4, 30, 0, 999000, tzinfo=UTC)
+    assert truncate_ms(datetime(2026, 1, 1, 0, 0, 0, 999000, tzinfo=UTC)).microsecond == 999000
     assert got.utcoffset() == timedelta(0)
 
 
@@ -192,6 +208,12 @@ def test_an_empty_export_ends_right_after_the_opening():
     assert (cp.written, cp.offset) == (1, 3)
 
 
+def raw_checkpoint(raw: bytes) -> bytes:
+    """What to_bytes writes for the stored dict ``raw`` (orjson, 2-space indent)."""
+    import orjson
+    return orjson.dumps(json.loads(raw), option=orjson.OPT_INDENT_2) + b"\n"
+
+
 @pytest.mark.parametrize(("data", "why"), [
     (b"nope", "it is not JSON"),
     (b"[]", "it is not a JSON object"),
@@ -215,11 +237,12 @@ def test_an_empty_export_ends_right_after_the_opening():
     (stored(written=1, offset=1), "1 tasks cannot end at byte 1"),
     (stored(written=1500, offset=1234), None),  # fine: only the first record's place is known
     (stored(next_token="tasktui-slices.!!"), "its next page cursor cannot be read"),
+    (stored(next_token=encode_slice_cursor([(None, None)], 0, None, 5)), None),
 ])
 def test_every_damage_is_named(data, why):
     raw = data if isinstance(data, bytes) else json.dumps(data).encode()
     if why is None:
-        assert Checkpoint.from_bytes(raw, "x").written == 1500
+        assert Checkpoint.from_bytes(raw, "x").to_bytes() == raw_checkpoint(raw)
         return
     with pytest.raises(ExportUsageError) as e:
         Checkpoint.from_bytes(raw, "/tmp/o.json.checkpoint.json")

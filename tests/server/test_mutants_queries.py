@@ -176,3 +176,33 @@ def test_a_range_includes_its_start_and_excludes_its_end():
     assert _range_terms("completed_at", None, 5, "t.") == (["t.completed_at < ?"], [5])
     assert _range_terms("updated_at", 0, None) == (["updated_at >= ?"], [0])
     assert _range_terms("updated_at", None, None) == ([], [])
+
+
+@pytest.mark.parametrize(("token", "task_id"), [
+    ("dDF8ZGVzY3wxfGFiY2RlZmdoaWprbA", "abcdefghijkl"),  # 30 characters: two '=' of padding restored
+    ("dDF8ZGVzY3wxfGFiY2RlZmdoaWo", "abcdefghij"),  # 27 characters: one '=' restored
+])
+def test_tokens_of_every_padding_are_read(token, task_id):
+    assert decode_token(token, "desc") == (1, task_id)
+
+
+@pytest.fixture
+def clock_not_on_utc():
+    import os
+    import time
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
+
+
+def test_times_without_an_offset_are_utc_whatever_the_machine_says(clock_not_on_utc):
+    assert parse_time("start_time", "2026-03-08") == MAR8
+    assert parse_time("start_time", "2026-03-08T10:00:00") == MAR8_10

@@ -128,3 +128,22 @@ def test_rows_inserted_at_the_top_count_to_the_first_page():
     w.append(idx, page(1))
     w.append(*w.next_page()[:1], page(2))  # page 0 (4 rows with "n") dropped from the top
     assert ids(w) == ["1.0", "1.1", "1.2", "2.0", "2.1", "2.2"] and w.offset == 4
+
+
+def test_a_removal_on_the_third_page_shrinks_the_third_page():
+    w = Window(max_rows=9)
+    w.replace([page(0), page(1), page(2)])
+    w.remove(["2.1"])
+    assert w.insert_at_top([task("n1"), task("n2")]) == 2  # page 2, now 2 rows, dropped
+    assert ids(w) == ["n1", "n2", "0.0", "0.1", "0.2", "1.0", "1.1", "1.2"]
+
+
+def test_positions_are_right_after_a_page_read_again_fits():
+    w = Window(max_rows=3)
+    w.replace([page(0)])
+    w.append(*w.next_page()[:1], page(1))  # page 0 dropped
+    w.remove(["1.0", "1.1"])
+    idx, _ = w.previous_page()
+    added = w.prepend(idx, PageRead(None, [task("a")], "t1"))
+    assert added is not None and added.dropped == 0
+    assert ids(w) == ["a", "1.2"] and w.index_of("1.2") == 1
