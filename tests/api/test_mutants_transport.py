@@ -132,3 +132,74 @@ def test_a_url_without_host_is_reported_as_the_api_origin():
     err = transport()._network_error(httpx.ReadError("t"), httpx.URL("/v1/tasks"), "list tasks", 1)
     assert str(err) == ("Could not list tasks: the connection to http://127.0.0.1:9 was dropped before the answer "
                         "was complete.")
+
+
+@pytest.fixture
+def clock_not_on_utc():
+    import os
+    import time
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
+
+
+def test_the_server_clock_is_utc_whatever_the_machine_says(clock_not_on_utc):
+    got = server_date(httpx.Response(200, headers={"Date": "Tue, 01 Dec 2026 20:00:00 GMT"}))
+    assert got.utcoffset().total_seconds() == 0 and got.hour == 20
+
+
+def test_an_excerpt_of_bytes_that_are_not_utf8_shows_replacement_characters():
+    assert transport().excerpt(b"\xff abc", 10) == "\ufffd abc"
+
+
+def test_an_excerpt_of_a_short_body_is_the_whole_body():
+    assert transport().excerpt(b"abcdefghij", 10) == "abcdefghij"
+
+
+def test_a_malformed_answer_shows_80_characters_and_counts_its_tries():
+    t = transport()
+    err = t.malformed("list tasks", "not JSON", b"a" * 100)
+    assert str(err) == "Could not list tasks: not JSON. It began: '" + "a" * 80 + "'."
+    assert err.attempts == 1
+    assert t.malformed("list tasks", "not JSON", b"x", 3).attempts == 3
+
+
+@pytest.mark.parametrize("body", [b"   <html><p>down", b"<html><p>down", b"\n<!DOCTYPE html>"])
+def test_an_html_page_is_recognised_by_its_start(body):
+    err = transport()._status_error(answer(500, body), body, "list tasks", 1)
+    assert str(err) == ("Could not list tasks: the server failed (HTTP 500: the answer was an HTML page, not JSON: a "
+                        "proxy or gateway in between may be failing). It may be overloaded or down; try again later.")
+
+
+def test_network_errors_name_a_url_without_port_count_two_tries_and_keep_their_attempts():
+    t = transport()
+    err = t._network_error(httpx.ReadError("t"), httpx.URL("http://api.example/v1"), "list tasks", 2)
+    assert str(err) == ("Could not list tasks: the connection to http://api.example was dropped before the "
+                        "answer was complete (2 tries).")
+    assert err.attempts == 2
+
+
+def test_no_timeout_reads_as_zero_seconds():
+    t = Transport(httpx.URL("http://127.0.0.1:9/v1"), KEY, timeout=httpx.Timeout(None), retry=RetryPolicy.none(),
+                  max_connections=1, user_agent="t", on_answer=lambda r: None, replays_writes=lambda: False)
+    assert str(t._network_error(httpx.ConnectTimeout("t"), URL, "x", 1)) == (
+        "Could not x: could not connect to http://api.example:8080 within 0 s.")
+    assert str(t._network_error(httpx.ReadTimeout("t"), URL, "x", 1)) == (
+        "Could not x: the server at http://api.example:8080 did not answer within 0 s.")
+
+
+@pytest.mark.parametrize(("exc", "text"), [
+    (httpx.ConnectError("e" * 200),
+     "cannot reach the server at http://api.example:8080 (" + "e" * 119 + "…); is it running and is the URL right?"),
+    (httpx.UnsupportedProtocol("e" * 200), "network problem talking to http://api.example:8080 (" + "e" * 119 + "…)"),
+])
+def test_a_long_exception_text_is_cut_at_120_characters(exc, text):
+    assert str(transport()._network_error(exc, URL, "list tasks", 1)) == f"Could not list tasks: {text}."
