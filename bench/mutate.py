@@ -76,7 +76,9 @@ def run_mutmut(max_children: int) -> float:
     cmd = [str(Path(sys.executable).with_name("mutmut")), "run", "--max-children", str(max_children), *patterns()]
     print("$", " ".join(cmd[:4]), f"<{len(cmd) - 4} name patterns>", flush=True)
     subprocess.run(cmd, cwd=ROOT, check=False)
-    return time.monotonic() - t0
+    elapsed = time.monotonic() - t0
+    (ROOT / "mutants" / "elapsed.txt").write_text(f"{elapsed:.0f} {os.getloadavg()[0]:.1f}\n")
+    return elapsed
 
 
 def results() -> dict[str, dict[str, int | None]]:
@@ -110,6 +112,8 @@ def main() -> int:
     args = ap.parse_args()
 
     elapsed = None if args.report else run_mutmut(args.max_children)
+    if elapsed is None and (ROOT / "mutants" / "elapsed.txt").exists():
+        elapsed = float((ROOT / "mutants" / "elapsed.txt").read_text().split()[0])
     res = results()
     equivalent: dict[str, str] = tomllib.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
     equivalent = {k: v["why"] for k, v in equivalent.get("mutant", {}).items()}

@@ -31,3 +31,21 @@ def test_each_negative_wait_alone_is_refused(kw):
     with pytest.raises(ValueError) as e:
         RetryPolicy(**kw)
     assert str(e.value) == "RetryPolicy delays must not be negative"
+
+
+def test_a_retry_after_date_without_a_zone_is_utc():
+    from datetime import datetime, timezone
+
+    from tasktui.api.retry import parse_retry_after
+    now = datetime(2026, 12, 1, 20, 0, 0, tzinfo=timezone.utc)
+    assert parse_retry_after("Tue, 01 Dec 2026 20:00:10 -0000", now=now) == 10.0  # -0000: no zone given
+    assert parse_retry_after("Tue, 01 Dec 2026 20:00:10 GMT", now=now) == 10.0
+
+
+def test_the_jitter_comes_from_the_rng_given_and_the_policy_seed():
+    import random
+    p = RetryPolicy(base_delay=0.5, max_delay=20, seed=3)
+    # oracle: the standard library's generator with the same seed, written out
+    assert p.rng().random() == 0.23796462709189137
+    assert p.delay(3, None, random.Random(5)) == 1.2458033897794039  # uniform(0, 0.5 * 2**2)
+    assert p.delay(3, 0, random.Random(5)) == 0.0622901694889702  # Retry-After: 0 -> 0 + uniform(0, 0.1)

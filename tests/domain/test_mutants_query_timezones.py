@@ -213,3 +213,19 @@ def test_wire_times_are_utc_even_when_the_machine_is_not(clock_not_on_utc):
     got = parse_wire_time("2026-01-01T10:00:00+02:00")
     assert got == datetime(2026, 1, 1, 8, tzinfo=UTC) and got.utcoffset() == timedelta(0)
     assert to_wire_time(datetime(2026, 1, 1, 10, 0, 0, 123456, tzinfo=IST)) == "2026-01-01T04:30:00.123Z"
+
+
+@pytest.mark.parametrize(("query", "local"), [
+    (TaskQuery(projects=("a",)), False), (TaskQuery(batches=("a",)), False), (TaskQuery(types=("a",)), False),
+    (TaskQuery(projects=("a", "b")), True), (TaskQuery(batches=("a", "b")), True), (TaskQuery(types=("a", "b")), True),
+])
+def test_several_values_of_one_name_need_local_filtering_without_the_extension(query, local):
+    assert query.needs_local_filter() is local
+    assert query.needs_local_filter({"multi-value"}) is False
+
+
+def test_the_page_size_parameter_only_above_the_standard_limit():
+    assert TaskQuery().wire_params({"page-size"}, limit=100) == [("limit", "100")]
+    assert TaskQuery().wire_params({"page-size"}, limit=101) == [("limit", "100"), ("page_size", "101")]
+    assert TaskQuery().wire_params(limit=1) == [("limit", "1")]
+    assert TaskQuery().wire_params(limit=0) == [("limit", "1")]

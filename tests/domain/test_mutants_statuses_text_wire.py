@@ -113,3 +113,15 @@ def test_pending_is_refused_with_the_three_choices():
 def test_adjacent_one_byte_unsafe_characters_are_each_escaped():
     from tasktui.domain.text import json_escape_unsafe_utf8
     assert json_escape_unsafe_utf8(b'"\x7f\x7f\xc2\x85"') == b'"\\u007f\\u007f\\u0085"'
+
+
+def test_an_error_text_of_exactly_the_limit_is_not_cut():
+    from tasktui.domain.text import clean_for_error
+    assert clean_for_error("a" * 10, 10) == "a" * 10
+    assert clean_for_error("a" * 11, 10) == "a" * 9 + "…"
+
+
+def test_every_status_at_once_is_an_exact_filter():
+    from tasktui.domain.wire import status_filter_is_exact
+    assert status_filter_is_exact(set(OperatorStatus)) is True
+    assert status_filter_is_exact(set()) is True

@@ -59,6 +59,7 @@ def clock_not_on_utc():
 @pytest.mark.parametrize(("url", "stored"), [
     ("https://user:secret@api.example.com:8443/v1/?key=k#frag", "https://api.example.com:8443/v1"),
     ("https://api.example.com/v1//", "https://api.example.com/v1"),
+    ("https://api.example.com/apiX/", "https://api.example.com/apiX"),
     ("http://127.0.0.1/", "http://127.0.0.1"),
     ("file:///v1/", "file:///v1"),
     (None, None),

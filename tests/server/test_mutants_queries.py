@@ -207,3 +207,14 @@ def clock_not_on_utc():
 def test_times_without_an_offset_are_utc_whatever_the_machine_says(clock_not_on_utc):
     assert parse_time("start_time", "2026-03-08") == MAR8
     assert parse_time("start_time", "2026-03-08T10:00:00") == MAR8_10
+
+
+def test_a_token_ending_in_x_keeps_it():
+    assert encode_token(7, "aW", "desc") == "dDF8ZGVzY3w3fGFX"
+
+
+def test_the_smallest_page_size_and_an_explicit_newest_first_are_accepted():
+    assert parse_list_query([("page_size", "1")]).limit == 1
+    assert parse_list_query([("order", "DESC")]).order == "desc"
+    assert refused(parse_list_query, [("start_time", "soon")]) == (
+        "start_time='soon' is not a date; give an ISO-8601 date such as 2026-03-08 or 2026-03-08T10:00:00Z")
