@@ -203,3 +203,26 @@ def test_no_timeout_reads_as_zero_seconds():
 ])
 def test_a_long_exception_text_is_cut_at_120_characters(exc, text):
     assert str(transport()._network_error(exc, URL, "list tasks", 1)) == f"Could not list tasks: {text}."
+
+
+@pytest.mark.parametrize(("code", "cls_name"), [
+    (401, "AuthError"), (404, "NotFoundError"), (409, "ConflictError"), (500, "ServerError"),
+    (400, "InvalidRequestError"), (499, "InvalidRequestError"), (302, "MalformedResponseError"),
+])
+def test_every_refusal_carries_its_code_message_and_tries(code, cls_name):
+    err = transport()._status_error(answer(code, b'{"error": "why"}'), b'{"error": "why"}', "x", 2)
+    assert type(err).__name__ == cls_name
+    assert (err.status_code, err.server_message, err.attempts) == (code, "why", 2)
+    silent = transport()._status_error(answer(code), b"", "x", 1)
+    assert silent.server_message is None
+
+
+def test_a_refusal_at_each_end_of_the_4xx_range_reads_as_a_refusal():
+    for code in (400, 499):
+        assert str(transport()._status_error(answer(code), b"", "x", 1)) == (
+            f"Could not x: the server refused the request (HTTP {code}).")
+
+
+def test_a_four_character_key_and_a_key_with_a_slash_are_scrubbed_in_every_form():
+    assert transport("abcd").scrub("x abcd y") == "x *** y"
+    assert transport("a/b c").scrub("<a%2Fb%20c> <a%2Fb+c>") == "<***> <***>"
