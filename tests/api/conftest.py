@@ -9,19 +9,20 @@ from tasktui.api import RetryPolicy, TaskClient
 from tasktui.server import seed_database, start_server_thread
 from tasktui.testing import FaultProxy
 
-#: Retries that are quick in tests but still exercise backoff and the bounds.
-FAST_RETRY = RetryPolicy(max_attempts=8, base_delay=0.002, max_delay=0.02, total_time=20, seed=3)
+#: Retries that are quick in tests but still exercise backoff and the bounds. Built in the
+#: fixtures, not at import: `make mutate` needs importing this file to run no RetryPolicy code.
+FAST_RETRY = dict(max_attempts=8, base_delay=0.002, max_delay=0.02, total_time=20, seed=3)
 BIG_N = 10_000
 
 
 @pytest.fixture(scope="session")
 def fast_retry() -> RetryPolicy:
-    return FAST_RETRY
+    return RetryPolicy(**FAST_RETRY)
 
 
 @pytest.fixture
-async def client(shared_server):
-    async with TaskClient(shared_server.url, shared_server.api_key, retry=FAST_RETRY) as c:
+async def client(shared_server, fast_retry):
+    async with TaskClient(shared_server.url, shared_server.api_key, retry=fast_retry) as c:
         yield c
 
 
