@@ -154,8 +154,14 @@ class Transport:
     def excerpt(self, raw: bytes, chars: int) -> str:
         """The first ``chars`` characters of an answer's body, scrubbed BEFORE it is cut, so
         a key straddling the cut cannot leave a piece of itself behind."""
-        margin = 4 * max((len(f) for f in self._key.forms), default=0)
-        return self.scrub(raw[: chars * 4 + margin].decode("utf-8", "replace"))[:chars]
+        longest = max((len(f) for f in self._key.forms), default=0)
+        window = raw[: chars * 4 + 4 * longest]
+        text = self.scrub(window.decode("utf-8", "replace"))
+        if len(window) < len(raw) and longest:
+            # the window's own end may cut a key in two: its last characters are dropped,
+            # however many whole keys the scrubbing took out before them
+            text = text[: max(0, len(text) - (longest - 1))]
+        return text[:chars]
 
     def malformed(self, what: str, reason: str, raw: bytes | None = None,
                   attempts: int = 1) -> errors.MalformedResponseError:
