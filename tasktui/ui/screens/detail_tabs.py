@@ -189,12 +189,8 @@ def render_summary(t: Task, zone: Zone) -> Table:
             table.add_row(Text(label), _bounded(value))
 
     row("Task ID", t.task_id)
-    row("Status", status_word(t)
-        + Text(f"  (wire: {one_line(t.status, 30)}"
-               + (", work started" if t.work_started else "") + ")", style="dim"))
-    row("Audit status", Text(t.audit_label or "—", style=audit_label_style(t.audit_label, "dim"))
-        + (Text(f"  (wire: {one_line(t.customer_review_status, 30)})", style="dim")
-           if t.customer_review_status else Text("")))
+    row("Status", status_word(t))
+    row("Audit status", Text(t.audit_label or "—", style=audit_label_style(t.audit_label, "dim")))
     row("Type", t.type)
     row("Project", t.project)
     row("Batch", t.batch)
@@ -289,12 +285,14 @@ def render_audit(t: Task, zone: Zone) -> Group:
         if who:
             line.append(f"  by {one_line(who, 60)}")
         secs = a.get("audit_time_secs")
-        if isinstance(secs, (int, float)) and not isinstance(secs, bool) and 0 <= secs <= MAX_AUDIT_SECS:
-            # (NaN, infinities, negative or absurd durations are not a time an audit took)
-            line.append(f"  · took {int(secs) // 60} min {int(secs) % 60} s", style="dim")
+        if isinstance(secs, (int, float)) and not isinstance(secs, bool) and 0 < secs <= MAX_AUDIT_SECS:
+            # (zero says nothing; NaN, infinities, negative or absurd durations are not a
+            # time an audit took)
+            m, sec = divmod(int(secs), 60)
+            line.append(f"  · took {m} min {sec} s" if m else f"  · took {sec} s", style="dim")
         source = a.get("audit_source")
-        if source:
-            line.append(f"  · {one_line(source, 30)}", style="dim")
+        if source and str(source).strip().lower() != str(who or "").strip().lower():
+            line.append(f"  · {one_line(source, 30)} audit", style="dim")  # "customer" / "scale"
         parts.append(line)
         comments = a.get("comments") or a.get("comment")
         if comments:
