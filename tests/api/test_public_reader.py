@@ -5,7 +5,6 @@ client under test; every request the public API would refuse fails the test."""
 
 from __future__ import annotations
 
-import time
 
 import httpx
 import pytest
@@ -44,16 +43,16 @@ async def test_a_whole_listing_in_either_order_every_task_once(big_server, proxy
 
 
 async def test_the_reader_runs_chains_at_once(big_server, proxy_for, sql, fast_retry):
-    """100 pages at 100 ms each would take 10 s in one chain; 8 chains take well under half."""
+    """100 pages at 100 ms each: the proxy sees 8 requests in flight at once (counted there,
+    not timed)."""
     proxy = await proxy_for(big_server, public_contract=True, latency=0.1)
     async with TaskClient(proxy.url, big_server.api_key, retry=fast_retry) as c:
         assert c.parallel == 8
-        t0 = time.monotonic()
         n = 0
         async for page in c.iter_pages_sliced(TaskQuery(), min_tasks=0):
             n += len(page.tasks)
-        took = time.monotonic() - t0
-    assert n == BIG_N and took < 5.0, took
+    assert n == BIG_N
+    assert proxy.stats.max_in_flight == 8, proxy.stats.max_in_flight
     assert proxy.refused == []
 
 
