@@ -25,7 +25,7 @@ from tasktui.domain.wire import decode_review_filter, decode_status_filter
     ({"status": "pending", "work_started": True, "customer_review_status": "rejected"}, OperatorStatus.REDO),
     ({"status": "pending", "work_started": False, "customer_review_status": "rejected"}, OperatorStatus.REDO),
     ({"status": "pending", "work_started": True, "customer_review_status": "accepted"}, OperatorStatus.IN_PROGRESS),
-    ({"status": "pending", "redo": True}, OperatorStatus.REDO),
+    ({"status": "pending", "redo": True}, OperatorStatus.QUEUED),  # a bundled-only field: ignored (issue 11.7)
     ({"status": "pending"}, OperatorStatus.QUEUED),
     ({"status": "completed", "customer_review_status": "rejected"}, OperatorStatus.COMPLETED),
 ])
