@@ -83,7 +83,8 @@ def test_simulated_tasks_carry_only_public_fields(server_factory, api_key, sql):
     h = start_server_thread(h.db_path, h.api_keys)
     try:
         tasks = all_served(h, api_key)
-        check_public(tasks, index(sql, h))
+        # the workforce may have drained Queued and Redo by now (it runs as fast as the machine)
+        check_public(tasks, index(sql, h), meets={"completed", "error"})
         assert any(t["task_id"] == created["task_id"] and t["status"] in ("completed", "error") for t in tasks)
     finally:
         h.stop()
