@@ -92,8 +92,14 @@ async def test_the_next_page_is_requested_while_the_caller_works(shared_server, 
         second = await anext(pages)
         assert second.token == first.next_token
         await pages.aclose()
-        await asyncio.sleep(0.05)
-        # closing stops the prefetch chain: at most the one page already asked for
+        # closing stops the prefetch chain: at most the one page already asked for, answered,
+        # then nothing more in an observation window far longer than one page takes here
+        for _ in range(500):
+            if proxy.stats.in_flight == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert proxy.stats.in_flight == 0
+        await asyncio.sleep(0.3)
         assert proxy.stats.requests - before <= 3
 
 

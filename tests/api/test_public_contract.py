@@ -11,6 +11,7 @@ import time
 import httpx
 import pytest
 
+from sql_oracle import expected_ids
 from tasktui.api import TaskClient
 from tasktui.domain import AuditStatus, OperatorStatus, TaskQuery
 
@@ -95,10 +96,14 @@ QUERIES = [
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=lambda q: ",".join(q.active_filters()) or "all")
-async def test_tasktuis_client_sends_nothing_the_public_api_would_refuse(public, api_key, query):
+async def test_tasktuis_client_sends_nothing_the_public_api_would_refuse(public, shared_server, api_key, query):
+    want = expected_ids(shared_server.db_path, query)
     async with TaskClient(public.url, api_key) as c:
         await c.discover()
         assert c.extensions == frozenset()
-        await c.list_tasks(query, limit=100)
-        await c.count(query)
+        page = await c.list_tasks(query, limit=100)
+        count = await c.count(query)
     assert public.refused == []
+    # and the answers are right, not merely allowed (ids and count by SQL)
+    assert [t.task_id for t in page.tasks] == want[:len(page.tasks)] and page.tasks
+    assert count == (len(want), True)

@@ -12,16 +12,15 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import orjson
 import pytest
 
+from sql_oracle import expected_ids as oracle_ids
 from tasktui.cli.main import main
-from tasktui.domain import AuditStatus, OperatorStatus, Task, TaskQuery
-from tasktui.export import checkpoint_path, partial_path, read_checkpoint, snapshot_query
-from tasktui.server.docs import present
+from tasktui.domain import AuditStatus, OperatorStatus, TaskQuery
+from tasktui.export import checkpoint_path, partial_path, read_checkpoint
 from tasktui.testing.faultproxy import Fault, FaultProxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,11 +50,11 @@ def conn(server, url=None) -> list[str]:
 
 
 def expected_ids(sql, server, query: TaskQuery) -> list[str]:
-    q = snapshot_query(query, datetime.now(timezone.utc))
-    tasks = [Task(present(orjson.loads(r[0]), server.origin, {})) for r in sql(server, "SELECT doc FROM docs")]
-    tasks = [t for t in tasks if q.matches(t)]
-    tasks.sort(key=lambda t: (t.raw["created_at"], t.task_id), reverse=True)
-    return [t.task_id for t in tasks]
+    """The ids the database holds for the query, newest first: SQL written in
+    tests/sql_oracle.py, not the exporter's snapshot_query nor TaskQuery.matches."""
+    ids = oracle_ids(server.db_path, query)
+    assert ids, "the seed holds tasks for the query, or the check would pass for any filter"
+    return ids
 
 
 def ndjson_ids(data: bytes) -> list[str]:

@@ -77,7 +77,7 @@ async def test_export_from_the_app_writes_every_task_of_the_current_filters(shar
         await pilot.press("enter")
         await wait_for(pilot, lambda: current_job(app) is not None and current_job(app).state == "done",
                        what="the export to finish")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "Export finished" in screen_text(app), what="the finished dialog drawn")
         text = screen_text(app)
         assert "Export finished" in text and "tasks written to" in text
         lines = target.read_text().splitlines()
@@ -105,13 +105,13 @@ async def test_cancel_from_the_app_leaves_no_finished_looking_file(shared_server
             await wait_for(pilot, lambda: job.progress is not None and job.progress.written >= 100,
                            what="some progress")
             assert partial_path(target).exists() and not target.exists()
-            await pilot.pause(0.3)  # the dialog refreshes its figures 5 times a second
+            # the dialog refreshes its figures 5 times a second
+            await wait_for(pilot, lambda: "of 1,500 tasks written" in screen_text(app), what="the figures drawn")
             text = screen_text(app)
             assert "Exporting" in text and "of 1,500 tasks written" in text
             await pilot.click("#run-cancel")
             await wait_for(pilot, lambda: job.state == "canceled", what="the cancellation")
-            await pilot.pause(0.3)
-            assert "Canceled" in screen_text(app)
+            await wait_for(pilot, lambda: "Canceled" in screen_text(app), what="the cancellation drawn")
             # nothing that looks finished, and nothing half-done left behind
             assert not target.exists()
             assert not partial_path(target).exists() and not checkpoint_path(target).exists()
@@ -180,7 +180,8 @@ async def test_hidden_export_keeps_running_and_notifies_when_done(shared_server,
             await pilot.pause()
             assert not isinstance(app.screen, ExportScreen)
             await wait_for(pilot, lambda: job.state == "done", what="the background export")
-            await pilot.pause(0.2)
+            await wait_for(pilot, lambda: any("Exported" in m for m in notification_messages(app)),
+                           what="the notice")
             messages = notification_messages(app)
             assert any("Exported 1,500 tasks" in m for m in messages), messages
             assert len(target.read_text().splitlines()) == 1500
@@ -203,8 +204,7 @@ async def test_a_failed_export_keeps_its_partial_and_resumes_from_the_dialog(sha
             await pilot.press("enter")
             job = current_job(app)
             await wait_for(pilot, lambda: job.state == "failed", what="the failure")
-            await pilot.pause(0.3)
-            assert "Export failed" in screen_text(app)
+            await wait_for(pilot, lambda: "Export failed" in screen_text(app), what="the failure drawn")
             assert "dropped" in shown(screen, "#export-run-error")
             assert "1,000 tasks are saved" in shown(screen, "#export-stats")
             assert not target.exists() and partial_path(target).exists() and checkpoint_path(target).exists()
@@ -213,7 +213,8 @@ async def test_a_failed_export_keeps_its_partial_and_resumes_from_the_dialog(sha
             await pilot.click("#run-resume")
             await wait_for(pilot, lambda: current_job(app) is not job and current_job(app).state == "failed",
                            what="the second failure")
-            await pilot.pause(0.3)  # the dialog refreshes its buttons 5 times a second
+            # the dialog refreshes its buttons 5 times a second
+            await wait_for(pilot, lambda: app.screen.query_one("#run-close").display, what="the Close button")
             await pilot.click("#run-close")
             await pilot.pause()
             assert not isinstance(app.screen, ExportScreen) and current_job(app) is None

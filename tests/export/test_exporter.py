@@ -1,7 +1,8 @@
 """The exporter core (tasktui.export) against the real bundled server over HTTP.
 
-Expected sets come from the server's SQLite database, read directly and filtered with
-``TaskQuery.matches`` (the reference semantics), never from the client under test.
+Expected ids come from the server's SQLite database by SQL written in ``tests/sql_oracle.py``
+(not ``TaskQuery.matches`` nor the exporter's ``snapshot_query``); expected contents are the
+server's own answers, read page by page with plain httpx (not through tasktui.api).
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 
+from sql_oracle import expected_ids as oracle_ids
 from tasktui.api import ApiError, RetryPolicy, TaskClient
 from tasktui.domain import (
     AuditStatus,
     DateField,
     OperatorStatus,
     SortOrder,
-    Task,
     TaskQuery,
 )
 from tasktui.export import (
@@ -36,26 +36,31 @@ from tasktui.export import (
     checkpoint_path,
     partial_path,
     read_checkpoint,
-    snapshot_query,
 )
-from tasktui.server.docs import present
 from tasktui.testing.faultproxy import Fault, FaultProxy
 
 SEED_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
 
+_WIRE: dict[str, list[dict]] = {}
+
+
 def db_tasks(sql, server) -> list[dict]:
-    """Every task as the server would present it, straight from its database."""
-    rows = sql(server, "SELECT doc FROM docs")
-    return [present(orjson.loads(r[0]), server.origin, {}) for r in rows]
-
-
-def expected_ids(docs: list[dict], query: TaskQuery) -> list[str]:
-    q = snapshot_query(query, datetime.now(timezone.utc))
-    tasks = [Task(d) for d in docs if q.matches(Task(d))]
-    key = lambda t: (t.raw["created_at"], t.task_id)  # noqa: E731
-    tasks.sort(key=key, reverse=query.order is SortOrder.NEWEST)
-    return [t.task_id for t in tasks]
+    """Every task as the server sends it, read over plain HTTP (once per server)."""
+    if server.url not in _WIRE:
+        docs: list[dict] = []
+        token = None
+        with httpx.Client(base_url=server.url, auth=(server.api_key, ""), timeout=30) as http:
+            while True:
+                r = http.get("/tasks", params={"limit": 100, **({"next_token": token} if token else {})})
+                assert r.status_code == 200, r.text
+                docs += r.json()["docs"]
+                token = r.json()["next_token"]
+                if not token:
+                    break
+        assert len(docs) == sql(server, "SELECT count(*) FROM tasks")[0][0]
+        _WIRE[server.url] = docs
+    return _WIRE[server.url]
 
 
 def read_output(path: Path, fmt: ExportFormat) -> list[dict]:
@@ -95,7 +100,7 @@ QUERIES = {
 async def test_filtered_export_matches_the_database(shared_server, sql, tmp_path, name, fmt):
     query = QUERIES[name]
     docs = db_tasks(sql, shared_server)
-    want = expected_ids(docs, query)
+    want = oracle_ids(shared_server.db_path, query)
     assert want, f"the seed data has tasks for {name}"
     out = tmp_path / f"out{fmt.suffix}"
     async with TaskClient(shared_server.url, shared_server.api_key) as client:
@@ -116,7 +121,7 @@ async def test_local_filtering_against_a_server_without_extensions(shared_server
     filters; the export still holds exactly the matching tasks."""
     query = TaskQuery(statuses=frozenset({OperatorStatus.QUEUED, OperatorStatus.ERROR}),
                       projects=("Street Scenes", "Lidar Highway"))
-    want = expected_ids(db_tasks(sql, shared_server), query)
+    want = oracle_ids(shared_server.db_path, query)
     out = tmp_path / "real-api.ndjson"
     async with TaskClient(shared_server.url, shared_server.api_key, ignore_extensions=True) as client:
         result = await Exporter(client, query, path=out, format=ExportFormat.NDJSON).run()
@@ -136,7 +141,7 @@ async def test_empty_result_is_still_valid(shared_server, tmp_path, fmt):
 
 async def test_stream_export_to_a_file_object(shared_server, sql):
     query = TaskQuery(projects=("Receipts OCR",))
-    want = expected_ids(db_tasks(sql, shared_server), query)
+    want = oracle_ids(shared_server.db_path, query)
     buf = io.BytesIO()
     async with TaskClient(shared_server.url, shared_server.api_key) as client:
         ex = Exporter(client, query, stream=buf, format=ExportFormat.JSON)
@@ -148,7 +153,7 @@ async def test_stream_export_to_a_file_object(shared_server, sql):
 @pytest.mark.parametrize("fmt", list(ExportFormat))
 async def test_dropped_connection_then_resume_gives_exactly_the_full_set(shared_server, sql, tmp_path, fmt):
     query = TaskQuery(statuses=frozenset({OperatorStatus.COMPLETED}))
-    want = expected_ids(db_tasks(sql, shared_server), query)
+    want = oracle_ids(shared_server.db_path, query)
     assert len(want) > 500  # several pages
     out = tmp_path / f"tasks{fmt.suffix}"
     proxy = FaultProxy(shared_server.url)
@@ -329,7 +334,7 @@ async def test_a_failed_rename_resumes_without_fetching_again(shared_server, sql
     resume only has to close and rename, and asks the server for no page."""
     out = tmp_path / "blocked.json"
     query = TaskQuery(projects=("Receipts OCR",))
-    want = expected_ids(db_tasks(sql, shared_server), query)
+    want = oracle_ids(shared_server.db_path, query)
 
     def block_target(p):
         if p.pages == 1 and not out.exists():
@@ -356,7 +361,7 @@ async def test_sliced_export_dropped_then_resumed_reads_the_same_slices(shared_s
     checkpoint keeps a cursor naming the slices, so a resume after a dropped connection
     reads the same slices and ends with exactly the full set, in order."""
     query = TaskQuery()
-    want = expected_ids(db_tasks(sql, shared_server), query)
+    want = oracle_ids(shared_server.db_path, query)
     out = tmp_path / f"tasks{fmt.suffix}"
     proxy = FaultProxy(shared_server.url)
 
@@ -400,7 +405,7 @@ async def test_every_checkpoint_reaches_the_disk_before_it_replaces_the_last(sha
     out = folder / "synced.json"
     cp_file = checkpoint_path(out)
     query = TaskQuery(projects=("Receipts OCR",))
-    want = expected_ids(db_tasks(sql, shared_server), query)
+    want = oracle_ids(shared_server.db_path, query)
     events: list[tuple[str, str, str]] = []
     real_fsync, real_replace = os.fsync, os.replace
 

@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -107,11 +108,10 @@ async def test_the_app_warns_on_screen_about_a_readable_key_file(shared_server, 
     app = TaskTuiApp(s, Backend(shared_server.url, shared_server.api_key, "remote", "test"),
                      client_options={"retry": RetryPolicy.none()})
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        for _ in range(100):
+        deadline = time.monotonic() + 20
+        while not ("chmod 600" in " ".join(notification_messages(app)) and "chmod 600" in screen_text(app)):
+            assert time.monotonic() < deadline, "no chmod warning shown within 20 s"
             await pilot.pause(0.05)
-            if notification_messages(app):
-                break
-        await pilot.pause(0.3)
         text = screen_text(app)
         messages = " ".join(notification_messages(app))
     assert "chmod 600" in messages and str(p) in messages

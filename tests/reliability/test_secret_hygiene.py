@@ -162,7 +162,9 @@ async def test_app_session_never_shows_the_key(keyed_server, tmp_path: Path, sql
                        client_options={"retry": RetryPolicy.none(), "timeout": 5.0})
     async with wrong.run_test(size=(120, 40), notifications=True) as pilot:
         await _until(pilot, lambda: wrong.store is not None and wrong.store.error is not None, timeout=15)
-        await pilot.pause(0.3)
+        # the refusal is drawn (on screen or in a notice) before the capture
+        await _until(pilot, lambda: str(wrong.store.error)[:40] in
+                     screen_text(wrong) + " ".join(notification_messages(wrong, titles=True)))
         capture(wrong)
         refusal = str(wrong.store.error)
     assert "key" in refusal.lower() and any(refusal[:40] in s for s in seen)
@@ -175,16 +177,15 @@ async def test_app_session_never_shows_the_key(keyed_server, tmp_path: Path, sql
         await _until(pilot, lambda: app.store is not None and app.store.loaded_once and not app.store.loading)
         capture(app)
         await pilot.press("enter")  # the detail screen of the first task
-        await pilot.pause(0.5)
+        await _until(pilot, lambda: getattr(app.screen, "shown_task", None) is not None)
         capture(app)
         await pilot.press("escape")
-        await pilot.pause(0.2)
+        await _until(pilot, lambda: app.screen is app.tasks_screen)
         keyed_server.stop()  # the server goes away: refresh shows an error notice
         await pilot.press("r")
         await _until(pilot, lambda: app.store.error is not None, timeout=15)
-        await pilot.pause(0.3)
+        await _until(pilot, lambda: "cannot reach the server" in screen_text(app))
         capture(app)
-        assert "cannot reach the server" in screen_text(app)
     found = [s[:200] for s in seen if leaks(s)]
     assert found == []
 

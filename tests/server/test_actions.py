@@ -76,6 +76,18 @@ def one(sql, handle, where: str) -> str:
     return sql(handle, f"SELECT task_id FROM tasks WHERE {where} LIMIT 1")[0][0]
 
 
+def eventually(fetch, pred, timeout: float = 15.0, what: str = "condition"):
+    """Call ``fetch`` until ``pred`` holds for its result; returns that result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = fetch()
+        if pred(got):
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last: {got!r}"[:2000])
+        time.sleep(0.02)
+
+
 def doc_of(sql, handle, task_id: str) -> dict:
     return orjson.loads(sql(handle, "SELECT doc FROM docs JOIN tasks USING (id) WHERE task_id=?", task_id)[0][0])
 
@@ -188,8 +200,8 @@ def test_callbacks_through_completion_fix_and_redo(server_factory, receiver, sql
                                   and "rejected" in [a["audit_result"] for a in b["task"].get("audits", [])])
         assert again["task"]["status"] == "completed" and fixed in again["task"]["prior_responses"]
         assert "redo" not in again["task"]
-        time.sleep(0.3)
-        final = c.get(f"/task/{tid}").json()
+        final = eventually(lambda: c.get(f"/task/{tid}").json(), lambda d: d.get("callback_completed") is True,
+                           what="the last callback to be recorded")
     assert final["callback_completed"] is True
     results = [a["audit_result"] for a in final["audits"]]
     assert results == ["fixed", "rejected"]
@@ -223,7 +235,7 @@ def test_receiver_that_never_answers_gives_up(server_factory):
             while rec.attempts < 3:
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
-            time.sleep(0.3)
+            time.sleep(0.3)  # an observation window (> the next backoff) for "no fourth attempt"
             assert rec.attempts == 3  # bounded
             assert "callback_completed" not in c.get(f"/task/{tid}").json()
     finally:

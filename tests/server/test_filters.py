@@ -1,6 +1,6 @@
 """Every filter, alone and combined, checked against the database: the server's answer
-(all pages, in order, with ``total``) must equal what ``TaskQuery.matches`` — the client's
-reference semantics — selects from the stored documents."""
+(all pages, in order, with ``total``) must equal the ids SQL written in ``tests/sql_oracle.py`` reads from the ``tasks`` table
+(not ``TaskQuery.matches``, which is the client's own copy of the semantics)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from tasktui.domain import (
     Task,
     TaskQuery,
 )
+from sql_oracle import epoch_ms, expected_ids
 from tasktui.server.content import PROJECTS
 
 EXT = {EXT_OPERATOR_STATUS, EXT_ORDER, EXT_SEARCH, EXT_MULTI}
@@ -64,15 +65,14 @@ def fetch_all(c: httpx.Client, params: list[tuple[str, str]]) -> tuple[list[dict
     return out, totals.pop()
 
 
-def expected(tasks: list[Task], q: TaskQuery) -> list[str]:
-    sel = [t for t in tasks if q.matches(t)]
-    sel.sort(key=lambda t: (t.created_at, t.task_id), reverse=q.order is SortOrder.NEWEST)
-    return [t.task_id for t in sel]
+@pytest.fixture(scope="module")
+def db(shared_server):
+    return shared_server.db_path
 
 
-def check(c, tasks, q: TaskQuery, limit: int = 100) -> int:
+def check(c, db, q: TaskQuery, limit: int = 100) -> int:
     docs, total = fetch_all(c, q.wire_params(EXT, limit=limit))
-    want = expected(tasks, q)
+    want = expected_ids(db, q)
     assert [d["task_id"] for d in docs] == want, q
     assert total == len(want), q
     for d in docs:
@@ -86,45 +86,51 @@ def rnd_range(rng: random.Random, now):
     return a, b
 
 
-def test_no_filter_small_pages(c, tasks):
-    assert check(c, tasks, TaskQuery(), limit=37) == len(tasks)
+def test_no_filter_small_pages(c, db, tasks):
+    assert check(c, db, TaskQuery(), limit=37) == len(tasks)
 
 
 @pytest.mark.parametrize("status", list(OperatorStatus))
-def test_each_operator_status(c, tasks, status):
-    assert check(c, tasks, TaskQuery(statuses=frozenset({status}))) > 0
+def test_each_operator_status(c, db, tasks, status):
+    assert check(c, db, TaskQuery(statuses=frozenset({status}))) > 0
 
 
 @pytest.mark.parametrize("audit", list(AuditStatus))
-def test_each_audit_status(c, tasks, audit):
-    assert check(c, tasks, TaskQuery(audit_statuses=frozenset({audit}))) > 0
+def test_each_audit_status(c, db, tasks, audit):
+    assert check(c, db, TaskQuery(audit_statuses=frozenset({audit}))) > 0
 
 
 @pytest.mark.parametrize("project", [p["name"] for p in PROJECTS])
-def test_each_project_oldest_first(c, tasks, project):
-    assert check(c, tasks, TaskQuery(projects=(project,), order=SortOrder.OLDEST)) > 0
+def test_each_project_oldest_first(c, db, tasks, project):
+    assert check(c, db, TaskQuery(projects=(project,), order=SortOrder.OLDEST)) > 0
 
 
-def test_ranges_on_both_date_fields(c, tasks, seed_now):
+def test_ranges_on_both_date_fields(c, db, tasks, seed_now):
     for field in DateField:
         for days in (1, 7, 30):
             q = TaskQuery(date_field=field, start=seed_now - timedelta(days=days, hours=3),
                           end=seed_now - timedelta(hours=5))
-            assert check(c, tasks, q) > 0
+            assert check(c, db, q) > 0
+    # ends on exact task timestamps: the start's task is in, the end's task is out
+    by_created = sorted(tasks, key=lambda t: t.created_at)
+    done = sorted((t for t in tasks if t.completed_at), key=lambda t: t.completed_at)
+    assert check(c, db, TaskQuery(start=by_created[100].created_at, end=by_created[400].created_at)) > 0
+    assert check(c, db, TaskQuery(date_field=DateField.COMPLETED, start=done[10].completed_at,
+                                  end=done[-30].completed_at)) > 0
 
 
-def test_search_tags_types_and_multi_values(c, tasks):
+def test_search_tags_types_and_multi_values(c, db, tasks):
     some = next(t for t in tasks if t.unique_id)
-    assert check(c, tasks, TaskQuery(search=some.unique_id[:-2].upper())) >= 1
-    assert check(c, tasks, TaskQuery(search=tasks[0].task_id[:6])) >= 1
-    assert check(c, tasks, TaskQuery(search="zz-no-such")) == 0
-    assert check(c, tasks, TaskQuery(tags=("hostile-text",))) > 0
-    assert check(c, tasks, TaskQuery(types=("categorization", "transcription"))) > 0
-    assert check(c, tasks, TaskQuery(projects=("Street Scenes", "Café Menü ✨"),
+    assert check(c, db, TaskQuery(search=some.unique_id[:-2].upper())) >= 1
+    assert check(c, db, TaskQuery(search=tasks[0].task_id[:6])) >= 1
+    assert check(c, db, TaskQuery(search="zz-no-such")) == 0
+    assert check(c, db, TaskQuery(tags=("hostile-text",))) > 0
+    assert check(c, db, TaskQuery(types=("categorization", "transcription"))) > 0
+    assert check(c, db, TaskQuery(projects=("Street Scenes", "Café Menü ✨"),
                                      batches=("street-batch-03", "cafe-batch-03", "lidar-batch-01"))) > 0
 
 
-def test_random_combinations(c, tasks, seed_now):
+def test_random_combinations(c, db, tasks, seed_now):
     rng = random.Random(20261120)
     projects = [p["name"] for p in PROJECTS]
     nonzero = 0
@@ -151,20 +157,23 @@ def test_random_combinations(c, tasks, seed_now):
         if rng.random() < 0.1:
             kw["search"] = rng.choice(tasks).task_id[: rng.randint(3, 8)]
         kw["order"] = rng.choice(list(SortOrder))
-        nonzero += check(c, tasks, TaskQuery(**kw), limit=rng.choice([9, 50, 100])) > 0
+        nonzero += check(c, db, TaskQuery(**kw), limit=rng.choice([9, 50, 100])) > 0
     assert nonzero >= 10
 
 
-def test_standard_wire_params_as_the_sdk_sends_them(c, tasks):
+def test_standard_wire_params_as_the_sdk_sends_them(c, sql, shared_server):
     docs, total = fetch_all(c, [("status", "pending"), ("project", "Street Scenes"),
                                 ("include_attachment_url", "True"), ("limited_response", "True")])
-    want = {t.task_id for t in tasks if t.status == "pending" and t.project == "Street Scenes"}
+    want = {r[0] for r in sql(shared_server, "SELECT task_id FROM tasks WHERE project = 'Street Scenes' "
+                                             "AND ostatus IN ('queued', 'in_progress', 'redo')")}
+    assert want
     assert {d["task_id"] for d in docs} == want and total == len(want)
     assert all(set(d) <= {"task_id", "status", "metadata", "project"} for d in docs)
 
 
-def test_updated_after_as_the_store_polls(c, tasks):
+def test_updated_after_as_the_store_polls(c, tasks, sql, shared_server):
     newest = max(t.updated_at for t in tasks)
     docs, total = fetch_all(c, [("updated_after", (newest - timedelta(hours=2)).isoformat())])
-    want = {t.task_id for t in tasks if t.updated_at >= newest - timedelta(hours=2)}
+    since = epoch_ms(newest - timedelta(hours=2))
+    want = {r[0] for r in sql(shared_server, "SELECT task_id FROM tasks WHERE updated_at >= ?", since)}
     assert {d["task_id"] for d in docs} == want and total == len(want) > 0

@@ -52,10 +52,19 @@ def test_boxes_line_up_with_the_picture(c):
                   for y in range(a["top"] + 2, a["top"] + a["height"] - 2, 5)]
         object_colors = set(LABEL_COLORS.values())
         assert sum(p in object_colors for p in inside) / len(inside) > 0.95
-        # just outside the box on some side there is background, not this object
-    just_outside = img.getpixel((max(0, last["left"] - 3), max(0, last["top"] - 3)))
-    assert just_outside != LABEL_COLORS[last["label"]] or any(
-        a is not last and a["left"] <= last["left"] - 3 <= a["left"] + a["width"] for a in anns)
+    # just outside the box, where no other box lies, there is background, not this object
+    cx, cy = last["left"] + last["width"] // 2, last["top"] + last["height"] // 2
+    sides = [(last["left"] - 3, cy), (last["left"] + last["width"] + 3, cy),
+             (cx, last["top"] - 3), (cx, last["top"] + last["height"] + 3)]
+
+    def in_other_box(x: int, y: int) -> bool:
+        return any(a is not last and a["left"] - 3 <= x <= a["left"] + a["width"] + 3
+                   and a["top"] - 3 <= y <= a["top"] + a["height"] + 3 for a in anns)
+
+    free = [(x, y) for x, y in sides
+            if 0 <= x < img.width and 0 <= y < img.height and not in_other_box(x, y)]
+    assert free, "the seed's last box has a side clear of other boxes"
+    assert all(img.getpixel(p) != LABEL_COLORS[last["label"]] for p in free), free
 
 
 def test_polygons_line_up_with_the_picture(c):

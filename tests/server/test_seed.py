@@ -52,6 +52,7 @@ def test_dates_spread_over_90_days_before_now(docs, seed_now):
     created = [Task(d).created_at for d in docs]
     assert max(created) < seed_now and min(created) >= seed_now - timedelta(days=90)
     assert max(created) - min(created) > timedelta(days=85)
+    assert any(Task(d).completed_at for d in docs) and not all(Task(d).completed_at for d in docs)
     for d in docs:
         t = Task(d)
         if t.completed_at:
@@ -62,6 +63,10 @@ def test_dates_spread_over_90_days_before_now(docs, seed_now):
 def test_content_is_realistic(docs):
     types = Counter(d["type"] for d in docs)
     assert {"imageannotation", "lidarannotation", "categorization", "textcollection", "transcription"} <= set(types)
+    # every conditional check below must meet a task, or it would be skipped in silence
+    assert {"error", "completed"} <= {d["status"] for d in docs}
+    assert "fixed" in {d.get("customer_review_status") for d in docs}
+    assert any(Task(d).operator_status is OperatorStatus.REDO for d in docs)
     for d in docs:
         t = Task(d)
         assert "callback_url" not in d  # demo tasks never call anywhere

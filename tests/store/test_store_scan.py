@@ -97,9 +97,10 @@ async def test_a_scan_can_be_stopped_and_the_total_stays_at_least(shared_server,
     assert store.progress.stopped and "stopped reading" in store.progress.describe()
     assert not store.total_exact and store.total == 0
     assert not store.is_empty and store.has_more and not store.loading
-    await asyncio.sleep(0.3)  # requests already sent reach the proxy's count after its latency
+    # requests already sent are answered (after the proxy's latency), then a quiet window
+    await _wait_for(lambda: proxy.stats.in_flight == 0, "the requests in flight to be answered")
     seen = proxy.stats.requests
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.5)  # an observation window for "nothing is sent", not a wait for a result
     assert proxy.stats.requests == seen
     assert store.progress.scanned < store.progress.wire_total
 
