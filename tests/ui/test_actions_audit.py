@@ -199,9 +199,17 @@ async def test_fix_is_refused_up_front_where_the_server_does_not_offer_it(shared
     app = DetailHost(shared_server, tid, client_options={"ignore_extensions": True})
     async with app.run_test(size=(120, 40)) as pilot:
         detail = await wait_loaded(pilot, app, tid)
+        await pilot.pause()
+        footer = screen_text(app).splitlines()[-1]
+        assert "Accept" in footer and "Fix" not in footer  # not offered where it cannot be done
         await pilot.press("e")
         await wait_for(pilot, lambda: any("This server does not offer Fix" in m for m in notifications(app)))
         assert app.screen is detail
+    app = DetailHost(shared_server, tid)  # the bundled server offers it
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot, app, tid)
+        await pilot.pause()
+        assert "e Fix" in screen_text(app).splitlines()[-1]
 
 
 async def test_E_falls_back_to_the_built_in_editor_where_the_terminal_cannot_be_handed_over(shared_server, sql):

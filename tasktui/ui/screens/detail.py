@@ -51,6 +51,8 @@ TAB_TITLES = {
 }
 #: actions that change a task (removed in read-only mode)
 MUTATING = frozenset({"accept", "reject", "fix", "fix_external", "cancel"})
+READ_ONLY_REFUSAL = ("Read-only mode: tasks cannot be accepted, rejected, fixed or canceled here "
+                     "(start without --read-only, or set read_only = false in the config).")
 
 
 class TaskDetailScreen(Screen):
@@ -379,9 +381,18 @@ class TaskDetailScreen(Screen):
         self.refresh_bindings()
 
     # ------------------------------------------------------------------ read-only & refusals
+    def _not_offered(self, kind: str) -> str | None:
+        """Why the action ``kind`` is not offered here at all (hidden from the footer,
+        help and palette; its key says this sentence), or None."""
+        if self.read_only:
+            return READ_ONLY_REFUSAL
+        if kind in ("fix", "fix_external") and not self.store.can_fix:
+            return fix_not_offered()
+        return None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         kind = self._ACTION_OF.get(action)
-        if kind and self.read_only:
+        if kind and self._not_offered(kind):
             return False
         if action == "find_prev":
             views = self.query(JsonView)
@@ -389,24 +400,22 @@ class TaskDetailScreen(Screen):
         return True
 
     def on_key(self, event: Key) -> None:
-        # In read-only mode the task-changing bindings are hidden and disabled; say why
-        # when their key is pressed anyway.
-        if not self.read_only:
-            return
+        # An action that is not offered (read-only mode, a server without Fix) is hidden and
+        # disabled; say why when its key is pressed anyway.
         focused = self.focused
         if isinstance(focused, Input) or (isinstance(focused, TextArea) and not focused.read_only):
             return
         for binding in bindings_for_key(self, event.key):
-            if binding.action in self._ACTION_OF:
+            kind = self._ACTION_OF.get(binding.action)
+            why = self._not_offered(kind) if kind else None
+            if why:
                 event.stop()
                 event.prevent_default()
-                self._refuse_read_only()
+                self.notify(why, severity="warning", markup=False)
                 return
 
     def _refuse_read_only(self) -> None:
-        self.notify("Read-only mode: tasks cannot be accepted, rejected, fixed or canceled here "
-                    "(start without --read-only, or set read_only = false in the config).",
-                    severity="warning", markup=False)
+        self.notify(READ_ONLY_REFUSAL, severity="warning", markup=False)
 
     def _ready(self, kind: str) -> Task | None:
         """The task when ``kind`` may run on it now; otherwise say why and return None."""
