@@ -97,15 +97,6 @@ def fail(message: str, code: int) -> int:
     return common.fail(PROG, message, code)
 
 
-def _fmt_seconds(s: float | None) -> str:
-    if s is None:
-        return "-:--"
-    s = int(s + 0.5)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
 class _Bar:
     """A Rich progress bar on standard error: written of total, rate, time left."""
 
@@ -135,8 +126,10 @@ class _Bar:
     def update(self, p: ExportProgress) -> None:
         if self._progress is None:
             return
+        from tasktui.export.progress import clock
+
         rate = f"{p.rate:,.0f}/s" if p.rate else ""
-        left = f"{_fmt_seconds(p.remaining)} left" if p.remaining is not None else ""
+        left = f"{clock(p.remaining)} left" if p.remaining is not None else ""
         self._progress.update(self._task, completed=p.written, total=p.total, rate=rate, left=left)
 
     def __exit__(self, *exc: object) -> None:

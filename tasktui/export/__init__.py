@@ -73,7 +73,7 @@ from tasktui.export.errors import (
 )
 from tasktui.export.exporter import Exporter, validate_output_path
 from tasktui.export.format import ExportFormat, terminal_safe
-from tasktui.export.progress import ExportProgress, ExportResult, ProgressCallback
+from tasktui.export.progress import ExportProgress, ExportResult, ProgressCallback, clock
 
 __all__ = [
     "CHECKPOINT_INTERVAL",
@@ -95,6 +95,7 @@ __all__ = [
     "ResumeMismatchError",
     "UnfinishedExportError",
     "checkpoint_path",
+    "clock",
     "describe_spec_difference",
     "fingerprint",
     "partial_path",

@@ -10,7 +10,7 @@ from typing import Callable
 
 from tasktui.export.format import ExportFormat
 
-__all__ = ["ExportProgress", "ExportResult", "ProgressCallback"]
+__all__ = ["ExportProgress", "ExportResult", "ProgressCallback", "clock"]
 
 
 @dataclass(frozen=True)
@@ -55,3 +55,12 @@ class ExportResult:
 
 
 ProgressCallback = Callable[[ExportProgress], None]
+
+
+def clock(seconds: float) -> str:
+    """A duration as a clock reads it: ``4:05``, or ``1:02:03`` from an hour (the
+    command line's bar and the console's dialog say time left this way)."""
+    s = int(seconds + 0.5)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"

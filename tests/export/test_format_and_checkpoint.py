@@ -131,3 +131,10 @@ def test_a_damaged_checkpoint_is_refused_with_the_way_out(tmp_path, damage):
     assert data != good
     with pytest.raises(ExportUsageError, match="--force"):
         Checkpoint.from_bytes(data, "here")
+
+
+def test_time_left_reads_as_a_clock():
+    from tasktui.export import clock
+
+    assert [clock(s) for s in (0, 4.4, 65, 599.6, 3600, 3723)] == ["0:00", "0:04", "1:05", "10:00", "1:00:00",
+                                                                   "1:02:03"]

@@ -45,6 +45,7 @@ from tasktui.export import (
     ExportResult,
     ExportUsageError,
     Checkpoint,
+    clock,
     fingerprint,
     query_to_dict,
     read_checkpoint,
@@ -63,15 +64,6 @@ def default_export_path(directory: Path, fmt: ExportFormat, now: datetime | None
     return Path(directory).expanduser() / f"tasks-{stamp}{fmt.suffix}"
 
 
-def _fmt_seconds(s: float | None) -> str:
-    if s is None:
-        return "–"
-    s = int(s + 0.5)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
 def describe_progress(p: ExportProgress | None) -> str:
     if p is None:
         return "starting…"
@@ -80,7 +72,7 @@ def describe_progress(p: ExportProgress | None) -> str:
     if p.rate:
         parts.append(f"{p.rate:,.0f} tasks/s")
     if p.remaining is not None and not p.done:
-        parts.append(f"about {_fmt_seconds(p.remaining)} left")
+        parts.append(f"about {clock(p.remaining)} left")
     return " · ".join(parts)
 
 
