@@ -4,7 +4,7 @@ checking the report."""
 
 from __future__ import annotations
 
-from .support import settled
+from .support import settled, wait_for
 
 
 async def _ready(pilot) -> None:
@@ -33,7 +33,7 @@ def test_tasks_screen_empty_state_80x24(shared_server, make_app, snap_compare):
     async def run_before(pilot) -> None:
         await _ready(pilot)
         await pilot.press("ctrl+b", "slash", *"no-such-task")
-        await pilot.pause(0.4)
+        await wait_for(pilot, lambda: pilot.app.store.query.search == "no-such-task", what="the search applied")
         await _ready(pilot)
         await pilot.press("escape")
 

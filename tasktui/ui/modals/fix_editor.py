@@ -25,13 +25,22 @@ from tasktui.ui.safe import clean, one_line
 __all__ = ["FixEditor", "edit_in_external_editor", "validate_response_json"]
 
 
+def json_error_words(msg: str) -> str:
+    """The JSON parser's message in an operator's words (it says "Invalid control
+    character at", its position being given apart)."""
+    msg = msg.removesuffix(" at")
+    if msg.startswith("Invalid control character"):
+        return "a control character (a raw tab or line break) inside a string: write it as \\t or \\n"
+    return msg
+
+
 def validate_response_json(text: str) -> tuple[Any, str | None, tuple[int, int] | None]:
     """Parse the fix editor's text. Returns (value, error, (line, column)) where
     error is None when the text is a valid JSON object."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        return None, f"Line {e.lineno}, column {e.colno}: {e.msg}", (e.lineno, e.colno)
+        return None, f"Line {e.lineno}, column {e.colno}: {json_error_words(e.msg)}", (e.lineno, e.colno)
     if not isinstance(value, dict):
         kind = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
             type(value), "a number")

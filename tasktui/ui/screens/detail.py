@@ -223,7 +223,8 @@ class TaskDetailScreen(Screen):
             task = await self.store.get_task(task_id, refresh=True)
         except Exception as e:
             if generation == self._load_generation:
-                self._notice(f"Could not load task {one_line(task_id, 60)}: {clean(str(e))} (R retries)")
+                # the error names the task already ("Could not get task X: ...")
+                self._notice(f"{clean(str(e)).rstrip('.')}. R retries.")
             return
         if generation == self._load_generation:
             self.show_task(task)

@@ -64,6 +64,13 @@ def default_export_path(directory: Path, fmt: ExportFormat, now: datetime | None
     return Path(directory).expanduser() / f"tasks-{stamp}{fmt.suffix}"
 
 
+def match_words(total: int, exact: bool) -> str:
+    """``12,345 tasks match now.`` — ``At least 1,200 …`` while a view read in full is still
+    being counted (never the total of a wider query)."""
+    noun = "task matches" if total == 1 else "tasks match"
+    return f"{total:,} {noun} now." if exact else f"At least {total:,} {noun} so far."
+
+
 def describe_progress(p: ExportProgress | None) -> str:
     if p is None:
         return "starting…"
@@ -202,7 +209,7 @@ class ExportScreen(Dialog):
             with Vertical(id="export-form"):
                 yield Static(Text(clean(summary)), classes="export-muted", id="export-filters")
                 if isinstance(total, int):
-                    yield Static(Text(f"About {total:,} tasks match now."), classes="export-muted",
+                    yield Static(Text(match_words(total, self.store.total_exact)), classes="export-muted",
                                  id="export-total")
                 yield Label("File")
                 yield Input(id="export-path", placeholder="path of the file to write")
