@@ -52,6 +52,8 @@ DEFAULT_PARALLEL = 8
 PARALLEL_MIN_TASKS = 1_000
 #: Page size ``iter_tasks`` uses by default where the server offers ``page-size``.
 BULK_PAGE_SIZE = 1_000
+#: Chains a sliced read of such bulk pages runs at most (see ``iter_pages_sliced``).
+BULK_CHAINS = 3
 #: A whole Scale task id (a 24-digit hex ObjectId). A search for one, on a server without
 #: the search extension, is answered by ``GET /task/{id}`` and ``unique_id=`` instead of
 #: a prefix scan: no other task id can begin with a whole one. (A unique id that merely
@@ -465,9 +467,13 @@ class TaskClient:
         floor = self.parallel_min_tasks if min_tasks is None else min_tasks
         if limit < BULK_PAGE_SIZE:
             floor = floor * limit // BULK_PAGE_SIZE
+        if parallel is None:
+            # Pages of 1,000 come only from the bundled server's page-size extension, whose
+            # CPU is the ceiling (~20 ms a page): a few chains keep it busy, more only
+            # contend for its cores. Chains pay for round trips, which pages of 100 have.
+            parallel = min(self.parallel, BULK_CHAINS) if limit >= BULK_PAGE_SIZE else self.parallel
         async with contextlib.aclosing(self._pager.sliced(
-                query, start_cursor=start_cursor, limit=limit,
-                parallel=self.parallel if parallel is None else parallel,
+                query, start_cursor=start_cursor, limit=limit, parallel=parallel,
                 min_tasks=floor)) as pages:
             async for page in pages:
                 yield page
