@@ -117,3 +117,23 @@ def sql():
             conn.close()
 
     return run
+
+
+@pytest.fixture
+def clock_not_on_utc():
+    """The process's local time zone set to one far from UTC (Asia/Kolkata, +05:30) for
+    the test: what is meant to be UTC must not move with the machine's clock."""
+    import os
+    import time
+
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()

@@ -132,21 +132,6 @@ def test_a_url_without_host_is_reported_as_the_api_origin():
                         "was complete.")
 
 
-@pytest.fixture
-def clock_not_on_utc():
-    import os
-    import time
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Kolkata"
-    time.tzset()
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
 
 
 def test_the_server_clock_is_utc_whatever_the_machine_says(clock_not_on_utc):

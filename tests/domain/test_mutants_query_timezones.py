@@ -5,8 +5,6 @@ sentences of date parsing, also on a machine whose clock is not on UTC."""
 
 from __future__ import annotations
 
-import os
-import time
 from datetime import datetime, timedelta, timezone
 
 import pendulum
@@ -30,21 +28,6 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 IST = timezone(timedelta(hours=5, minutes=30))
 
 
-@pytest.fixture
-def clock_not_on_utc():
-    """The process's local time zone is India's (+05:30, no DST), so that converting to
-    "local" instead of UTC shows."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Kolkata"
-    time.tzset()
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
 
 
 def task(**kw) -> Task:

@@ -10,9 +10,7 @@ import hashlib
 import json
 import os
 import stat
-import time
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -40,19 +38,6 @@ SPEC = {"status": ["completed"], "from": "-7d"}
 SPEC_FP = hashlib.sha256(b'{"from":"-7d","status":["completed"]}').hexdigest()
 
 
-@pytest.fixture
-def clock_not_on_utc():
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Kolkata"
-    time.tzset()
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
 
 
 # -- URLs --------------------------------------------------------------------------------

@@ -187,21 +187,6 @@ def test_tokens_of_every_padding_are_read(token, task_id):
     assert decode_token(token, "desc") == (1, task_id)
 
 
-@pytest.fixture
-def clock_not_on_utc():
-    import os
-    import time
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Kolkata"
-    time.tzset()
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
 
 
 def test_times_without_an_offset_are_utc_whatever_the_machine_says(clock_not_on_utc):
