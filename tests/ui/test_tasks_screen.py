@@ -9,7 +9,7 @@ from pathlib import Path
 from tasktui.config import load_settings
 from tasktui.domain import SortOrder, TaskQuery, Zone
 from tasktui.testing.faultproxy import Fault, FaultProxy
-from .support import notifications, settled, ui_settings, wait_for
+from .support import notifications, screen_text, settled, ui_settings, wait_for
 
 SIZE = (120, 40)
 
@@ -214,12 +214,12 @@ async def test_palette_lists_actions_and_saved_views(shared_server, make_app, tm
     app = make_app(shared_server, settings=settings)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, app)
-        await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
-        await pilot.press(*"ready to")
-        await pilot.pause(0.5)
         from textual.command import CommandPalette
 
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        await pilot.press(*"ready to")
+        await wait_for(pilot, lambda: "Ready to audit" in screen_text(app), what="the saved view offered")
         palette = app.screen
         assert isinstance(palette, CommandPalette)
         await pilot.press("enter")
@@ -293,9 +293,8 @@ async def test_enter_opens_the_task(shared_server, make_app):
         await settled(pilot, app)
         task_id = app.tasks_screen.table.cursor_task_id
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: getattr(app.screen, "task_id", None) == task_id, what="the task opened")
         assert app.screen is not app.tasks_screen
-        assert getattr(app.screen, "task_id", None) == task_id
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.tasks_screen, what="back to the list")
 
