@@ -13,18 +13,7 @@ import pytest
 
 
 def start(args: list[str]) -> tuple[subprocess.Popen, list[str]]:
-    proc = subprocess.Popen([sys.executable, "-m", "tasktui", "serve", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        if line.startswith("Serving"):
-            break
-    return proc, lines
+    return start_env(args, None)
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -116,7 +105,8 @@ def _serve_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_env(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, list[str]]:
+def start_env(args: list[str], env: dict[str, str] | None) -> tuple[subprocess.Popen, list[str]]:
+    """``tasktui serve ARGS`` with ``env`` (None: this process's), read up to its "Serving" line."""
     proc = subprocess.Popen([sys.executable, "-m", "tasktui", "serve", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env)
     lines: list[str] = []

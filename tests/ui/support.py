@@ -211,3 +211,14 @@ async def settled(pilot, app) -> None:
                    what="the list to settle")
     await pilot.pause()
 
+
+async def open_preview(pilot, app, tid):
+    """Open the Preview tab of task ``tid`` and wait until it has loaded (or said why not)."""
+    from tasktui.ui.widgets.preview import MediaPreview
+
+    detail = await wait_loaded(pilot, app, tid)
+    await pilot.press("6")
+    preview = detail.query_one(MediaPreview)
+    await wait_for(pilot, lambda: preview.state not in ("empty", "loading"), what="preview loaded")
+    await pilot.pause()
+    return detail, preview

@@ -8,7 +8,7 @@ from PIL import Image
 
 from tasktui.ui.widgets.preview import MediaPreview, annotate_image, annotation_legend, parse_point_cloud
 
-from .support import DetailHost, api_get, find_task, screen_text, wait_for, wait_loaded
+from .support import DetailHost, api_get, find_task, screen_text, open_preview, wait_for, wait_loaded
 
 
 def test_annotations_are_drawn_over_the_image():
@@ -40,21 +40,12 @@ def test_point_cloud_formats():
         parse_point_cloud(b'{"points": [["a"]]}')
 
 
-async def _open_preview(pilot, app, tid):
-    detail = await wait_loaded(pilot, app, tid)
-    await pilot.press("6")
-    preview = detail.query_one(MediaPreview)
-    await wait_for(pilot, lambda: preview.state not in ("empty", "loading"), what="preview loaded")
-    await pilot.pause()
-    return detail, preview
-
-
 async def test_completed_image_task_shows_the_annotated_image(shared_server, sql):
     tid = find_task(sql, shared_server, "ostatus = 'completed' AND type = 'imageannotation' AND project = 'Street Scenes'")
     doc = api_get(shared_server, tid)
     app = DetailHost(shared_server, tid)
     async with app.run_test(size=(120, 40)) as pilot:
-        _detail, preview = await _open_preview(pilot, app, tid)
+        _detail, preview = await open_preview(pilot, app, tid)
         assert preview.state == "image", preview.message
         text = screen_text(app)
         n = len(doc["response"]["annotations"])
@@ -68,7 +59,7 @@ async def test_lidar_task_shows_top_and_side_views(shared_server, sql):
     tid = find_task(sql, shared_server, "ostatus = 'completed' AND type = 'lidarannotation'")
     app = DetailHost(shared_server, tid)
     async with app.run_test(size=(120, 40)) as pilot:
-        _detail, preview = await _open_preview(pilot, app, tid)
+        _detail, preview = await open_preview(pilot, app, tid)
         assert preview.state == "pointcloud", preview.message
         text = screen_text(app)
         assert "From above" in text and "From the side" in text
@@ -83,7 +74,7 @@ async def test_text_task_shows_its_text(shared_server, sql):
     media = httpx.get(doc["params"]["attachment"], auth=(shared_server.api_key, "")).text
     app = DetailHost(shared_server, tid)
     async with app.run_test(size=(120, 40)) as pilot:
-        _detail, preview = await _open_preview(pilot, app, tid)
+        _detail, preview = await open_preview(pilot, app, tid)
         assert preview.state == "text"
         await wait_for(pilot, lambda: media.strip()[:60] in screen_text(app).replace("\n", " "))
 
@@ -92,7 +83,7 @@ async def test_pending_image_shows_the_original(shared_server, sql):
     tid = find_task(sql, shared_server, "ostatus = 'queued' AND type = 'imageannotation'")
     app = DetailHost(shared_server, tid)
     async with app.run_test(size=(120, 40)) as pilot:
-        _detail, preview = await _open_preview(pilot, app, tid)
+        _detail, preview = await open_preview(pilot, app, tid)
         assert preview.state == "image"
         await wait_for(pilot, lambda: "original attachment (the task is not completed)" in screen_text(app))
 
@@ -110,7 +101,7 @@ async def test_media_that_cannot_be_drawn_says_why_and_u_copies_the_url(server, 
     unreachable = r.json()["task_id"]
     app = DetailHost(server, video, task_ids=[video, unreachable])
     async with app.run_test(size=(120, 40)) as pilot:
-        _detail, preview = await _open_preview(pilot, app, video)
+        _detail, preview = await open_preview(pilot, app, video)
         assert preview.state == "message"
         text = screen_text(app)
         assert "attachment is of type 'video', which cannot be drawn in a terminal" in text

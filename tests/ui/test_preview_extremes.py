@@ -8,7 +8,6 @@ import time
 
 from PIL import Image
 
-from tasktui.ui.widgets.preview import MediaPreview  # noqa
 from tasktui.ui.widgets.preview import (
     MediaPreview,
     PointCloudView,
@@ -20,7 +19,7 @@ from tasktui.ui.widgets.preview import (
     plan_cuboids,
 )
 
-from .support import DetailHost, api_get, find_task, screen_text, set_doc_field, wait_for, wait_loaded
+from .support import DetailHost, api_get, find_task, screen_text, set_doc_field, open_preview, wait_for, wait_loaded
 
 EXTREMES = [1e19, -1e19, 1e300, 1e308, -1e308, math.inf, -math.inf, math.nan, 2**70]
 
@@ -90,15 +89,6 @@ def test_point_cloud_view_legend_says_what_was_left_out():
     assert "1 point could not be drawn: coordinates out of range" in text
 
 
-async def _open_preview(pilot, app, tid):
-    detail = await wait_loaded(pilot, app, tid)
-    await pilot.press("6")
-    preview = detail.query_one(MediaPreview)
-    await wait_for(pilot, lambda: preview.state not in ("empty", "loading"), what="preview loaded")
-    await pilot.pause()
-    return detail, preview
-
-
 async def test_image_task_with_a_box_at_1e19_shows_the_image_and_says_what_was_left_out(server, sql):
     tid = find_task(sql, server, "ostatus = 'completed' AND type = 'imageannotation' AND project = 'Street Scenes'")
     response = api_get(server, tid)["response"]
@@ -107,7 +97,7 @@ async def test_image_task_with_a_box_at_1e19_shows_the_image_and_says_what_was_l
     set_doc_field(server, tid, "response", response)
     app = DetailHost(server, tid)
     async with app.run_test(size=(120, 40)) as pilot:
-        _detail, preview = await _open_preview(pilot, app, tid)
+        _detail, preview = await open_preview(pilot, app, tid)
         assert preview.state == "image", preview.message
         await wait_for(pilot, lambda: "2 annotations could not be drawn: coordinates out of range"
                        in screen_text(app), what="the legend's note")
@@ -121,7 +111,7 @@ async def test_lidar_task_with_cuboids_at_1e308_still_plots(server, sql):
     set_doc_field(server, tid, "response", {**response, "annotations": [*response["annotations"], bad]})
     app = DetailHost(server, tid)
     async with app.run_test(size=(120, 40)) as pilot:
-        _detail, preview = await _open_preview(pilot, app, tid)
+        _detail, preview = await open_preview(pilot, app, tid)
         assert preview.state == "pointcloud", preview.message
         await wait_for(pilot, lambda: "1 cuboid could not be drawn" in screen_text(app), what="the legend's note")
         assert "From above" in screen_text(app)
