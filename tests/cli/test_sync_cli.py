@@ -27,6 +27,8 @@ def test_status_before_and_after_a_sync(cli, shared_server, sql):
     assert r.returncode == 0, r.stderr
     n = sql(shared_server, "SELECT COUNT(*) FROM tasks")[0][0]
     assert f"{n:,} tasks read" in r.stderr
+    # not a terminal: progress in words, not a bar
+    assert re.search(rf"tasktui sync: initial sync: [\d,]+ of {n:,} tasks read", r.stderr), r.stderr
     r = cli.run("sync", "--status", "--api-url", shared_server.url)
     assert r.returncode == 0, r.stderr
     path = index_path(shared_server.url, {"TASKTUI_DATA_DIR": str(cli.data)})
