@@ -217,8 +217,10 @@ def main() -> None:
             f"{-(-median(r['requests']['tasktui']) // 8) * LATENCY:.1f} s of latency at best, against the SDK's "
             f"{median([x[0] for x in r['sdk']]):.1f} s" for r in results)
         + ". The rest is process start-up and CPU (parsing every page, writing it to SQLite with its "
-        "resume position), which the machine's load stretches: the CPU seconds per run are printed by "
-        "the command. The 8x of the issue assumes an idle machine; rerun there to check it.\n"
+        "resume position), which the machine's load stretches (CPU seconds of the process, median: "
+        + "; ".join(f"{r['n']:,}: tasktui {median([x[2] for x in r['tasktui']]):.2f} s, SDK "
+                    f"{median([x[2] for x in r['sdk']]):.2f} s" for r in results)
+        + "). The 8x of the issue assumes an idle machine; rerun there to check it.\n"
         "- The console's filter change on the index (first rows and exact total, p50/p99 at 100,000 tasks) "
         "is the console half's benchmark (issue 12 part B), not measured here.\n"
         "- Every run: " + "; ".join(
