@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import header, median, write_section  # noqa: E402
-from bench.bench_export import SDK_LOOP, SERVER, check, run_child  # noqa: E402
+from bench.bench_export import SDK_LOOP, SERVER, bytecode_env, check, run_child, warm_up  # noqa: E402
 
 API_KEY = "test_bench_public_key_0123456789"
 PROJECT = "bench-public"
@@ -145,6 +145,8 @@ def main() -> None:
                 raise SystemExit("the server did not start")
             proxy = FaultProxy(url, public_contract=True, latency=LATENCY).start_in_thread()
             purl = proxy.url
+            env = bytecode_env(tmpd)
+            warm_up(env)
             export: dict[str, list[tuple[float, float, float, float]]] = {"tasktui": [], "sdk": []}
             requests: dict[str, list[int]] = {"tasktui": [], "sdk": []}
             view: list[tuple[float, float]] = []
@@ -161,7 +163,7 @@ def main() -> None:
                         argv = [py, "-c", SDK_LOOP, purl, API_KEY, PROJECT, str(out)]
                     loads.append(os.getloadavg()[0])
                     before = proxy.stats.requests
-                    res = run_child(argv, server.pid)
+                    res = run_child(argv, server.pid, env)
                     requests[who].append(proxy.stats.requests - before)
                     ids[who] = check(out, N)
                     out.unlink()

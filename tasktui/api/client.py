@@ -20,7 +20,7 @@ import httpx
 
 from tasktui import __version__
 from tasktui.api.errors import InvalidRequestError, NotFoundError, UnsupportedError, malformed
-from tasktui.api.page import Attachment, TaskPage
+from tasktui.api.page import Attachment, ListingHead, TaskPage
 from tasktui.api.paging import Pager, is_slice_cursor
 from tasktui.api.throttle import Throttle
 from tasktui.api.retry import RetryPolicy
@@ -344,6 +344,30 @@ class TaskClient:
         return TaskPage(tasks, total, nxt, has_more, token=token, total_exact=not self.needs_local_filter(query),
                         scanned=len(tasks), server_time=server_date(response))
 
+    def _head_params(self, query: TaskQuery) -> tuple[tuple[str, str], ...]:
+        return tuple(query.replace(order=SortOrder.NEWEST, end=None).wire_params(
+            self.extensions, limit=PAGE_LIMIT_MAX))
+
+    async def head(self, query: TaskQuery | None = None) -> ListingHead:
+        """The first page of ``query`` as the server lists it (newest first, 100 tasks at
+        most, its filters only — rows are not filtered here), in one request. Its answer
+        sets ``server_time`` and the extensions; an export takes its start instant from
+        it and hands it to ``iter_pages_sliced(head=...)``, which then sizes its slices
+        from it instead of asking for the listing's first page once more."""
+        query = (query or TaskQuery()).replace(order=SortOrder.NEWEST)
+        params = self._head_params(query)  # as sent: the answer may teach extensions
+        page = await self._wire_page(query, None, PAGE_LIMIT_MAX)
+        return ListingHead(page, params, query.end)
+
+    def _usable_head(self, head: ListingHead | None, query: TaskQuery) -> TaskPage | None:
+        """``head.page`` when it was read with ``query``'s parameters and an upper bound
+        no earlier than ``query``'s (see ``Pager.sliced``), else None."""
+        if head is None or query.date_field is not DateField.CREATED or query.end is None:
+            return None
+        if head.end is not None and head.end < query.end:
+            return None
+        return head.page if head.params == self._head_params(query) else None
+
     async def _sliced_page(self, query: TaskQuery, cursor: str | None, limit: int) -> TaskPage:
         """The first page with rows (or the last) of a sliced read from ``cursor``: how
         ``list_tasks`` continues a listing the sliced reader began, and reads oldest first
@@ -444,6 +468,7 @@ class TaskClient:
         limit: int = PAGE_LIMIT_MAX,
         parallel: int | None = None,
         min_tasks: int | None = None,
+        head: ListingHead | None = None,
     ) -> AsyncIterator[TaskPage]:
         """Every page of the listing, in its order, like :meth:`iter_pages` — but a
         listing of at least ``min_tasks`` (default ``parallel_min_tasks``) is read by up
@@ -458,7 +483,9 @@ class TaskClient:
         Against a server that lists newest first only (the public API), the slices are
         sized from the totals it returns, the rows are filtered here where it cannot
         filter, and oldest first is read slice by slice from the oldest. A 429 lowers
-        the chains running at once (``throttle``); ``Retry-After`` is waited out."""
+        the chains running at once (``throttle``); ``Retry-After`` is waited out.
+        ``head`` (from :meth:`head`, for the same filters) spares that reader its first
+        request: the listing's size is read from it."""
         query = query or TaskQuery()
         await self._ensure_extensions_for(query, limit)
         if self._exact_search(query) and start_cursor is None:
@@ -474,7 +501,7 @@ class TaskClient:
             parallel = min(self.parallel, BULK_CHAINS) if limit >= BULK_PAGE_SIZE else self.parallel
         async with contextlib.aclosing(self._pager.sliced(
                 query, start_cursor=start_cursor, limit=limit, parallel=parallel,
-                min_tasks=floor)) as pages:
+                min_tasks=floor, head=None if start_cursor else self._usable_head(head, query))) as pages:
             async for page in pages:
                 yield page
 

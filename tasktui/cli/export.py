@@ -270,10 +270,11 @@ def _api_exit_code(e: BaseException) -> int | None:
 async def _export(exporter: Exporter, backend: Backend, bar: _Bar, retries: int,
                   parallel: int | None) -> ExportResult:
     from tasktui.api import RetryPolicy, TaskClient
+    from tasktui.export import EXPORT_PARALLEL
 
-    chains = {"parallel": parallel} if parallel else {}
-    async with TaskClient(backend.url, backend.api_key,
-                          retry=RetryPolicy(max_attempts=retries + 1), **chains) as client:
+    chains = parallel or EXPORT_PARALLEL
+    async with TaskClient(backend.url, backend.api_key, retry=RetryPolicy(max_attempts=retries + 1),
+                          parallel=chains, max_connections=max(16, chains)) as client:
         exporter.client = client
         with bar:
             return await exporter.run()
