@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from tasktui.cli import common
 from tasktui.cli.common import (
@@ -138,6 +139,11 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> int:
+    with _fewer_collections():  # from the start: the imports below allocate a lot too
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from tasktui.backend import BackendError, open_backend
     from tasktui.export import (
         ExportError,
@@ -272,12 +278,33 @@ async def _export(exporter: Exporter, backend: Backend, bar: _Bar, retries: int,
     from tasktui.api import RetryPolicy, TaskClient
     from tasktui.export import EXPORT_PARALLEL
 
+
     chains = parallel or EXPORT_PARALLEL
     async with TaskClient(backend.url, backend.api_key, retry=RetryPolicy(max_attempts=retries + 1),
                           parallel=chains, max_connections=max(16, chains)) as client:
         exporter.client = client
         with bar:
             return await exporter.run()
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """An export allocates tens of thousands of dicts per page of 1,000 tasks, and each
+    page is freed by reference counting (task documents hold no cycles). With the default
+    thresholds the cyclic collector runs every 700 allocations and its full passes walk
+    every module object imported so far: about a sixth of the export's CPU, imports
+    included. Freeze what is loaded (never collected) and collect less often; memory
+    stays flat. The thresholds are restored afterwards (tests run exports in-process)."""
+    import gc
+
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def _silence_stdout() -> None:
