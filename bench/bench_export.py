@@ -73,7 +73,7 @@ import json, sys
 import scaleapi
 client = scaleapi.ScaleClient(sys.argv[2], api_instance_url=sys.argv[1])
 token = None
-with open(sys.argv[4], "w") as f:
+with open(sys.argv[3], "w") as f:
     while True:
         page = client.tasks(limit=100, next_token=token, include_attachment_url=False)
         for task in page.docs:
@@ -230,7 +230,7 @@ def main() -> None:
                         elif project:
                             argv = [py, "-c", SDK_LOOP, url, API_KEY, project, str(out)]
                         else:
-                            argv = [py, "-c", SDK_LOOP_ALL, url, API_KEY, str(out)]
+                            argv = [py, "-c", SDK_LOOP_ALL, url, API_KEY, str(out)]  # no project
                         loads.append(os.getloadavg()[0])
                         secs, rss, cpu, scpu = run_child(argv, server.pid, env)
                         ids[who] = check(out, n)
