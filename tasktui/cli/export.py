@@ -295,8 +295,8 @@ def _fewer_collections() -> Iterator[None]:
     every module object imported so far: a tenth to a sixth of the export's CPU, imports
     included. Freeze what is loaded (never collected) and collect 30 times less often:
     memory stays flat (the little cyclic garbage a page leaves is still collected, every
-    20,000 allocations; 50,000 tasks: 93 MiB peak against 76, 100,000 at the default
-    thresholds 136). The thresholds are restored afterwards (tests run exports in-process)."""
+    20,000 allocations; 50,000 tasks: 93 MiB peak against 76 at the default thresholds,
+    136 at 100,000). The thresholds are restored afterwards (tests run exports in-process)."""
     import gc
 
     before = gc.get_threshold()

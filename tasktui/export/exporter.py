@@ -61,7 +61,7 @@ __all__ = ["EXPORT_PARALLEL", "Exporter", "validate_output_path"]
 #: of 100 (the public API: each a round trip); bulk pages of 1,000 from the bundled
 #: server are read by ``BULK_CHAINS`` (3) whatever this says. Polite enough for a remote
 #: API: an export makes the same requests as a loop over the SDK (one per 100 tasks,
-#: plus a few to size the slices), only at most 16 at a time; every 429 halves the
+#: plus a few percent where a slice ends in a part-filled page), only at most 16 at a time; every 429 halves the
 #: chains (16, 8, 4, 2, 1) and ``Retry-After`` is waited out before asking again.
 EXPORT_PARALLEL = 16
 
