@@ -59,10 +59,10 @@ __all__ = ["EXPORT_PARALLEL", "Exporter", "validate_output_path"]
 #: Page chains ``tasktui export`` runs at once unless told otherwise (``--parallel``, the
 #: ``parallel`` config key); the console keeps the client's 8. They pay only with pages
 #: of 100 (the public API: each a round trip); bulk pages of 1,000 from the bundled
-#: server are read by ``BULK_CHAINS`` (3) whatever this says. Polite enough for a remote
-#: API: an export makes the same requests as a loop over the SDK (one per 100 tasks,
-#: plus a few percent where a slice ends in a part-filled page), only at most 16 at a time; every 429 halves the
-#: chains (16, 8, 4, 2, 1) and ``Retry-After`` is waited out before asking again.
+#: server are read by at most two chains whatever this says. Polite enough for a remote
+#: API: an export makes about the requests a loop over the SDK makes (one per 100 tasks,
+#: a few percent more where a slice ends in a part-filled page), only at most 16 at a
+#: time; every 429 halves the chains (16, 8, 4, 2, 1) and ``Retry-After`` is waited out.
 EXPORT_PARALLEL = 16
 
 
