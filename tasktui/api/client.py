@@ -20,13 +20,14 @@ import httpx
 
 from tasktui import __version__
 from tasktui.api.errors import InvalidRequestError, NotFoundError, UnsupportedError, malformed
-from tasktui.api.page import Attachment, TaskPage
+from tasktui.api.page import Attachment, ListingHead, TaskPage
 from tasktui.api.paging import Pager, is_slice_cursor
 from tasktui.api.throttle import Throttle
 from tasktui.api.retry import RetryPolicy
 from tasktui.api.transport import Transport, display_url, server_date
 from tasktui.domain import (
     ALL_EXTENSIONS,
+    AuditStatus,
     EXT_FIX,
     EXT_IDEMPOTENCY,
     EXT_ORDER,
@@ -102,6 +103,9 @@ class TaskClient:
         self.parallel_min_tasks = PARALLEL_MIN_TASKS
         self._extensions: frozenset[str] = frozenset()
         self._extensions_known = False
+        #: The server refused a comma-joined ``customer_review_status`` (a 400): lists of
+        #: audit statuses are filtered here from then on (see ``_wire_query``).
+        self.review_lists_refused = False
         self._discover_lock = asyncio.Lock()
         #: Server clock at the last answer (from its ``Date`` header), or None.
         self.server_time: datetime | None = None
@@ -214,8 +218,20 @@ class TaskClient:
 
     def needs_local_filter(self, query: TaskQuery) -> bool:
         """Whether rows of ``query`` are filtered here (the server cannot express it), by
-        the extensions known so far."""
-        return query.needs_local_filter(self.extensions)
+        the extensions known so far (and whether it refused a list of audit statuses)."""
+        return query.needs_local_filter(self.extensions) or self._review_list_dropped(query)
+
+    @staticmethod
+    def _review_list(query: TaskQuery) -> bool:
+        return 1 < len(query.audit_statuses) < len(AuditStatus)
+
+    def _review_list_dropped(self, query: TaskQuery) -> bool:
+        return self.review_lists_refused and self._review_list(query)
+
+    def _wire_query(self, query: TaskQuery) -> TaskQuery:
+        """The query as the server is asked for it: without its audit statuses when they
+        are a list and the server refused one (the rows are then filtered here)."""
+        return query.replace(audit_statuses=frozenset()) if self._review_list_dropped(query) else query
 
     async def needs_scan(self, query: TaskQuery) -> bool:
         """Whether showing ``query`` means reading more of the server's listing than it
@@ -225,7 +241,7 @@ class TaskClient:
         ext = await self.discover()
         if self._exact_search(query):
             return False
-        return query.needs_local_filter(ext) or (query.order is SortOrder.OLDEST and EXT_ORDER not in ext)
+        return self.needs_local_filter(query) or (query.order is SortOrder.OLDEST and EXT_ORDER not in ext)
 
     def _exact_search(self, query: TaskQuery) -> bool:
         """Whether ``query`` searches for a whole task id on a server without the search
@@ -245,7 +261,8 @@ class TaskClient:
             pass
         else:
             found[task.task_id] = task
-        params = [*query.wire_params(self.extensions, limit=PAGE_LIMIT_MAX), (Param.UNIQUE_ID, text)]
+        params = [*self._wire_query(query).wire_params(self.extensions, limit=PAGE_LIMIT_MAX),
+                  (Param.UNIQUE_ID, text)]
         data = await self._transport.call("GET", "tasks", params=params, what="look up a unique id")
         for t in self._parse_page(data, "look up a unique id", None)[0]:
             found.setdefault(t.task_id, t)
@@ -258,7 +275,7 @@ class TaskClient:
     async def _can_slice(self, query: TaskQuery) -> bool:
         """Whether the server lists ``query`` in creation order without local filtering."""
         ext = await self.discover()
-        return EXT_ORDER in ext and not query.needs_local_filter(ext)
+        return EXT_ORDER in ext and not self.needs_local_filter(query)
 
     # tasks -----------------------------------------------------------------------
     def _parse_page(self, data: Any, what: str, token: str | None) -> tuple[list[Task], int, bool, str | None]:
@@ -312,14 +329,13 @@ class TaskClient:
         if is_slice_cursor(next_token) or (query.order is SortOrder.OLDEST and EXT_ORDER not in
                                            await self.discover()):
             return await self._sliced_page(query, next_token, limit)
-        ext = self.extensions
-        local = query.needs_local_filter(ext)
         token = next_token
         scanned = 0
         when: datetime | None = None
         reads = 0
         while True:
             page = await self._wire_page(query, token, limit, updated_after=updated_after)
+            local = self.needs_local_filter(query)  # after the answer: it may have refused a list
             reads += 1
             if when is None:
                 when = page.server_time
@@ -335,14 +351,48 @@ class TaskClient:
                          updated_after: datetime | None = None) -> TaskPage:
         """One page as the server sends it (its filters only, its ``total``), taking a
         slot of the throttle for the request."""
-        params = query.wire_params(self.extensions, limit=limit, next_token=token, updated_after=updated_after)
+        params = self._wire_query(query).wire_params(self.extensions, limit=limit, next_token=token,
+                                                     updated_after=updated_after)
         what = "list tasks"
-        async with self.throttle.slot():
-            response, data = await self._transport.send("GET", "tasks", params=params, what=what)
+        try:
+            async with self.throttle.slot():
+                response, data = await self._transport.send("GET", "tasks", params=params, what=what)
+        except InvalidRequestError:
+            # A server that takes one audit status only (the SDK documents a comma list, but
+            # a server may refuse it with a 400): ask without them and filter here, from now
+            # on. Only for a listing's first page: a token belongs to the query it came from.
+            if token is not None or self._review_list_dropped(query) or not self._review_list(query):
+                raise
+            self.review_lists_refused = True
+            return await self._wire_page(query, token, limit, updated_after=updated_after)
         await self.throttle.answered()
         tasks, total, has_more, nxt = self._parse_page(data, what, token)
         return TaskPage(tasks, total, nxt, has_more, token=token, total_exact=not self.needs_local_filter(query),
                         scanned=len(tasks), server_time=server_date(response))
+
+    def _head_params(self, query: TaskQuery) -> tuple[tuple[str, str], ...]:
+        return tuple(self._wire_query(query).replace(order=SortOrder.NEWEST, end=None).wire_params(
+            self.extensions, limit=PAGE_LIMIT_MAX))
+
+    async def head(self, query: TaskQuery | None = None) -> ListingHead:
+        """The first page of ``query`` as the server lists it (newest first, 100 tasks at
+        most, its filters only — rows are not filtered here), in one request. Its answer
+        sets ``server_time`` and the extensions; an export takes its start instant from
+        it and hands it to ``iter_pages_sliced(head=...)``, which then sizes its slices
+        from it instead of asking for the listing's first page once more."""
+        query = (query or TaskQuery()).replace(order=SortOrder.NEWEST)
+        params = self._head_params(query)  # as sent: the answer may teach extensions
+        page = await self._wire_page(query, None, PAGE_LIMIT_MAX)
+        return ListingHead(page, params, query.end)
+
+    def _usable_head(self, head: ListingHead | None, query: TaskQuery) -> TaskPage | None:
+        """``head.page`` when it was read with ``query``'s parameters and an upper bound
+        no earlier than ``query``'s (see ``Pager.sliced``), else None."""
+        if head is None or query.date_field is not DateField.CREATED or query.end is None:
+            return None
+        if head.end is not None and head.end < query.end:
+            return None
+        return head.page if head.params == self._head_params(query) else None
 
     async def _sliced_page(self, query: TaskQuery, cursor: str | None, limit: int) -> TaskPage:
         """The first page with rows (or the last) of a sliced read from ``cursor``: how
@@ -372,7 +422,8 @@ class TaskClient:
             return len((await self._look_up(query)).tasks), True
         if not self.needs_local_filter(query):
             page = await self._wire_page(query, None, 1)
-            return page.total, True
+            if not self.needs_local_filter(query):  # unless it refused a list of audit statuses
+                return page.total, True
         matched = scanned = 0
         async with contextlib.aclosing(self.iter_pages_sliced(query, limit=PAGE_LIMIT_MAX, min_tasks=0)) as pages:
             async for page in pages:
@@ -444,6 +495,7 @@ class TaskClient:
         limit: int = PAGE_LIMIT_MAX,
         parallel: int | None = None,
         min_tasks: int | None = None,
+        head: ListingHead | None = None,
     ) -> AsyncIterator[TaskPage]:
         """Every page of the listing, in its order, like :meth:`iter_pages` — but a
         listing of at least ``min_tasks`` (default ``parallel_min_tasks``) is read by up
@@ -458,7 +510,9 @@ class TaskClient:
         Against a server that lists newest first only (the public API), the slices are
         sized from the totals it returns, the rows are filtered here where it cannot
         filter, and oldest first is read slice by slice from the oldest. A 429 lowers
-        the chains running at once (``throttle``); ``Retry-After`` is waited out."""
+        the chains running at once (``throttle``); ``Retry-After`` is waited out.
+        ``head`` (from :meth:`head`, for the same filters) spares that reader its first
+        request: the listing's size is read from it."""
         query = query or TaskQuery()
         await self._ensure_extensions_for(query, limit)
         if self._exact_search(query) and start_cursor is None:
@@ -474,7 +528,7 @@ class TaskClient:
             parallel = min(self.parallel, BULK_CHAINS) if limit >= BULK_PAGE_SIZE else self.parallel
         async with contextlib.aclosing(self._pager.sliced(
                 query, start_cursor=start_cursor, limit=limit, parallel=parallel,
-                min_tasks=floor)) as pages:
+                min_tasks=floor, head=None if start_cursor else self._usable_head(head, query))) as pages:
             async for page in pages:
                 yield page
 

@@ -36,6 +36,22 @@ class TaskPage:
 
 
 @dataclass(frozen=True, slots=True)
+class ListingHead:
+    """The first page of a listing as the server sends it (newest first, its filters
+    only), read before the listing's upper bound is fixed: ``TaskClient.head``.
+
+    Its answer tells the server's clock; handed back to ``iter_pages_sliced(head=...)``
+    for the same filters bounded at ``end`` or earlier, it also tells that listing's
+    size, so that a sliced read starts without asking for it again. ``params`` are the
+    wire parameters it was read with, without the upper bound: a head read with others
+    (the extensions learnt meanwhile changed them) is not used."""
+
+    page: TaskPage
+    params: tuple[tuple[str, str], ...]
+    end: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     """The bytes of an attachment, with the content type the server declared."""
 

@@ -102,6 +102,19 @@ class _Slice:
 _DONE = object()
 
 
+def trim_head(head: TaskPage, end: datetime | None) -> TaskPage | None:
+    """A listing's first wire page (newest first) cut to the tasks created before
+    ``end``, with the total of the listing bounded there — exact when the page reaches
+    below ``end`` or is the whole listing; None when that cannot be told."""
+    if end is None or any(t.created_at is None for t in head.tasks):
+        return None
+    kept = [t for t in head.tasks if t.created_at < end]  # type: ignore[operator]
+    if head.has_more and not kept:
+        return None
+    return TaskPage(kept, head.total - (len(head.tasks) - len(kept)), None, False,
+                    total_exact=head.total_exact, scanned=len(head.tasks), server_time=head.server_time)
+
+
 async def in_slice_order(first: int, count: int, par: int, lookahead: int,
                          produce: Callable[[int], AsyncIterator[Any]]) -> AsyncIterator[tuple[int, Any]]:
     """Run ``produce(i)`` for slices ``first`` .. ``count - 1``, at most ``par`` of them
@@ -198,7 +211,7 @@ class Pager:
                 pending.add_done_callback(_consume_result)
 
     async def sliced(self, query: TaskQuery, *, start_cursor: str | None = None, limit: int,
-                     parallel: int, min_tasks: int) -> AsyncIterator[TaskPage]:
+                     parallel: int, min_tasks: int, head: TaskPage | None = None) -> AsyncIterator[TaskPage]:
         """Every page of the listing, in its order, like :meth:`pages` — but a listing of
         at least ``min_tasks`` is read by up to ``parallel`` chains over creation-time
         slices, each at most ``SLICE_LOOKAHEAD_TASKS`` ahead of the caller.
@@ -208,12 +221,19 @@ class Pager:
         with, so a resume reads exactly the same slices; a plain server token (when the
         listing was read by one chain) resumes one chain. ``total`` is the whole
         listing's on every page.
+
+        ``head``, for a server that lists newest first only: the first wire page of the
+        same filters with a later upper bound (or none), read before ``query``'s bound
+        was fixed. Its tasks at or after the bound are the newest, so once one of them
+        is older the head holds every task past the bound, and the listing's size is
+        its ``total`` less those: the first request of the read is spared. It is used
+        to size the slices only, never handed out (its token belongs to another query).
         """
         one_chain = parallel <= 1 and query.order is SortOrder.NEWEST and not is_slice_cursor(start_cursor)
         if self._wire_page is not None and not one_chain and not await self._can_slice(query):
             async with contextlib.aclosing(self._sliced_by_total(
                     query, start_cursor=start_cursor, limit=limit, parallel=parallel,
-                    min_tasks=min_tasks)) as pages:
+                    min_tasks=min_tasks, head=head)) as pages:
                 async for page in pages:
                     yield page
             return
@@ -299,7 +319,8 @@ class Pager:
     # -- slices from the totals (a server that lists newest first only) -----------------
 
     async def _sliced_by_total(self, query: TaskQuery, *, start_cursor: str | None, limit: int,
-                               parallel: int, min_tasks: int) -> AsyncIterator[TaskPage]:
+                               parallel: int, min_tasks: int,
+                               head: TaskPage | None = None) -> AsyncIterator[TaskPage]:
         """``sliced`` for a server that lists newest first only and may not filter the
         whole query: the listing is cut into creation-time slices sized from the totals
         the server returns (a slice is cut again while it is too big), read by up to
@@ -331,16 +352,22 @@ class Pager:
                     yield page
             return
         else:
-            head = await self._wire_page(wire_q, None, limit)
-            total = head.total
+            sizing = trim_head(head, wire_q.end) if head is not None else None
+            if sizing is None:
+                head = sizing = await self._wire_page(wire_q, None, limit)
+            total = sizing.total
             if not oldest and (par <= 1 or total < min_tasks):
                 slices = []  # one chain, page by page from the head read
             else:
-                slices = await self._plan_by_total(wire_q, head, slice_target(total, par, page=limit), limit)
+                slices = await self._plan_by_total(wire_q, sizing, slice_target(total, par, page=limit), limit)
             if oldest:
                 slices.reverse()
             if not slices:
-                slices = [_Slice(wire_q.start, wire_q.end, head)]
+                slices = [_Slice(wire_q.start, wire_q.end, sizing)]
+            if sizing is not head:  # a head of another query: its pages are read afresh
+                for sl in slices:
+                    if sl.first is sizing:
+                        sl.first = None
             bounds = [(sl.lo, sl.hi) for sl in slices]
             index, token = 0, None
         async with contextlib.aclosing(self._read_by_total(
@@ -395,9 +422,17 @@ class Pager:
                              token: str | None, skip: int, total: int, limit: int, par: int, local: bool,
                              oldest: bool, start_cursor: str | None) -> AsyncIterator[TaskPage]:
         assert self._wire_page is not None
-        wire_page = self._wire_page
-        lookahead = max(1, SLICE_LOOKAHEAD_TASKS // max(1, limit))
+        # Twice as many slices under way as requests in flight, each half as far ahead:
+        # while the caller waits on a slow slice, the chains go on with the next ones
+        # instead of idling (the same number of tasks held at most).
+        gate = asyncio.Semaphore(par)
+        lookahead = max(1, SLICE_LOOKAHEAD_TASKS // 2 // max(1, limit))
         edges = {e for b in bounds for e in b if e is not None}
+
+        async def wire_page(q: TaskQuery, tok: str | None, n: int) -> TaskPage:
+            assert self._wire_page is not None
+            async with gate:
+                return await self._wire_page(q, tok, n)
 
         def keep(tasks: list[Task]) -> list[Task]:
             return [t for t in tasks if wire_q.matches(t)] if local else list(tasks)
@@ -434,7 +469,7 @@ class Pager:
 
         previous = start_cursor
         seen_at_edges: set[str] = set()
-        async with contextlib.aclosing(in_slice_order(index, len(slices), par, lookahead, produce)) as items:
+        async with contextlib.aclosing(in_slice_order(index, len(slices), 2 * par, lookahead, produce)) as items:
             async for i, (tasks, scanned, more, at) in items:
                 if edges:
                     # A task created at a cut is in one slice only (start inclusive, end

@@ -108,8 +108,8 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--sandbox-db", metavar="PATH", type=Path,
                    help="SQLite database of the embedded sandbox (default: in the user data directory)")
     g.add_argument("--parallel", metavar="N", type=_parallel,
-                   help="page chains a long listing is read by at once (default: config file, else 8; "
-                        "the API's 429 answers lower it on their own)")
+                   help="page chains a long listing is read by at once (default: config file, else 8, "
+                        "and 16 for an export; the API's 429 answers lower it on their own)")
     g.add_argument("--no-simulate", dest="simulate", action="store_false", default=None,
                    help="the sandbox leaves tasks as they are (by default it moves them along: "
                         "queued -> in progress -> completed)")

@@ -71,7 +71,7 @@ from tasktui.export.errors import (
     OutputExistsError,
     ResumeMismatchError,
 )
-from tasktui.export.exporter import Exporter, validate_output_path
+from tasktui.export.exporter import EXPORT_PARALLEL, Exporter, validate_output_path
 from tasktui.export.format import ExportFormat, terminal_safe
 from tasktui.export.progress import ExportProgress, ExportResult, ProgressCallback, clock
 
@@ -80,6 +80,7 @@ __all__ = [
     "CHECKPOINT_KIND",
     "CHECKPOINT_SUFFIX",
     "CHECKPOINT_VERSION",
+    "EXPORT_PARALLEL",
     "PARTIAL_SUFFIX",
     "Checkpoint",
     "ExportBusyError",

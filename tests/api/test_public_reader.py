@@ -166,3 +166,27 @@ async def test_oldest_first_by_completion_date_is_refused_in_words(shared_server
         with pytest.raises(UnsupportedError, match="oldest first by completion date"):
             [t async for t in c.iter_tasks(q)]
     assert proxy.refused == []
+
+
+async def test_a_refused_list_of_audit_statuses_is_filtered_here_not_an_error(shared_server, proxy_for, sql, fast_retry):
+    """A server that refuses a comma-joined customer_review_status (400): the client asks
+    without it and filters here, from then on — the same rows and the exact count."""
+    from sql_oracle import expected_ids
+
+    from tasktui.domain import AuditStatus
+
+    proxy = await proxy_for(shared_server, public_contract=True)
+    proxy.set_rate(1.0, (Fault.error(400),), match="customer_review_status=accepted%2C")
+    q = TaskQuery(audit_statuses=frozenset({AuditStatus.ACCEPTED, AuditStatus.REJECTED}))
+    want = expected_ids(shared_server.db_path, q)
+    assert want
+    async with TaskClient(proxy.url, shared_server.api_key, retry=fast_retry) as c:
+        page = await c.list_tasks(q, limit=50)
+        assert c.review_lists_refused
+        assert [t.task_id for t in page.tasks] == want[:len(page.tasks)] and page.tasks
+        assert await c.count(q) == (len(want), True)
+        assert [t.task_id async for t in c.iter_tasks(q)] == want
+    async with TaskClient(proxy.url, shared_server.api_key, retry=fast_retry) as c:  # a fresh client: count first
+        assert await c.count(q) == (len(want), True)
+    assert proxy.stats.injected["status"] == 2  # one refusal per client, then never asked again
+    assert proxy.refused == []

@@ -53,9 +53,10 @@ async def test_esc_stops_the_reading_and_the_count_stays_a_lower_bound(shared_se
             await wait_for(pilot, lambda: app.store.scanning and "reading pending tasks:" in screen_text(app),
                            timeout=30, what="the reading")
             await pilot.press("escape")
-            await wait_for(pilot, lambda: not app.store.scanning, what="the scan to stop")
+            # generous bounds: on a loaded machine a stop waits for the requests in flight
+            await wait_for(pilot, lambda: not app.store.scanning, timeout=30, what="the scan to stop")
             await wait_for(pilot, lambda: any("Stopped reading" in m for m in notification_messages(app)),
-                           what="the notification")
+                           timeout=30, what="the notification")
             assert not app.store.total_exact
             await pilot.pause()
             header = screen_text(app).splitlines()[0]
