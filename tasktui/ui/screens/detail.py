@@ -592,7 +592,10 @@ class TaskDetailScreen(Screen):
         except (DownloadError, OSError) as e:
             self.notify(f"Download failed: {clean(str(e))}", severity="error", markup=False, timeout=8)
             return
-        self.notify(f"Saved {one_line(task.task_id, 40)} to {clean(str(path))}", markup=False, timeout=6)
+        backend = getattr(self.app, "backend", None)
+        note = backend.attachment_note() if backend is not None else None
+        self.notify(f"Saved {one_line(task.task_id, 40)} to {clean(str(path))}" + (f". {note}" if note else ""),
+                    markup=False, timeout=12 if note else 6)
 
     def _copy(self, text: str, what: str) -> None:
         result = copy_text(self.app, text, what=what, too_big_hint="Download it with d instead.")

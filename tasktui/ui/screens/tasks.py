@@ -194,6 +194,9 @@ class TasksScreen(Screen):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
+        # The first page is asked for before the widgets mount, so that the server works
+        # on it while they do (start-up time); its events queue up until they are mounted.
+        self._ask_first_page()
         yield self.header
         yield self.notice
         with Horizontal(id="body"):
@@ -203,12 +206,10 @@ class TasksScreen(Screen):
                 yield self.empty
         yield Footer(compact=True, show_command_palette=False)
 
-    def on_mount(self) -> None:
+    def _ask_first_page(self) -> None:
+        if self._unsubscribe is not None:
+            return
         self._unsubscribe = forward_events(self.store, self)
-        self.table.refresh_key = self._key_for("tasks.refresh")
-        self.table.focus()
-        if self.app.size.width < NARROW:
-            self.sidebar_slot.add_class("-hidden")
         view = self._start_view()
         query = TaskQuery()
         if view is not None:
@@ -218,6 +219,13 @@ class TasksScreen(Screen):
                 query = TaskQuery()
             query = query.replace(order=query.order if self._order_supported() else SortOrder.NEWEST)
         self._set_query(query)
+
+    def on_mount(self) -> None:
+        self._ask_first_page()  # (done in compose already)
+        self.table.refresh_key = self._key_for("tasks.refresh")
+        self.table.focus()
+        if self.app.size.width < NARROW:
+            self.sidebar_slot.add_class("-hidden")
         # The sidebar (most of the screen's widgets) is mounted right after the first page is
         # painted, so that the first rows appear as early as possible; at the latest after 0.5 s.
         self.set_timer(0.5, self._mount_sidebar)
@@ -670,7 +678,9 @@ class TasksScreen(Screen):
     def action_export(self) -> None:
         from tasktui.ui.screens.export import ExportScreen  # when first needed (start-up time)
 
-        self.app.push_screen(ExportScreen(self.store, directory=self.settings.downloads_dir))
+        backend = getattr(self.app, "backend", None)
+        self.app.push_screen(ExportScreen(self.store, directory=self.settings.downloads_dir,
+                                          note=backend.attachment_note() if backend is not None else None))
 
     def action_bulk(self, action: str) -> None:
         ids = self.marked_ids
