@@ -23,6 +23,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.events import Key
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Markdown, Static, TabbedContent, TabPane, TextArea
 
 from tasktui.api import ApiError, Attachment
@@ -83,6 +84,11 @@ class TaskDetailScreen(Screen):
         bind("detail.find_prev", "N", "find_prev", "Prev match", show=False),
         bind("detail.find", "slash", "find", "Find", show=False),
         bind("detail.refresh", "R", "reload", "Re-fetch", show=False),
+        # the content of every tab moves with the list's keys (the arrows, PgUp / PgDn work too)
+        bind("detail.down", "j", "content('down')", "Scroll down", show=False),
+        bind("detail.up", "k", "content('up')", "Scroll up", show=False),
+        bind("detail.top", "g", "content('home')", "Top", show=False),
+        bind("detail.bottom", "G", "content('end')", "Bottom", show=False),
         bind("detail.tab.summary", "1", "tab('summary')", "Summary", show=False),
         bind("detail.tab.instructions", "2", "tab('instructions')", "Instructions", show=False),
         bind("detail.tab.json", "3", "tab('json')", "JSON", show=False),
@@ -292,6 +298,22 @@ class TaskDetailScreen(Screen):
         if event.pane.id:
             self._render_tab(event.pane.id)
         self.refresh_bindings()
+
+    def action_content(self, where: str) -> None:
+        """``j`` / ``k`` / ``g`` / ``G``: move the focused content (the JSON's cursor, or a
+        scrolling pane) down, up, to the top or to the end."""
+        widget = self.focused
+        if isinstance(widget, TextArea):
+            moves = {"down": widget.action_cursor_down, "up": widget.action_cursor_up,
+                     "home": lambda: widget.move_cursor((0, 0)),
+                     "end": lambda: widget.move_cursor(widget.document.end)}
+            moves[where]()
+            return
+        while widget is not None and not widget.allow_vertical_scroll:
+            parent = widget.parent
+            widget = parent if isinstance(parent, Widget) else None
+        if widget is not None:
+            getattr(widget, f"action_scroll_{where}")()
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

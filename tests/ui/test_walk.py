@@ -1,0 +1,44 @@
+"""What the new-operator walk of issue 14 found (tmux at 120x40 and 80x24), each fixed and
+checked here with Pilot against what is on screen or where the view is."""
+
+from __future__ import annotations
+
+from textual.containers import VerticalScroll
+
+from .support import DetailHost, find_task, wait_for, wait_loaded
+
+NARROW = (80, 24)
+
+
+async def test_j_k_g_G_move_the_summary_and_the_json_as_the_help_says(shared_server, sql):
+    tid = find_task(sql, shared_server, "ostatus = 'completed' AND review = 'fixed'")
+    app = DetailHost(shared_server, tid)
+    async with app.run_test(size=NARROW) as pilot:
+        detail = await wait_loaded(pilot, app, tid)
+        body = detail.query_one("#summary").query_one(VerticalScroll)
+        await wait_for(pilot, lambda: app.focused is body, what="the summary focused")
+        assert body.max_scroll_y > 3
+        await pilot.press("j", "j", "j")
+        await wait_for(pilot, lambda: body.scroll_y == 3, what="j scrolls the summary by a line each")
+        await pilot.press("k")
+        await wait_for(pilot, lambda: body.scroll_y == 2, what="k scrolls it back")
+        await pilot.press("G")
+        await wait_for(pilot, lambda: body.scroll_y == body.max_scroll_y, what="G: the end")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: body.scroll_y == 0, what="g: the top")
+
+        await pilot.press("3")
+        text = detail.query_one("#json-text")
+        await wait_for(pilot, lambda: app.focused is text, what="the JSON focused")
+        last = text.document.line_count - 1
+        assert last > 30
+        await pilot.press("G")
+        await wait_for(pilot, lambda: text.cursor_location[0] == last and text.scroll_y > 0, what="G: the end")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: text.cursor_location == (0, 0) and text.scroll_y == 0, what="g: the top")
+        await pilot.press("j", "j")
+        await wait_for(pilot, lambda: text.cursor_location[0] == 2, what="j: down a line")
+        await pilot.press("end")
+        await wait_for(pilot, lambda: text.cursor_location[0] == last, what="End: the end, as in the summary")
+        await pilot.press("home")
+        await wait_for(pilot, lambda: text.cursor_location == (0, 0), what="Home: the top")
