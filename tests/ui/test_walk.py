@@ -42,3 +42,38 @@ async def test_j_k_g_G_move_the_summary_and_the_json_as_the_help_says(shared_ser
         await wait_for(pilot, lambda: text.cursor_location[0] == last, what="End: the end, as in the summary")
         await pilot.press("home")
         await wait_for(pilot, lambda: text.cursor_location == (0, 0), what="Home: the top")
+
+
+async def test_the_help_footer_says_how_to_close_it_at_every_width(shared_server, make_app):
+    from tasktui.ui.keymap import screen_text
+    from tasktui.ui.screens.help import HelpScreen
+
+    for size in (NARROW, (120, 40)):
+        app = make_app(shared_server)
+        async with app.run_test(size=size) as pilot:
+            await wait_for(pilot, lambda: app.tasks_screen is not None and app.store.rows, what="rows")
+            await pilot.press("question_mark")
+            await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+            await pilot.pause()
+            text = " ".join(line.strip(" █▌▐") for line in screen_text(app).splitlines())
+            assert "esc closes" in text, (size, screen_text(app))
+            assert "in the config file" in text, (size, screen_text(app))
+
+
+async def test_a_toast_from_before_does_not_cover_the_fix_editors_keys(server, sql):
+    from tasktui.ui.keymap import screen_text
+    from tasktui.ui.modals.fix_editor import FixEditor
+
+    from .support import notifications
+
+    tid = find_task(sql, server, "ostatus = 'completed' AND review = 'pending' AND type = 'imageannotation'")
+    app = DetailHost(server, tid)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await wait_loaded(pilot, app, tid)
+        await pilot.press("c")  # a completed task: the refusal is a toast
+        await wait_for(pilot, lambda: any("Cannot cancel" in m for m in notifications(app)), what="the refusal")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, FixEditor), what="the editor")
+        await pilot.pause()
+        assert notifications(app) == []
+        assert "ctrl+s submit fix · ctrl+o open in $EDITOR · ctrl+g go to error · esc cancel" in screen_text(app)

@@ -52,6 +52,7 @@ from tasktui.ui.widgets.task_table import TaskTable
 DEBOUNCE = 0.25  # seconds between the last filter edit and the request
 NARROW = 100  # below this many columns the sidebar starts hidden
 DEFAULT_LIVE_INTERVAL = 15.0
+SIDEBAR_DELAY = 0.25  # seconds from the first page to the sidebar's mount
 
 
 # ---------------------------------------------------------------------- command palette
@@ -226,9 +227,9 @@ class TasksScreen(Screen):
         self.table.focus()
         if self.app.size.width < NARROW:
             self.sidebar_slot.add_class("-hidden")
-        # The sidebar (most of the screen's widgets) is mounted right after the first page is
-        # painted, so that the first rows appear as early as possible; at the latest after 0.5 s.
-        self.set_timer(0.5, self._mount_sidebar)
+        # The sidebar (most of the screen's widgets) is mounted shortly after the first page is
+        # painted, so that the first rows appear as early as possible; at the latest after 1 s.
+        self.set_timer(1.0, self._mount_sidebar)
         if self.live_interval > 0:
             self.store.start_polling(self.live_interval)
 
@@ -384,7 +385,9 @@ class TasksScreen(Screen):
                 self._go_top_pending = False
                 self.table.go_top()
         if kind in (K.ROWS_REPLACED, K.ERROR) and not self._sidebar_ready:
-            self.call_after_refresh(self._after_first_paint)
+            # "after refresh" is before the frame has reached the terminal (Textual writes it
+            # from a thread): mounting the sidebar at once delays the first rows on screen
+            self.set_timer(SIDEBAR_DELAY, self._after_first_paint)
         if kind is K.PROJECTS and self._sidebar_ready:
             self.sidebar.set_projects(self.store.project_names)
         elif kind is K.BATCHES and self._sidebar_ready:
