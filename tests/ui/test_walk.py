@@ -77,3 +77,33 @@ async def test_a_toast_from_before_does_not_cover_the_fix_editors_keys(server, s
         await pilot.pause()
         assert notifications(app) == []
         assert "ctrl+s submit fix · ctrl+o open in $EDITOR · ctrl+g go to error · esc cancel" in screen_text(app)
+
+
+async def test_the_export_dialog_shows_the_chosen_format_without_colour_and_the_sandbox_note(
+        shared_server, make_app, tmp_path):
+    from tasktui.ui.keymap import screen_text
+    from tasktui.ui.screens.export import ExportScreen
+
+    app = make_app(shared_server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.tasks_screen is not None and app.store.rows, what="rows")
+        await pilot.press("ctrl+e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), what="the export dialog")
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        assert any("(•) JSON array" in line for line in lines), screen_text(app)
+        assert any("( ) NDJSON (one task per line)" in line for line in lines)
+        app.screen.query_one("#fmt-ndjson").value = True
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        assert any("( ) JSON array" in line for line in lines)
+        assert any("(•) NDJSON (one task per line)" in line for line in lines)
+        # the sandbox's attachment URLs end with the run: the finished export says so
+        from textual.widgets import Input
+
+        app.screen.query_one("#export-path", Input).value = str(tmp_path / "all.ndjson")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "Done:" in screen_text(app), timeout=60, what="the export to finish")
+        text = " ".join(line.strip(" █▌▐▎▊") for line in screen_text(app).splitlines())
+        assert "stop working when tasktui exits" in " ".join(text.split()), text
+        assert (tmp_path / "all.ndjson").exists()

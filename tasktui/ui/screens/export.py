@@ -55,6 +55,7 @@ from tasktui.store import TaskStore
 from tasktui.ui.keymap import bind
 from tasktui.ui.modals.confirm import Dialog
 from tasktui.ui.safe import clean
+from tasktui.ui.widgets.toggles import Radio
 
 __all__ = ["ExportJob", "ExportScreen", "current_job", "default_export_path"]
 
@@ -220,8 +221,8 @@ class ExportScreen(Dialog):
                 yield Input(id="export-path", placeholder="path of the file to write")
                 yield Label("Format")
                 with RadioSet(id="export-format"):
-                    yield RadioButton(ExportFormat.JSON.label, value=True, id="fmt-json")
-                    yield RadioButton(ExportFormat.NDJSON.label, id="fmt-ndjson")
+                    yield Radio(ExportFormat.JSON.label, value=True, id="fmt-json")
+                    yield Radio(ExportFormat.NDJSON.label, id="fmt-ndjson")
                 yield Static("", classes="dialog-error", id="export-error")
                 with Horizontal(classes="dialog-buttons"):
                     yield Button("Export", id="export-go", variant="primary")
