@@ -107,3 +107,18 @@ async def test_the_export_dialog_shows_the_chosen_format_without_colour_and_the_
         text = " ".join(line.strip(" █▌▐▎▊") for line in screen_text(app).splitlines())
         assert "stop working when tasktui exits" in " ".join(text.split()), text
         assert (tmp_path / "all.ndjson").exists()
+
+
+def test_a_task_without_tags_says_so_with_a_dash_like_every_empty_field():
+    from tasktui.domain import Task, Zone
+    from tasktui.ui.screens.detail_tabs import render_summary
+
+    def tags_cell(doc: dict) -> str:
+        table = render_summary(Task(doc), Zone.UTC)
+        labels = [str(c) for c in table.columns[0].cells]
+        return str(list(table.columns[1].cells)[labels.index("Tags")])
+
+    base = {"task_id": "t1", "status": "completed", "created_at": "2026-11-20T10:00:00Z"}
+    assert tags_cell({**base, "tags": []}) == "—"
+    assert tags_cell(base) == "—"
+    assert tags_cell({**base, "tags": ["urban", "night"]}) == "urban, night"
