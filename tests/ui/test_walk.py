@@ -122,3 +122,24 @@ def test_a_task_without_tags_says_so_with_a_dash_like_every_empty_field():
     assert tags_cell({**base, "tags": []}) == "—"
     assert tags_cell(base) == "—"
     assert tags_cell({**base, "tags": ["urban", "night"]}) == "urban, night"
+
+
+async def test_the_bulk_summary_is_not_shown_beside_a_stale_in_progress_toast(server, sql, make_app):
+    from tasktui.ui.modals.bulk import BulkSummary
+
+    from .support import find_tasks, notifications
+
+    ids = find_tasks(sql, server, "ostatus = 'completed' AND review = 'pending'", limit=2)
+    assert len(ids) == 2
+    app = make_app(server)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.tasks_screen is not None and app.store.rows, what="rows")
+        app.tasks_screen.table.set_marks(set(ids))
+        await pilot.press("A")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ChoiceDialog", what="the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkSummary), what="the summary")
+        await pilot.pause()
+        assert not any("Accepting 2 tasks" in m for m in notifications(app)), notifications(app)
+    (n,), = sql(server, f"SELECT COUNT(*) FROM tasks WHERE review = 'accepted' AND task_id IN ('{ids[0]}', '{ids[1]}')")
+    assert n == 2

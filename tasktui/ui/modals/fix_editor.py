@@ -118,9 +118,6 @@ class FixEditor(Dialog):
                          classes="dialog-keys")
 
     def on_mount(self) -> None:
-        # toasts from before (a refused cancel, an earlier action) would cover the key hints:
-        # the editor is a new context, and its own status line says what it needs to
-        self.app.clear_notifications()
         self.query_one(TextArea).focus()
         self._validate()
         if self._initial_error:

@@ -554,6 +554,9 @@ class TaskDetailScreen(Screen):
         task = self._ready("fix")
         if task is None:
             return
+        # toasts from before (a refused cancel, an earlier action) would cover the editor's
+        # key hints: it is a new context, and its status line says what it needs
+        self.app.clear_notifications()
         await self._open_fix_editor(task.task_id, self._fix_text(task))
 
     async def _open_fix_editor(self, tid: str, text: str, error: str | None = None) -> None:
@@ -569,6 +572,7 @@ class TaskDetailScreen(Screen):
             return
         tid = task.task_id
         text = self._fix_text(task)
+        self.app.clear_notifications()  # as for e (the editor may open here too)
         try:
             with self.app.suspend():
                 edited = edit_in_external_editor(text)
