@@ -77,7 +77,8 @@ def probe_terminal(in_fd: int | None = None, out_fd: int | None = None, *, timeo
     """Ask the terminal (``out_fd``, answers read from ``in_fd``; stdout / stdin by default)
     and remember the answers for :func:`auto_renderer`. Returns None, asking nothing, when
     either is not a terminal; None also when no Device Attributes answer came within
-    ``timeout`` (a terminal that answers nothing: then no graphics are assumed)."""
+    ``timeout`` (a terminal that answers nothing: then no graphics are assumed, and images
+    are drawn with half-blocks as on any terminal)."""
     global _probed
     try:
         if in_fd is None:
@@ -116,6 +117,7 @@ def probe_terminal(in_fd: int | None = None, out_fd: int | None = None, *, timeo
         return None
     finally:
         termios.tcsetattr(in_fd, termios.TCSANOW, saved)
+    _probed = Graphics()  # a terminal, silent: half-blocks
     return None
 
 

@@ -204,3 +204,15 @@ async def test_https_attachments_from_a_plain_http_api_are_still_verified(shared
         await client.aclose()
     assert "certificate" in str(err.value).lower(), str(err.value)
     assert "ok" not in handshakes
+
+
+def test_a_terminal_that_answers_nothing_costs_the_timeout_once_and_gets_half_blocks(monkeypatch):
+    monkeypatch.setattr(graphics, "_probed", None)
+    master, slave = os.openpty()
+    try:
+        assert graphics.probe_terminal(slave, slave, timeout=0.2) is None
+        assert os.read(master, 1024) == graphics.QUERIES.encode()  # asked once, all together
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert graphics.auto_renderer() == "halfcell"
