@@ -186,10 +186,12 @@ def main() -> int:
              "environment, every start compiles tasktui's ~50 modules from source (≈0.1 s of CPU).",
              "",
              "What the first screen does not use is imported when first needed: the detail screen "
-             "(Markdown, TextArea), the export screen, the fix editor, and the previews (Pillow, "
-             "textual-image, textual-plot, numpy). The terminal-graphics probe of textual-image "
-             "runs in a thread while the app's own modules import, and must finish before "
-             "`App.run`."]
+             "(Markdown, TextArea), the export screen, the fix editor, the previews (Pillow, "
+             "textual-image, textual-plot, numpy) and pendulum (dates in UTC need none of it). "
+             "The terminal is asked what it can draw in one round trip (`tasktui.ui.graphics`) "
+             "while the app's modules import; a plain-http API gets no TLS context (the CA bundle "
+             "loads when an https URL is first fetched); the first page is the first request "
+             "(no extension discovery before it) and is asked for before the list's widgets mount."]
     body = "\n".join(lines)
     if args.no_report:
         print(body)

@@ -76,6 +76,18 @@ class Backend:
     def is_sandbox(self) -> bool:
         return self.kind == "sandbox"
 
+    def attachment_note(self) -> str | None:
+        """What to tell whoever saves tasks from this backend to a file (download, export)
+        about the attachment URLs in it: for the sandbox, that they stop working when this
+        run ends (its server's port and key are made for this run only); None otherwise."""
+        if not self.is_sandbox:
+            return None
+        origin = self.url[: -len("/v1")] if self.url.endswith("/v1") else self.url
+        db = f" --db {self.db_path}" if self.db_path is not None else ""
+        return (f"Its attachment URLs point at this run's local sandbox ({origin}) and stop working "
+                "when tasktui exits: the sandbox's port and key change every run. "
+                f"`tasktui serve{db}` serves the same /v1/media/… paths on a port and key of your choosing.")
+
     def close(self) -> None:
         h, self._handle = self._handle, None
         if h is not None:

@@ -237,7 +237,14 @@ class TaskClient:
         """Whether showing ``query`` means reading more of the server's listing than it
         shows: rows filtered here, or oldest first from a server that lists newest first
         only. Such a listing is read by ``iter_pages_sliced`` (several chains), and its
-        exact total is known only once the whole wider listing has been read."""
+        exact total is known only once the whole wider listing has been read.
+
+        A newest-first query the public contract expresses whole needs no scan whatever
+        the server offers: then nothing is asked first (the first page teaches the
+        extensions), which spares the first screen a round trip."""
+        if (not self.extensions_known and query.order is SortOrder.NEWEST
+                and not query.needs_local_filter(())):
+            return False
         ext = await self.discover()
         if self._exact_search(query):
             return False

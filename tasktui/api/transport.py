@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 from urllib.parse import quote, quote_plus, urlencode
+from urllib.request import getproxies
 
 import httpx
 import orjson
@@ -83,6 +84,40 @@ class _Secret:
     __str__ = __repr__
 
 
+class LazyTLSTransport(httpx.AsyncBaseTransport):
+    """httpx's own transport for ``https://`` URLs, made (with its verifying SSL context:
+    loading the CA bundle costs ~0.1 s of CPU) on the first request that needs it."""
+
+    def __init__(self, limits: httpx.Limits):
+        self._limits = limits
+        self._inner: httpx.AsyncHTTPTransport | None = None
+
+    @property
+    def made(self) -> bool:
+        return self._inner is not None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._inner is None:
+            self._inner = httpx.AsyncHTTPTransport(verify=True, limits=self._limits)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+
+
+def _transports(base: httpx.URL, limits: httpx.Limits) -> dict[str, Any]:
+    """The client's transports. An ``https`` API gets httpx's default one (TLS verified
+    against the CA bundle). A plain ``http`` API (the sandbox, a local server) needs no TLS
+    to start: its transport never speaks TLS (``verify=False`` only spares loading the CA
+    bundle), and ``https`` URLs (attachments on other hosts) go to a LazyTLSTransport, which
+    verifies as usual. With a proxy in the environment, httpx's defaults as they are."""
+    if base.scheme != "http" or getproxies():
+        return {"limits": limits}
+    return {"transport": httpx.AsyncHTTPTransport(verify=False, limits=limits),
+            "mounts": {"https://": LazyTLSTransport(limits)}}
+
+
 class Transport:
     """Requests to one API base URL (``base``, already free of user info and query).
 
@@ -116,13 +151,14 @@ class Transport:
         self.on_wait: Callable[[float, str], None] | None = None
         #: Told of every 429 (the sliced reader runs fewer chains after one).
         self.on_rate_limited: Callable[[], None] | None = None
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._http = httpx.AsyncClient(
             base_url=str(base),
             auth=httpx.BasicAuth(api_key, ""),
             headers={"User-Agent": user_agent, "Accept": "application/json"},
             timeout=timeout,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             follow_redirects=False,
+            **_transports(base, limits),
         )
 
     # lifecycle -------------------------------------------------------------------

@@ -274,6 +274,9 @@ def _run(args: argparse.Namespace) -> int:
         rate = (result.written - result.resumed_from) / result.elapsed if result.elapsed > 0 else 0
         print(f"{PROG}: {result.written:,} tasks written to {where} ({fmt.value}{extra}) "
               f"in {result.elapsed:.1f} s, {rate:,.0f} tasks/s", file=sys.stderr)
+        note = backend.attachment_note() if result.written else None
+        if note:
+            print(f"{PROG}: note: {note}", file=sys.stderr)
     return EXIT_OK
 
 

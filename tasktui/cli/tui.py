@@ -54,10 +54,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(PROG, "the console needs a terminal; for scripts use `tasktui export` or `tasktui get`",
                     EXIT_USAGE)
 
-    # textual-image asks the terminal about its graphics support (Kitty, Sixel) when it is
-    # first imported, which only works before Textual takes over the terminal, so it must be
-    # imported before App.run (the detail screen's previews use it). The probe mostly waits
-    # for the terminal's answers: it runs in a thread while the backend opens and the app's
+    # The previews need to know what the terminal can draw (Sixel, Kitty graphics), which
+    # can only be asked before Textual takes over the terminal. One round trip (see
+    # tasktui.ui.graphics): it runs in a thread while the backend opens and the app's
     # modules import, and is joined before App.run.
     probe = threading.Thread(target=_probe_terminal_graphics, name="graphics-probe", daemon=True)
     probe.start()
@@ -79,4 +78,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _probe_terminal_graphics() -> None:
-    import textual_image.renderable  # noqa: F401 - the import is the probe
+    from tasktui.ui.graphics import probe_terminal
+
+    probe_terminal()

@@ -125,3 +125,16 @@ def test_two_first_runs_at_once_one_seeds_the_other_waits(small_sandbox, tmp_pat
     names = sorted(p.name for p in cli.data.iterdir())
     assert not [n for n in names if "partial" in n], names
     assert quick_check(cli.data / "sandbox.db") == "ok"
+
+
+def test_an_export_from_the_sandbox_says_its_attachment_urls_end_with_the_run(small_sandbox, tmp_path):
+    out = tmp_path / "all.json"
+    r = export_all(small_sandbox, out)
+    assert r.returncode == 0, r.stderr
+    urls = {t["params"]["attachment"] for t in json.loads(out.read_text()) if "attachment" in t.get("params", {})}
+    origins = {u.split("/v1/media/")[0] for u in urls if "/v1/media/" in u}
+    (origin,) = origins  # one server, on a port of this run
+    assert origin.startswith("http://127.0.0.1:")
+    assert (f"note: Its attachment URLs point at this run's local sandbox ({origin}) and stop working "
+            "when tasktui exits") in r.stderr
+    assert "tasktui serve --db " in r.stderr

@@ -55,7 +55,8 @@ async def until(pilot, pred, timeout: float = 40.0, what: str = "") -> None:
 def settled(app) -> bool:
     s = app.store
     return (s is not None and s.loaded_once and not s.loading and not s.loading_more and s.error is None
-            and app.tasks_screen is not None and app.tasks_screen._debounce is None)
+            and app.tasks_screen is not None and app.tasks_screen._debounce is None
+            and app.tasks_screen.sidebar_ready)  # mounted shortly after the first page
 
 
 async def boxes(pilot, app, list_id: str, wanted: set[str]) -> None:

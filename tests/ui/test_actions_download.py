@@ -102,3 +102,24 @@ async def test_d_downloads_the_task_and_says_where(shared_server, sql, tmp_path)
         await wait_for(pilot, target.exists, what="download file")
         assert json.loads(target.read_text("utf-8")) == api_get(shared_server, tid)
         await wait_for(pilot, lambda: any(f"Saved {tid} to {target}" in m for m in notifications(app)))
+
+
+@pytest.mark.parametrize("kind", ["sandbox", "remote"])
+async def test_a_download_from_the_sandbox_says_its_attachment_urls_end_with_the_run(
+        shared_server, sql, tmp_path, kind):
+    from tasktui.backend import Backend
+
+    tid = find_task(sql, shared_server, "ostatus = 'completed'")
+    downloads = tmp_path / "dl"
+    app = DetailHost(shared_server, tid, downloads_dir=downloads)
+    app.backend = Backend(shared_server.url, shared_server.api_key, kind, "x", db_path=tmp_path / "s.db")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot, app, tid)
+        await pilot.press("d")
+        saved = await wait_for(pilot, lambda: [m for m in notifications(app) if m.startswith(f"Saved {tid}")])
+    origin = shared_server.url.removesuffix("/v1")
+    note = (f"Its attachment URLs point at this run's local sandbox ({origin}) and stop working when "
+            "tasktui exits")
+    assert (note in saved[0]) is (kind == "sandbox"), saved
+    if kind == "sandbox":
+        assert f"tasktui serve --db {tmp_path / 's.db'}" in saved[0]

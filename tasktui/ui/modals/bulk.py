@@ -138,5 +138,8 @@ async def run_bulk(app: App, store: TaskStore, action: str, marked_ids: Iterable
         for tid in plan.eligible:
             if tid not in targets:
                 outcome.skipped[tid] = "hidden by the current filter"
+    # "Accepting 5 tasks…" is over: the summary says how it went (call_later: after the
+    # toast itself has been posted, which notify() does through the message queue)
+    app.call_later(app.clear_notifications)
     await app.push_screen_wait(BulkSummary(outcome))
     return outcome

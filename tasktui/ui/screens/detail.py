@@ -23,6 +23,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.events import Key
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Markdown, Static, TabbedContent, TabPane, TextArea
 
 from tasktui.api import ApiError, Attachment
@@ -83,6 +84,11 @@ class TaskDetailScreen(Screen):
         bind("detail.find_prev", "N", "find_prev", "Prev match", show=False),
         bind("detail.find", "slash", "find", "Find", show=False),
         bind("detail.refresh", "R", "reload", "Re-fetch", show=False),
+        # the content of every tab moves with the list's keys (the arrows, PgUp / PgDn work too)
+        bind("detail.down", "j", "content('down')", "Scroll down", show=False),
+        bind("detail.up", "k", "content('up')", "Scroll up", show=False),
+        bind("detail.top", "g", "content('home')", "Top", show=False),
+        bind("detail.bottom", "G", "content('end')", "Bottom", show=False),
         bind("detail.tab.summary", "1", "tab('summary')", "Summary", show=False),
         bind("detail.tab.instructions", "2", "tab('instructions')", "Instructions", show=False),
         bind("detail.tab.json", "3", "tab('json')", "JSON", show=False),
@@ -292,6 +298,22 @@ class TaskDetailScreen(Screen):
         if event.pane.id:
             self._render_tab(event.pane.id)
         self.refresh_bindings()
+
+    def action_content(self, where: str) -> None:
+        """``j`` / ``k`` / ``g`` / ``G``: move the focused content (the JSON's cursor, or a
+        scrolling pane) down, up, to the top or to the end."""
+        widget = self.focused
+        if isinstance(widget, TextArea):
+            moves = {"down": widget.action_cursor_down, "up": widget.action_cursor_up,
+                     "home": lambda: widget.move_cursor((0, 0)),
+                     "end": lambda: widget.move_cursor(widget.document.end)}
+            moves[where]()
+            return
+        while widget is not None and not widget.allow_vertical_scroll:
+            parent = widget.parent
+            widget = parent if isinstance(parent, Widget) else None
+        if widget is not None:
+            getattr(widget, f"action_scroll_{where}")()
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -532,6 +554,9 @@ class TaskDetailScreen(Screen):
         task = self._ready("fix")
         if task is None:
             return
+        # toasts from before (a refused cancel, an earlier action) would cover the editor's
+        # key hints: it is a new context, and its status line says what it needs
+        self.app.clear_notifications()
         await self._open_fix_editor(task.task_id, self._fix_text(task))
 
     async def _open_fix_editor(self, tid: str, text: str, error: str | None = None) -> None:
@@ -547,6 +572,7 @@ class TaskDetailScreen(Screen):
             return
         tid = task.task_id
         text = self._fix_text(task)
+        self.app.clear_notifications()  # as for e (the editor may open here too)
         try:
             with self.app.suspend():
                 edited = edit_in_external_editor(text)
@@ -592,7 +618,10 @@ class TaskDetailScreen(Screen):
         except (DownloadError, OSError) as e:
             self.notify(f"Download failed: {clean(str(e))}", severity="error", markup=False, timeout=8)
             return
-        self.notify(f"Saved {one_line(task.task_id, 40)} to {clean(str(path))}", markup=False, timeout=6)
+        backend = getattr(self.app, "backend", None)
+        note = backend.attachment_note() if backend is not None else None
+        self.notify(f"Saved {one_line(task.task_id, 40)} to {clean(str(path))}" + (f". {note}" if note else ""),
+                    markup=False, timeout=12 if note else 6)
 
     def _copy(self, text: str, what: str) -> None:
         result = copy_text(self.app, text, what=what, too_big_hint="Download it with d instead.")

@@ -198,7 +198,7 @@ def render_summary(t: Task, zone: Zone) -> Table:
     row(f"Created ({zone.label})", _time(t, "created_at", zone))
     row(f"Updated ({zone.label})", _time(t, "updated_at", zone))
     row(f"Completed ({zone.label})", _time(t, "completed_at", zone))
-    row("Tags", _bounded(", ".join(t.tags[:1_000]), multiline=False))
+    row("Tags", _bounded(", ".join(t.tags[:1_000]), multiline=False) if t.tags else None)
     row("Attachment", t.attachment)
     row("Attachment type", t.attachment_type)
     row("Callback URL", raw.get("callback_url"))

@@ -55,6 +55,7 @@ from tasktui.store import TaskStore
 from tasktui.ui.keymap import bind
 from tasktui.ui.modals.confirm import Dialog
 from tasktui.ui.safe import clean
+from tasktui.ui.widgets.toggles import Radio
 
 __all__ = ["ExportJob", "ExportScreen", "current_job", "default_export_path"]
 
@@ -156,8 +157,11 @@ class ExportJob:
         if self.shown:
             return
         if self.state == "done" and self.result is not None:
-            self.app.notify(f"Exported {self.result.written:,} tasks to {clean(self.path)}",
-                            title="Export finished", markup=False)
+            backend = getattr(self.app, "backend", None)
+            note = backend.attachment_note() if backend is not None and self.result.written else None
+            self.app.notify(f"Exported {self.result.written:,} tasks to {clean(self.path)}"
+                            + (f". {note}" if note else ""),
+                            title="Export finished", markup=False, timeout=15 if note else 5)
         elif self.state == "failed":
             self.app.notify(f"{clean(self.error)} — press ctrl+e to resume or discard it",
                             title="Export failed", severity="error", markup=False, timeout=15)
@@ -185,9 +189,11 @@ class ExportScreen(Dialog):
         bind("export.start", "ctrl+s", "start", "Export", show=False),
     ]
 
-    def __init__(self, store: TaskStore, *, directory: Path | None = None) -> None:
+    def __init__(self, store: TaskStore, *, directory: Path | None = None, note: str | None = None) -> None:
         super().__init__()
         self.store = store
+        #: said under the result of a finished export (the sandbox's attachment URLs)
+        self.note = note
         # what the dialog shows is what it exports, even if the filters change meanwhile
         self.export_query = store.query
         self._fmt = ExportFormat.JSON
@@ -215,8 +221,8 @@ class ExportScreen(Dialog):
                 yield Input(id="export-path", placeholder="path of the file to write")
                 yield Label("Format")
                 with RadioSet(id="export-format"):
-                    yield RadioButton(ExportFormat.JSON.label, value=True, id="fmt-json")
-                    yield RadioButton(ExportFormat.NDJSON.label, id="fmt-ndjson")
+                    yield Radio(ExportFormat.JSON.label, value=True, id="fmt-json")
+                    yield Radio(ExportFormat.NDJSON.label, id="fmt-ndjson")
                 yield Static("", classes="dialog-error", id="export-error")
                 with Horizontal(classes="dialog-buttons"):
                     yield Button("Export", id="export-go", variant="primary")
@@ -409,6 +415,8 @@ class ExportScreen(Dialog):
             r = job.result
             bar.update(total=max(1, r.written), progress=max(1, r.written))
             stats = f"Done: {r.written:,} tasks written to {job.path} in {r.elapsed:.1f} s."
+            if self.note and r.written:
+                stats += " " + self.note
             title = "Export finished"
         elif state == "failed":
             n = p.written if p else job.exporter.resumed_from

@@ -140,8 +140,9 @@ class HelpScreen(Dialog):
             yield Static(Text(f"Keys — {title}"), id="help-title", classes="dialog-title")
             with VerticalScroll(id="help-body"):
                 yield Static(self.table, id="help-table")
-            yield Static(Text("j/k, PgDn/PgUp (ctrl+d/u), g/G scroll · Remap: [keymap] \"<id>\" = "
-                              "\"<keys>\" in the config file · esc closes"),
+            # esc first: the line wraps at narrow widths, but what closes the help is never cut
+            yield Static(Text("esc closes · j/k, PgDn/PgUp (ctrl+d/u), g/G scroll · remap: [keymap] "
+                              "\"<id>\" = \"<keys>\" in the config file"),
                          id="help-footer")
 
     def action_dismiss_help(self) -> None:

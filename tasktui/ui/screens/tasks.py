@@ -52,6 +52,7 @@ from tasktui.ui.widgets.task_table import TaskTable
 DEBOUNCE = 0.25  # seconds between the last filter edit and the request
 NARROW = 100  # below this many columns the sidebar starts hidden
 DEFAULT_LIVE_INTERVAL = 15.0
+SIDEBAR_DELAY = 0.25  # seconds from the first page to the sidebar's mount
 
 
 # ---------------------------------------------------------------------- command palette
@@ -194,6 +195,9 @@ class TasksScreen(Screen):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
+        # The first page is asked for before the widgets mount, so that the server works
+        # on it while they do (start-up time); its events queue up until they are mounted.
+        self._ask_first_page()
         yield self.header
         yield self.notice
         with Horizontal(id="body"):
@@ -203,12 +207,10 @@ class TasksScreen(Screen):
                 yield self.empty
         yield Footer(compact=True, show_command_palette=False)
 
-    def on_mount(self) -> None:
+    def _ask_first_page(self) -> None:
+        if self._unsubscribe is not None:
+            return
         self._unsubscribe = forward_events(self.store, self)
-        self.table.refresh_key = self._key_for("tasks.refresh")
-        self.table.focus()
-        if self.app.size.width < NARROW:
-            self.sidebar_slot.add_class("-hidden")
         view = self._start_view()
         query = TaskQuery()
         if view is not None:
@@ -218,9 +220,16 @@ class TasksScreen(Screen):
                 query = TaskQuery()
             query = query.replace(order=query.order if self._order_supported() else SortOrder.NEWEST)
         self._set_query(query)
-        # The sidebar (most of the screen's widgets) is mounted right after the first page is
-        # painted, so that the first rows appear as early as possible; at the latest after 0.5 s.
-        self.set_timer(0.5, self._mount_sidebar)
+
+    def on_mount(self) -> None:
+        self._ask_first_page()  # (done in compose already)
+        self.table.refresh_key = self._key_for("tasks.refresh")
+        self.table.focus()
+        if self.app.size.width < NARROW:
+            self.sidebar_slot.add_class("-hidden")
+        # The sidebar (most of the screen's widgets) is mounted shortly after the first page is
+        # painted, so that the first rows appear as early as possible; at the latest after 1 s.
+        self.set_timer(1.0, self._mount_sidebar)
         if self.live_interval > 0:
             self.store.start_polling(self.live_interval)
 
@@ -376,7 +385,9 @@ class TasksScreen(Screen):
                 self._go_top_pending = False
                 self.table.go_top()
         if kind in (K.ROWS_REPLACED, K.ERROR) and not self._sidebar_ready:
-            self.call_after_refresh(self._after_first_paint)
+            # "after refresh" is before the frame has reached the terminal (Textual writes it
+            # from a thread): mounting the sidebar at once delays the first rows on screen
+            self.set_timer(SIDEBAR_DELAY, self._after_first_paint)
         if kind is K.PROJECTS and self._sidebar_ready:
             self.sidebar.set_projects(self.store.project_names)
         elif kind is K.BATCHES and self._sidebar_ready:
@@ -670,7 +681,9 @@ class TasksScreen(Screen):
     def action_export(self) -> None:
         from tasktui.ui.screens.export import ExportScreen  # when first needed (start-up time)
 
-        self.app.push_screen(ExportScreen(self.store, directory=self.settings.downloads_dir))
+        backend = getattr(self.app, "backend", None)
+        self.app.push_screen(ExportScreen(self.store, directory=self.settings.downloads_dir,
+                                          note=backend.attachment_note() if backend is not None else None))
 
     def action_bulk(self, action: str) -> None:
         ids = self.marked_ids

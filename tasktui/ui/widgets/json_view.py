@@ -16,6 +16,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Static, TextArea
@@ -43,6 +44,23 @@ def bound_json_text(text: str, limit: int = MAX_JSON_VIEW_CHARS) -> tuple[str, s
     return head, note
 
 
+class JsonText(TextArea):
+    """The read-only JSON: ``Home`` / ``End`` go to its top and end, as in every other
+    tab (an editor's line start / end mean little in a viewer); ``j`` / ``k`` / ``g`` / ``G``
+    are the detail screen's."""
+
+    BINDINGS = [
+        Binding("home", "document_start", show=False),
+        Binding("end", "document_end", show=False),
+    ]
+
+    def action_document_start(self) -> None:
+        self.move_cursor((0, 0))
+
+    def action_document_end(self) -> None:
+        self.move_cursor(self.document.end)
+
+
 class JsonView(Vertical):
     """Read-only JSON text with a find bar."""
 
@@ -68,7 +86,7 @@ class JsonView(Vertical):
             yield Input(placeholder="find in JSON (enter: next, esc: close)", id="json-find")
             yield Static("", id="json-find-status")
         yield Static("", id="json-cut")
-        yield TextArea("", language="json", read_only=True, id="json-text",
+        yield JsonText("", language="json", read_only=True, id="json-text",
                        show_line_numbers=True, soft_wrap=False, theme="monokai")
 
     @property

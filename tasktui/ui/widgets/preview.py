@@ -29,10 +29,9 @@ The image renderer is picked once per process: ``TASKTUI_IMAGE_RENDERER`` = ``au
 (default), ``kitty`` / ``tgp``, ``sixel``, ``halfcell`` or ``unicode``; tests call
 :func:`set_image_renderer("halfcell")` for deterministic output.
 
-textual-image asks the terminal about its graphics support when it is first imported,
-which only works before Textual takes over the terminal. This module imports it at import
-time, and the ``tui`` command imports textual_image itself before ``App.run``, so that
-the probe happens first whatever the import order of the screens.
+``auto`` is what the terminal said before the app started (:mod:`tasktui.ui.graphics`:
+the ``tui`` command asks it in one round trip before ``App.run``); textual-image is imported
+with this module, when the first preview opens, and asks the terminal nothing itself.
 """
 
 from __future__ import annotations
@@ -56,10 +55,10 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-import textual_image.widget as ti_widget  # noqa: E402 - must import before App.run (see docstring)
 from textual_plot import HiResMode, PlotWidget
 
 from tasktui.domain import Task
+from tasktui.ui.graphics import auto_renderer, import_textual_image
 from tasktui.ui.safe import clean, one_line
 
 __all__ = [
@@ -98,13 +97,14 @@ _LABEL_COLORS = {
     "truck": (235, 120, 30), "motorcycle": (60, 160, 235),
 }
 
+ti_widget = import_textual_image()
 _RENDERERS = {
     "kitty": ti_widget.TGPImage,
     "tgp": ti_widget.TGPImage,
     "sixel": ti_widget.SixelImage,
     "halfcell": ti_widget.HalfcellImage,
     "unicode": ti_widget.UnicodeImage,
-    "auto": ti_widget.Image,
+    "auto": ti_widget.UnicodeImage,  # replaced by what the terminal said: see image_renderer()
 }
 _renderer_override: str | None = None
 
@@ -122,10 +122,7 @@ def image_renderer() -> str:
     if name not in _RENDERERS:
         name = "auto"
     if name == "auto":
-        cls = ti_widget.Image
-        for key, value in _RENDERERS.items():
-            if key != "auto" and value is cls:
-                return key
+        return auto_renderer()
     return name
 
 
