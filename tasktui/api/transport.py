@@ -102,6 +102,7 @@ class Transport:
         user_agent: str,
         on_answer: Callable[[httpx.Response], None],
         replays_writes: Callable[[], bool],
+        http_transport: httpx.AsyncBaseTransport | None = None,
     ):
         self.base = base
         self._base_str = str(base).rstrip("/")
@@ -123,6 +124,7 @@ class Transport:
             timeout=timeout,
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             follow_redirects=False,
+            transport=http_transport,
         )
 
     # lifecycle -------------------------------------------------------------------
