@@ -29,7 +29,7 @@ from tasktui.api import RetryPolicy, TaskClient
 from tasktui.backend import Backend
 from tasktui.config import Settings
 from tasktui.locations import config_path
-from tasktui.store import DEFAULT_MAX_ROWS, TaskStore
+from tasktui.store import DEFAULT_MAX_ROWS, IndexSource, TaskStore
 from tasktui.ui.keymap import bind, check_keymap
 from tasktui.ui.last_view import LastView, forget_last_view, load_last_view, save_last_view
 from tasktui.ui.modals.bulk import BulkSummary
@@ -90,8 +90,16 @@ class TaskTuiApp(App[int]):
         max_rows: int | None = None,
         theme: str | None = None,
         last_view_path: Path | None = None,
+        index: IndexSource | None = None,
+        offline: bool = False,
+        read_only_why: str = "flag",
     ) -> None:
         super().__init__()
+        #: a local index answering the views it covers (``tasktui.index.reader``); with
+        #: ``offline`` it answers everything and no API client is made at all
+        self.index = index
+        self.offline = offline
+        self.read_only_why = read_only_why
         self.settings = settings
         self.backend = backend
         self.initial_view = initial_view
@@ -119,11 +127,15 @@ class TaskTuiApp(App[int]):
         options.setdefault("connect_timeout", 5.0)
         if self.settings.parallel:
             options.setdefault("parallel", self.settings.parallel)
-        self.client = TaskClient(self.backend.url, self.backend.api_key, **options)
+        if self.offline and self.index is not None:
+            self.client = self.index.client()  # no request ever leaves the process
+        else:
+            self.client = TaskClient(self.backend.url, self.backend.api_key, **options)
         restore = load_last_view(self.last_view_path) if self.last_view_path is not None else None
         self.store = TaskStore(self.client, zone=restore.zone if restore else self.settings.zone,
                                max_rows=self._max_rows or DEFAULT_MAX_ROWS,
-                               read_only=self.settings.read_only)
+                               read_only=self.settings.read_only, index=self.index,
+                               offline=self.offline, read_only_why=self.read_only_why)
         cfg = self.settings.config_file or config_path()
         self.tasks_screen = TasksScreen(
             self.store, self.settings, backend_kind=self.backend.kind, backend_label=self.backend.label,
@@ -139,6 +151,9 @@ class TaskTuiApp(App[int]):
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.aclose()
+        if self.index is not None:
+            with contextlib.suppress(Exception):
+                await self.index.aclose()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "move_focus":  # only out of a one-line field; elsewhere tab is as usual

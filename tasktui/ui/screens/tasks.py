@@ -223,6 +223,8 @@ class TasksScreen(Screen):
         self.set_timer(0.5, self._mount_sidebar)
         if self.live_interval > 0:
             self.store.start_polling(self.live_interval)
+        if self.store.index is not None:  # "index · synced 4 s ago" ticks
+            self.set_interval(1.0, self._tick_source)
 
         if self._restore is not None:
             self.notify(f"Restored your last view ({self._restore_summary()}). "
@@ -395,6 +397,13 @@ class TasksScreen(Screen):
     async def _after_first_paint(self) -> None:
         await self._mount_sidebar()
 
+    def _source_text(self) -> str:
+        now = self._now().timestamp() if self._now else None
+        return self.store.source_text(now) or ""
+
+    def _tick_source(self) -> None:
+        self.header.update_state(source=self._source_text())
+
     def _sync(self) -> None:
         s = self.store
         rows = s.rows
@@ -403,7 +412,7 @@ class TasksScreen(Screen):
             zone=self.zone, shown=len(rows), offset=s.offset, total=s.total, total_exact=s.total_exact,
             order=self.order, loading=bool(s.loading or s.loading_more), live_interval=self.live_interval,
             paused=self._suspended, read_only=self.store.read_only, marked=len(self.table.marked_ids),
-            error=s.error is not None or self._poll_error is not None,
+            error=s.error is not None or self._poll_error is not None, source=self._source_text(),
         )
         if s.error is not None:
             self.notice.show_error(advice_for(s.error, self._key_for("tasks.refresh"), self._config_path,
