@@ -20,6 +20,11 @@ Example file::
     read_only = false
     downloads_dir = "~/Downloads"
 
+    [sync]                              # what `tasktui sync` keeps in the local index
+    projects = ["Street signs"]         # default: every project
+    from = "2026-01-01"                 # creation window (fixed dates, UTC); default: all
+    to = "2026-06-30"
+
     [keymap]                            # binding id -> keys (comma-separated)
     "tasks.refresh" = "ctrl+r,r"
 
@@ -38,11 +43,11 @@ import stat
 import sys
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from tasktui.domain import TaskQuery, Zone, parse_zone
+from tasktui.domain import DateInputError, TaskQuery, Zone, parse_instant, parse_zone
 from tasktui.domain.filters import FilterError, Filters
 from tasktui.files import write_atomic
 from tasktui import locations
@@ -173,6 +178,11 @@ class Settings:
     #: page chains a long listing is read by at once (None: the client's default, 8)
     parallel: int | None = None
     simulate: bool = True  # the sandbox moves tasks along (queued -> in progress -> completed)
+    #: [sync]: the projects (empty: all) and creation window (fixed dates as typed, "" = open)
+    #: the local index holds (see tasktui.index.scope.SyncScope)
+    sync_projects: tuple[str, ...] = ()
+    sync_from: str = ""
+    sync_to: str = ""
     force_sandbox: bool = False  # use the sandbox even if an API key is configured
     #: where the settings were read from (None: no file)
     config_file: Path | None = None
@@ -212,8 +222,58 @@ class Settings:
 
 _TOP_KEYS = (
     "api_url", "api_key", "zone", "refresh_interval", "read_only", "keymap", "views",
-    "downloads_dir", "sandbox_db", "sandbox_seed", "simulate", "parallel",
+    "downloads_dir", "sandbox_db", "sandbox_seed", "simulate", "parallel", "sync",
 )
+_SYNC_KEYS = ("projects", "from", "to")
+#: Two different "nows": a date that reads the same against both is a fixed date.
+_NOW_A = datetime(2001, 1, 1, tzinfo=timezone.utc)
+_NOW_B = datetime(2002, 6, 15, 7, 30, tzinfo=timezone.utc)
+
+
+def parse_fixed_date(text: str, where: str, *, end: bool = False) -> datetime | None:
+    """A fixed date or instant (``2026-01-01``, ``2026-01-01T08:00:00Z``; UTC when no
+    offset is given) as a UTC instant, for the sync window; a bare date as ``end``
+    includes that whole day. Empty: None. A relative date (``-30d``, ``today``) is
+    refused: the window would move every day. Raises ConfigError naming ``where``."""
+    t = (text or "").strip()
+    if not t:
+        return None
+    try:
+        a = parse_instant(t, Zone.UTC, now=_NOW_A, end=end)
+        b = parse_instant(t, Zone.UTC, now=_NOW_B, end=end)
+    except DateInputError as e:
+        raise ConfigError(f"{where}: {redact(str(e))}; give a date such as 2026-01-01 (UTC)") from None
+    if a != b:
+        said = repr(t) if re.fullmatch(r"[-+]?[A-Za-z0-9]{1,12}", t) else shown(t)
+        raise ConfigError(f"{where}: {said} is a relative date; the sync window needs a fixed date "
+                          "such as 2026-01-01 (a moving window would hold different tasks every day)")
+    return a
+
+
+def _sync_table(value: Any, where: str) -> tuple[tuple[str, ...], str, str]:
+    """``[sync]``: (projects, from, to), checked. Raises ConfigError naming the key."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table: [sync] with projects, from and to")
+    unknown = sorted(str(k) for k in set(value) - set(_SYNC_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(shown(k) for k in unknown)}; "
+                          f"known keys: {', '.join(_SYNC_KEYS)}")
+    projects = value.get("projects", [])
+    if isinstance(projects, str):
+        projects = [projects]
+    if not isinstance(projects, list) or not all(isinstance(p, str) and p.strip() for p in projects):
+        raise ConfigError(f"{where}.projects must be a list of project names, e.g. [\"Street signs\"]")
+    out = []
+    for key in ("from", "to"):
+        v = value.get(key, "")
+        if not isinstance(v, str):
+            raise ConfigError(f"{where}.{key} must be a date in quotes such as \"2026-01-01\", not {shown(v)}")
+        out.append(v.strip())
+    lo = parse_fixed_date(out[0], f"{where}.from")
+    hi = parse_fixed_date(out[1], f"{where}.to", end=True)
+    if lo is not None and hi is not None and hi <= lo:
+        raise ConfigError(f"{where}: the window from {out[0]} to {out[1]} is empty")
+    return tuple(dict.fromkeys(p.strip() for p in projects)), out[0], out[1]
 
 
 def check_url(url: str, where: str) -> str:
@@ -371,6 +431,9 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
             raise ConfigError(f"{key('sandbox_seed')} must be a whole number of demo tasks (0 to 10,000,000)")
         s.sandbox_seed = v
         s.sources["sandbox_seed"] = "file"
+    if "sync" in raw:
+        s.sync_projects, s.sync_from, s.sync_to = _sync_table(raw["sync"], key("sync"))
+        s.sources["sync"] = "file"
     if "keymap" in raw:
         s.keymap = _keymap(raw["keymap"], key("keymap"))
         s.sources["keymap"] = "file"
@@ -423,6 +486,9 @@ def settings_to_toml(s: Settings) -> dict[str, Any]:
         out["sandbox_seed"] = s.sandbox_seed
     if s.parallel is not None:
         out["parallel"] = s.parallel
+    if s.sync_projects or s.sync_from or s.sync_to:
+        out["sync"] = {k: v for k, v in (("projects", list(s.sync_projects)), ("from", s.sync_from),
+                                         ("to", s.sync_to)) if v}
     if s.keymap:
         out["keymap"] = dict(s.keymap)
     if s.views:

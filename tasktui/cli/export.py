@@ -52,6 +52,7 @@ examples:
   tasktui export --project "Street signs" --format ndjson | jq -r .task_id
   tasktui export --from 2026-11-01 --to 2026-11-30 --tz pacific -o nov.json
   tasktui export -o all.ndjson --resume               # continue an interrupted export
+  tasktui export --offline --status queued -o queued.json   # from the local index (tasktui sync)
   # retry while the failure is one a retry can fix (exit 1), stop on anything else:
   while tasktui export -o all.ndjson --resume; [ $? -eq 1 ]; do sleep 10; done
 """
@@ -89,6 +90,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="no progress bar and no summary on standard error (errors still shown)")
     out.add_argument("--no-progress", action="store_true",
                      help="no progress bar (the summary line stays)")
+    out.add_argument("--offline", action="store_true",
+                     help="read the local index (filled by `tasktui sync`) instead of the API: no "
+                          "request leaves this machine; --api-url chooses the index, no key needed")
     add_filter_arguments(parser)
     add_connection_arguments(parser)
 
@@ -97,21 +101,23 @@ def fail(message: str, code: int) -> int:
     return common.fail(PROG, message, code)
 
 
-class _Bar:
-    """A Rich progress bar on standard error: written of total, rate, time left."""
+class ProgressBar:
+    """A Rich progress bar on standard error: done of total, rate, time left (also
+    ``tasktui sync``'s, with its own ``label``)."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, label: str = "exporting"):
         self.enabled = enabled
+        self.label = label
         self._progress = None
         self._task = None
 
-    def __enter__(self) -> "_Bar":
+    def __enter__(self) -> "ProgressBar":
         if self.enabled:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
             self._progress = Progress(
-                TextColumn("exporting"),
+                TextColumn(self.label),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("tasks  {task.fields[rate]}  {task.fields[left]}"),
@@ -120,17 +126,19 @@ class _Bar:
                 refresh_per_second=8,
             )
             self._progress.__enter__()
-            self._task = self._progress.add_task("export", total=None, rate="", left="")
+            self._task = self._progress.add_task(self.label, total=None, rate="", left="")
         return self
 
-    def update(self, p: ExportProgress) -> None:
+    def show(self, done: int, total: int | None, rate: float, remaining: float | None) -> None:
         if self._progress is None:
             return
         from tasktui.export.progress import clock
 
-        rate = f"{p.rate:,.0f}/s" if p.rate else ""
-        left = f"{clock(p.remaining)} left" if p.remaining is not None else ""
-        self._progress.update(self._task, completed=p.written, total=p.total, rate=rate, left=left)
+        self._progress.update(self._task, completed=done, total=total, rate=f"{rate:,.0f}/s" if rate else "",
+                              left=f"{clock(remaining)} left" if remaining is not None else "")
+
+    def update(self, p: ExportProgress) -> None:
+        self.show(p.written, p.total, p.rate, p.remaining)
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
@@ -147,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         ExportUsageError,
     )
 
-    settings = checked_settings(args, PROG)
+    settings = _offline_settings(args) if args.offline else checked_settings(args, PROG)
     if isinstance(settings, int):
         return settings
     try:
@@ -179,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
 
     quiet = args.quiet
     show_bar = not quiet and not args.no_progress and sys.stderr.isatty()
-    bar = _Bar(show_bar)
+    bar = ProgressBar(show_bar)
     out_stream = None
     if to_stdout:
         out_stream = sys.stdout.buffer
@@ -191,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         on_progress=bar.update, page_size=args.page_size,
         # which service a resume must continue on (the sandbox's port changes every run;
         # on loopback the port is not compared); the exact URL is set once it is open
-        server_url="http://127.0.0.1/v1" if settings.uses_sandbox else settings.api_url,
+        server_url="http://127.0.0.1/v1" if settings.uses_sandbox or args.offline else settings.api_url,
     )
     try:
         exporter.prepare()  # bad paths and refused resumes fail before any network
@@ -201,7 +209,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG}: {exporter.notice}", file=sys.stderr)
 
     try:
-        backend = open_backend(settings, progress=None if quiet else stderr_progress)
+        if args.offline:
+            backend = _open_index(settings, query, quiet)
+        else:
+            backend = open_backend(settings, progress=None if quiet else stderr_progress)
     except BackendError as e:
         return fail(str(e), EXIT_FAILED)
 
@@ -249,6 +260,50 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _offline_settings(args: argparse.Namespace):
+    """The settings for ``--offline``: no key needed (nothing is sent to the API); a bad
+    value is exit 2."""
+    from tasktui.config import ConfigError
+
+    try:
+        return common.settings_from_args(args)
+    except ConfigError as e:
+        return fail(str(e), EXIT_USAGE)
+
+
+def _open_index(settings, query, quiet: bool) -> Backend:
+    """The bundled server over the local index the settings name, as the export's
+    backend; notes on standard error when the index does not hold the whole answer
+    (its scope does not cover the filters, or its first sync has not finished)."""
+    from tasktui.backend import Backend, BackendError
+    from tasktui.index.db import IndexMissing, index_path_for, index_status, serve_index, stored_scope
+
+    path = index_path_for(settings)
+    try:
+        handle = serve_index(path)
+    except IndexMissing as e:
+        raise BackendError(str(e)) from None
+    except Exception as e:  # sqlite3.Error, OSError: the index cannot be read
+        raise BackendError(f"the index {path} cannot be read ({e}); run `tasktui sync` to rebuild it") from None
+    if not quiet:
+        import sqlite3
+
+        st = index_status(path)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            scope = stored_scope(conn)
+        finally:
+            conn.close()
+        if st is not None and not st.complete:
+            print(f"{PROG}: note: the index's first sync has not finished ({st.tasks:,} tasks so far): "
+                  "run `tasktui sync` to complete it", file=sys.stderr)
+        if scope is not None and not scope.covers(query):
+            print(f"{PROG}: note: the index holds {scope.describe()}: tasks outside it are not exported",
+                  file=sys.stderr)
+    return Backend(url=handle.url.rstrip("/"), api_key=handle.api_key, kind="sandbox",
+                   label="local index", db_path=path, _handle=handle)
+
+
 def _public(url: str) -> str | None:
     from tasktui.export import public_url
 
@@ -267,7 +322,7 @@ def _api_exit_code(e: BaseException) -> int | None:
     return None
 
 
-async def _export(exporter: Exporter, backend: Backend, bar: _Bar, retries: int,
+async def _export(exporter: Exporter, backend: Backend, bar: ProgressBar, retries: int,
                   parallel: int | None) -> ExportResult:
     from tasktui.api import RetryPolicy, TaskClient
 

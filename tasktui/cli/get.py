@@ -37,13 +37,14 @@ exit codes:
   1    API, network or disk error
   2    bad flag or value
   3    the server refused the API key, or a server is named without one
-  4    there is no task with that id
+  4    there is no task with that id (--offline: none in the index)
   130  interrupted (Ctrl-C)
 
 examples:
   tasktui get 6430a6f1c0a1b2c3d4e5f607
   tasktui get 6430a6f1c0a1b2c3d4e5f607 | jq .response
   tasktui get 6430a6f1c0a1b2c3d4e5f607 -o task.json
+  tasktui get --offline 6430a6f1c0a1b2c3d4e5f607       # from the local index (tasktui sync)
 """
 
 
@@ -56,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compact", action="store_true",
                         help="one line instead of indented JSON")
     parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    parser.add_argument("--offline", action="store_true",
+                        help="read the local index (filled by `tasktui sync`) instead of the API: no "
+                             "request leaves this machine; --api-url chooses the index, no key needed")
     add_connection_arguments(parser)
 
 
@@ -78,7 +82,6 @@ def _encode(doc: Any, compact: bool) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tasktui.backend import BackendError, open_backend
     from tasktui.export import ExportUsageError, validate_output_path
 
     task_id = (args.task_id or "").strip()
@@ -95,31 +98,20 @@ def run(args: argparse.Namespace) -> int:
             return fail(str(e), EXIT_USAGE)
         if target.exists() and not args.force:
             return fail(f"{target} already exists; add --force to replace it", EXIT_USAGE)
-    settings = checked_settings(args, PROG)
-    if isinstance(settings, int):
-        return settings
-    try:
-        backend = open_backend(settings, progress=stderr_progress)
-    except BackendError as e:
-        return fail(str(e), EXIT_FAILED)
-
-    from tasktui.api import ApiError, AuthError, InvalidRequestError, NotFoundError
-
-    try:
-        with backend:
-            task = asyncio.run(_fetch(backend, task_id))
-    except KeyboardInterrupt:
-        return fail("interrupted", EXIT_INTERRUPTED)
-    except NotFoundError:
-        return fail(f"no task with id {task_id!r}", EXIT_NOT_FOUND)
-    except AuthError as e:
-        return fail(str(e), EXIT_AUTH)
-    except InvalidRequestError as e:
-        return fail(str(e), EXIT_USAGE)
-    except ApiError as e:
-        return fail(str(e), EXIT_FAILED)
-
-    data = _encode(task.raw, args.compact)
+    if args.offline:
+        found = _from_index(args, task_id)
+        if isinstance(found, int):
+            return found
+        doc = found
+    else:
+        settings = checked_settings(args, PROG)
+        if isinstance(settings, int):
+            return settings
+        fetched = _from_api(settings, task_id)
+        if isinstance(fetched, int):
+            return fetched
+        doc = fetched.raw
+    data = _encode(doc, args.compact)
     if target is not None:
         try:
             write_atomic(target, data, mode=None)
@@ -138,6 +130,61 @@ def run(args: argparse.Namespace) -> int:
             pass
         return EXIT_BROKEN_PIPE
     return EXIT_OK
+
+
+def _from_index(args: argparse.Namespace, task_id: str) -> dict[str, Any] | int:
+    """The task's document as the local index holds it, or the exit code (the message
+    printed)."""
+    import sqlite3
+
+    from tasktui.config import ConfigError
+    from tasktui.index.db import IndexMissing, index_path_for, index_status, open_index, synced_ago
+    from tasktui.server.db import find_doc
+
+    try:
+        path = index_path_for(common.settings_from_args(args))
+    except ConfigError as e:
+        return fail(str(e), EXIT_USAGE)
+    try:
+        conn = open_index(path, create=False)
+    except IndexMissing as e:
+        return fail(str(e), EXIT_FAILED)
+    except (OSError, sqlite3.Error) as e:
+        return fail(f"the index {path} cannot be read ({e}); run `tasktui sync` to rebuild it", EXIT_FAILED)
+    try:
+        found = find_doc(conn, task_id)
+    finally:
+        conn.close()
+    if found is None:
+        st = index_status(path)
+        held = f" (it holds {st.scope}, {synced_ago(st.synced_at)})" if st is not None else ""
+        return fail(f"no task with id {task_id!r} in the index {path}{held}", EXIT_NOT_FOUND)
+    return found[1]
+
+
+def _from_api(settings, task_id: str) -> Task | int:
+    from tasktui.backend import BackendError, open_backend
+
+    try:
+        backend = open_backend(settings, progress=stderr_progress)
+    except BackendError as e:
+        return fail(str(e), EXIT_FAILED)
+
+    from tasktui.api import ApiError, AuthError, InvalidRequestError, NotFoundError
+
+    try:
+        with backend:
+            return asyncio.run(_fetch(backend, task_id))
+    except KeyboardInterrupt:
+        return fail("interrupted", EXIT_INTERRUPTED)
+    except NotFoundError:
+        return fail(f"no task with id {task_id!r}", EXIT_NOT_FOUND)
+    except AuthError as e:
+        return fail(str(e), EXIT_AUTH)
+    except InvalidRequestError as e:
+        return fail(str(e), EXIT_USAGE)
+    except ApiError as e:
+        return fail(str(e), EXIT_FAILED)
 
 
 async def _fetch(backend: Backend, task_id: str) -> Task:

@@ -372,3 +372,31 @@ def index_status(path: Path) -> IndexStatus | None:
         return IndexStatus(path, "", 0, size, None, "", False, problem=f"damaged ({e}); rebuilt by the next sync")
     finally:
         conn.close()
+
+
+def synced_ago(synced_at: float | None, now: float | None = None) -> str:
+    """When an index was last synced, as a header says it: ``synced 4 s ago``,
+    ``synced 4 min ago``, ``synced 3 h ago``, ``synced 2 days ago``; ``never synced``."""
+    if synced_at is None:
+        return "never synced"
+    s = max(0, int((time.time() if now is None else now) - synced_at))
+    if s < 60:
+        return f"synced {s} s ago"
+    if s < 3600:
+        return f"synced {s // 60} min ago"
+    if s < 86400 * 2:
+        return f"synced {s // 3600} h ago"
+    return f"synced {s // 86400} days ago"
+
+
+def serve_index(path: Path):
+    """The bundled server over the index at ``path``, in a background thread on a free
+    loopback port, with a key made for this run only (``tasktui export --offline``):
+    every filter of the export answered by the server's own query code. The caller
+    stops the returned handle. Raises IndexMissing when there is no sound index."""
+    import secrets
+
+    from tasktui.server import start_server_thread
+
+    open_index(path, create=False).close()
+    return start_server_thread(path, ["offline_" + secrets.token_hex(16)], host="127.0.0.1", port=0)

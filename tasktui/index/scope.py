@@ -2,7 +2,7 @@
 optional creation window), how it is split into the listings a sync reads, and whether a
 console query lies inside it. Pure values: no I/O, no network.
 
-The window is absolute (dates or instants, UTC when no offset is given): a relative
+The window is fixed (dates or instants, UTC when no offset is given): a relative
 window ("-30d") would slide every day, and the index would hold different tasks
 depending on when it was last synced.
 """
@@ -11,38 +11,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import orjson
 
-from tasktui.domain import DateField, DateInputError, TaskQuery, Zone, parse_instant, to_wire_time
+from tasktui.config import ConfigError, parse_fixed_date
+from tasktui.domain import DateField, TaskQuery, to_wire_time
+
+if TYPE_CHECKING:
+    from tasktui.config import Settings
 
 
 class ScopeError(ValueError):
     """A scope value that cannot be used; ``str()`` names the value and what to give."""
 
 
-#: Two different "nows": a date that parses the same against both is absolute.
-_NOW_A = datetime(2001, 1, 1, tzinfo=timezone.utc)
-_NOW_B = datetime(2002, 6, 15, 7, 30, tzinfo=timezone.utc)
-
-
 def parse_bound(text: str, where: str, *, end: bool = False) -> datetime | None:
-    """An absolute date or instant (``2026-01-01``, ``2026-01-01T08:00:00Z``) as a UTC
-    instant; a bare date as ``end`` means the whole day is included. Empty: None.
-    Raises ScopeError naming ``where`` (a relative date such as ``-30d`` is refused)."""
-    t = (text or "").strip()
-    if not t:
-        return None
+    """A fixed date or instant as a UTC instant (:func:`tasktui.config.parse_fixed_date`);
+    a bare date as ``end`` includes that day. Empty: None. Raises ScopeError."""
     try:
-        a = parse_instant(t, Zone.UTC, now=_NOW_A, end=end)
-        b = parse_instant(t, Zone.UTC, now=_NOW_B, end=end)
-    except DateInputError as e:
-        raise ScopeError(f"{where}: {e}; give a date such as 2026-01-01 (UTC)") from None
-    if a != b:
-        raise ScopeError(f"{where}: {t[:40]!r} is a relative date; the sync scope needs a fixed date "
-                         "such as 2026-01-01 (a moving window would hold different tasks every day)")
-    return a
+        return parse_fixed_date(text, where, end=end)
+    except ConfigError as e:
+        raise ScopeError(str(e)) from None
 
 
 def _names(values: Iterable[str]) -> tuple[str, ...]:
@@ -79,6 +69,11 @@ class SyncScope:
         if lo is not None and hi is not None and hi <= lo:
             raise ScopeError(f"{where}: the window from {created_from.strip()} to {created_to.strip()} is empty")
         return cls(tuple(projects), lo, hi)
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "SyncScope":
+        """The config's ``[sync]`` (already checked by :func:`tasktui.config.load_settings`)."""
+        return cls.parse(settings.sync_projects, settings.sync_from, settings.sync_to, where="[sync]")
 
     @property
     def is_everything(self) -> bool:

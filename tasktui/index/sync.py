@@ -1,0 +1,237 @@
+"""Filling an index from the API: an initial sync of every listing of the scope, then
+delta syncs of what changed.
+
+- **Initial**: each listing (:meth:`SyncScope.parts`: one per project, or one) is read by
+  the client's parallel slice reader (``iter_pages_sliced``: creation-time slices sized
+  from the totals the API returns, ``parallel`` chains, standard parameters only). After
+  every page, its tasks and the cursor that resumes right after it are written in ONE
+  transaction: a sync killed at any point resumes from the last page written, without
+  losing or repeating a task (upserts make a repeat harmless anyway).
+- **Delta**: a complete listing is read again with ``updated_after`` = its high-water
+  mark less ``OVERLAP`` (tasks accepted, cancelled or created since; a task updated
+  twice is simply upserted twice). The high-water mark is the server's clock (its
+  ``Date`` header) when the read began, so a task changed while the read ran is read
+  again next time rather than missed. When nothing changed: one request per listing.
+- **Prune**: tasks outside the scope (it was narrowed) are deleted, with the sync state
+  of the listings that left it.
+
+Progress is reported as :class:`SyncProgress` (tasks read / total) to a callback, so
+the command line's bar and the console show the same figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from tasktui.domain import EXT_PAGE_SIZE, PAGE_LIMIT_MAX, TaskQuery
+from tasktui.index.db import (
+    ORIGIN_KEY,
+    SCOPE_KEY,
+    SYNCED_KEY,
+    delete_outside,
+    upsert,
+    write_meta,
+)
+from tasktui.index.scope import SyncScope
+from tasktui.server import db as sdb
+
+if TYPE_CHECKING:
+    from tasktui.api import TaskClient
+
+#: A delta re-reads this much before the high-water mark (clock skew, a write that
+#: committed just after the mark was taken). Upserts make the overlap harmless.
+OVERLAP_MS = 120_000
+#: Page size of the initial read where the server offers the page-size extension.
+BULK_PAGE = 1_000
+
+
+class SyncBusy(RuntimeError):
+    """Another sync holds this index."""
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    read: int  # tasks read (an initial sync counts those of earlier, interrupted runs too)
+    total: int | None  # tasks the listings being read hold (None while unknown, or for a delta)
+    phase: str  # "initial" or "delta"
+    done: bool = False
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.total:
+            return None
+        return min(1.0, self.read / self.total)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    initial: int  # tasks read by initial syncs in this run
+    delta: int  # tasks read by delta syncs in this run
+    resumed: int  # tasks an interrupted initial sync had already written
+    pruned: int  # tasks deleted by --prune
+    tasks: int  # tasks in the index afterwards
+    elapsed: float
+    first: bool = False  # some listing was read from the start (or resumed), not as a delta
+
+
+ProgressCallback = Callable[[SyncProgress], None]
+
+
+@contextlib.contextmanager
+def sync_lock(path: Path) -> Iterator[None]:
+    """Hold ``<index>.lock`` while syncing: a second sync of the same index is refused
+    (SyncBusy) rather than run beside the first."""
+    lock = Path(f"{path}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SyncBusy(f"another tasktui is syncing {path}; wait for it to finish") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _state(conn: sqlite3.Connection, part: str) -> dict | None:
+    row = conn.execute("SELECT cursor, complete, started, high_water, read, total FROM sync_state WHERE part=?",
+                       (part,)).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("cursor", "complete", "started", "high_water", "read", "total"), row))
+
+
+def _ms(dt: datetime) -> int:
+    return round(dt.timestamp() * 1000)
+
+
+class _Run:
+    def __init__(self, client: "TaskClient", conn: sqlite3.Connection, parallel: int | None,
+                 on_progress: ProgressCallback | None):
+        self.client = client
+        self.conn = conn
+        self.parallel = parallel
+        self.on_progress = on_progress
+        self.read = 0  # this run
+        self.base = 0  # read by earlier runs of the listings being read now
+        self.totals: dict[str, int] = {}
+        self.phase = "initial"
+
+    def tell(self, done: bool = False) -> None:
+        if self.on_progress is not None:
+            total = sum(self.totals.values()) if self.totals and self.phase == "initial" else None
+            self.on_progress(SyncProgress(self.base + self.read, total, self.phase, done))
+
+    def began(self, sent_at: float) -> int:
+        """The server's clock (ms) when a request sent at local time ``sent_at`` left,
+        from the answer's Date header (whole seconds: one is taken off); local time when
+        the server sent none."""
+        now = self.client.server_time
+        if now is None:
+            return round(sent_at * 1000)
+        return _ms(now) - round((time.time() - sent_at) * 1000) - 1000
+
+    async def page_size(self) -> int:
+        return BULK_PAGE if EXT_PAGE_SIZE in await self.client.discover() else PAGE_LIMIT_MAX
+
+    async def initial(self, part: str, query: TaskQuery) -> None:
+        conn = self.conn
+        st = _state(conn, part)
+        if st is None:
+            with sdb.Tx(conn, write=True):
+                conn.execute("INSERT INTO sync_state (part) VALUES (?)", (part,))
+            st = _state(conn, part)
+        assert st is not None
+        self.base += st["read"]
+        if st["total"] is not None:
+            self.totals[part] = st["total"]
+        started = st["started"]
+        sent = time.time()
+        async with contextlib.aclosing(self.client.iter_pages_sliced(
+                query, start_cursor=st["cursor"], limit=await self.page_size(),
+                parallel=self.parallel)) as pages:
+            async for page in pages:
+                if started is None:
+                    started = self.began(sent)
+                docs = [t.raw for t in page.tasks]
+                cursor = page.next_token if page.has_more else None
+                self.totals[part] = page.total
+                with sdb.Tx(conn, write=True):
+                    upsert(conn, docs)
+                    if page.has_more:
+                        conn.execute("UPDATE sync_state SET cursor=?, started=?, read=read+?, total=? WHERE part=?",
+                                     (cursor, started, len(docs), page.total, part))
+                    else:
+                        conn.execute("UPDATE sync_state SET cursor=NULL, complete=1, started=NULL, high_water=?, "
+                                     "read=read+?, total=?, synced_at=? WHERE part=?",
+                                     (started, len(docs), page.total, time.time(), part))
+                self.read += len(docs)
+                self.tell()
+
+    async def delta(self, part: str, query: TaskQuery, high_water: int) -> None:
+        conn = self.conn
+        after = datetime.fromtimestamp((high_water - OVERLAP_MS) / 1000, timezone.utc)
+        started: int | None = None
+        sent = time.time()
+        async with contextlib.aclosing(self.client.iter_pages(
+                query, updated_after=after, limit=await self.page_size())) as pages:
+            async for page in pages:
+                if started is None:
+                    started = self.began(sent)
+                docs = [t.raw for t in page.tasks]
+                if docs:
+                    with sdb.Tx(conn, write=True):
+                        upsert(conn, docs)
+                self.read += len(docs)
+                self.tell()
+        with sdb.Tx(conn, write=True):
+            conn.execute("UPDATE sync_state SET high_water=?, synced_at=? WHERE part=?",
+                         (started if started is not None else high_water, time.time(), part))
+
+
+async def sync_index(client: "TaskClient", conn: sqlite3.Connection, scope: SyncScope, *, origin: str = "",
+                     parallel: int | None = None, prune: bool = False,
+                     on_progress: ProgressCallback | None = None) -> SyncResult:
+    """Bring the index on ``conn`` up to date with the API for ``scope``: an initial sync
+    (or its resumption) of each listing never read whole, then a delta sync of the
+    others; with ``prune``, delete what lies outside the scope. ``origin`` (the API URL
+    without user info) is recorded for ``--status``. API errors propagate; what was
+    written stays, and the next run continues from it."""
+    t0 = time.monotonic()
+    run = _Run(client, conn, parallel, on_progress)
+    with sdb.Tx(conn, write=True):
+        write_meta(conn, SCOPE_KEY, scope.to_json())
+        if origin:
+            write_meta(conn, ORIGIN_KEY, origin)
+    parts = scope.parts()
+    fresh = [(k, q) for k, q in parts if not (_state(conn, k) or {}).get("complete")]
+    resumed = sum((_state(conn, k) or {}).get("read", 0) for k, _ in fresh)
+    for key, query in fresh:
+        await run.initial(key, query)
+    initial_read = run.read
+    run.phase, run.read, run.base, run.totals = "delta", 0, 0, {}
+    for key, query in parts:
+        if any(key == k for k, _ in fresh):
+            continue
+        st = _state(conn, key)
+        assert st is not None and st["high_water"] is not None
+        await run.delta(key, query, st["high_water"])
+    pruned = 0
+    with sdb.Tx(conn, write=True):
+        if prune:
+            pruned = delete_outside(conn, scope)
+            keys = [k for k, _ in parts]
+            conn.execute(f"DELETE FROM sync_state WHERE part NOT IN ({','.join('?' * len(keys))})", keys)
+        write_meta(conn, SYNCED_KEY, repr(time.time()))
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # disk use as it stays
+    tasks = sdb.task_count(conn)
+    run.tell(done=True)
+    return SyncResult(initial_read, run.read, resumed, pruned, tasks, time.monotonic() - t0, first=bool(fresh))
