@@ -42,7 +42,7 @@ import httpx
 
 from tasktui.api import TaskClient
 from tasktui.domain import Task, TaskQuery
-from tasktui.index.db import IndexStatus, index_status, open_index, put_tasks, stored_scope
+from tasktui.index.db import IndexStatus, index_status, open_index, put_tasks, stored_scope, synced_ago
 from tasktui.index.scope import SyncScope
 from tasktui.server import db as dbm
 from tasktui.server.errors import error_response
@@ -255,25 +255,10 @@ class IndexReader:
         "file export.ndjson"."""
         if not self.synced:
             return self.label
-        at = self.synced_at
-        if at is None:
-            return f"{self.label} · never synced"
-        return f"{self.label} · synced {ago((now if now is not None else time.time()) - at)}"
+        return f"{self.label} · {synced_ago(self.synced_at, now)}"
 
     def __repr__(self) -> str:
         return f"IndexReader({str(self.path)!r}, label={self.label!r})"
-
-
-def ago(seconds: float) -> str:
-    """"4 s ago", "3 min ago", "2 h ago", "5 d ago"."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s} s ago"
-    if s < 3600:
-        return f"{s // 60} min ago"
-    if s < 86400:
-        return f"{s // 3600} h ago"
-    return f"{s // 86400} d ago"
 
 
 def _origin_of(url: str | None) -> str:
