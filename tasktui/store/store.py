@@ -265,7 +265,9 @@ class TaskStore:
     @property
     def from_index(self) -> bool:
         """The rows shown are read from the local index."""
-        return self._index is not None and self.reader_for() is not self.client
+        if self._index is None:
+            return False
+        return self._offline or self._index.covers(self._query)
 
     def source_text(self, now: float | None = None) -> str | None:
         """What the header says about where the rows come from: "index · synced 4 s ago"
