@@ -44,6 +44,7 @@ from tasktui.api import TaskClient
 from tasktui.domain import Task, TaskQuery
 from tasktui.index.db import IndexStatus, index_status, open_index, put_tasks, stored_scope, synced_ago
 from tasktui.index.scope import SyncScope
+from tasktui.index.sync import ProgressCallback, SyncResult, sync_index, sync_lock
 from tasktui.server import db as dbm
 from tasktui.server.errors import error_response
 from tasktui.server.runner import create_app
@@ -249,6 +250,25 @@ class IndexReader:
         if not docs:
             return 0
         return await asyncio.to_thread(self._write, docs)
+
+    async def sync(self, client: TaskClient, scope: SyncScope | None = None, *, origin: str = "",
+                   on_progress: ProgressCallback | None = None) -> SyncResult:
+        """Bring the index up to date from the API through ``client`` (the console's "Sync
+        index"): ``tasktui.index.sync.sync_index`` under the index's sync lock (a second
+        sync of the same index is refused with ``SyncBusy``), with ``scope`` (default: the
+        stored one, else everything); ``origin`` is recorded for ``tasktui sync --status``
+        (the API URL without user info, or "local sandbox"). Cancelling it keeps what was written; the next
+        sync continues from there. Raises ApiError, SyncBusy."""
+        if not self.synced:
+            raise ValueError("an opened file is not synced")
+        scope = scope or self.scope or SyncScope()
+        with sync_lock(self.path):
+            conn = open_index(self.path)
+            try:
+                return await sync_index(client, conn, scope, origin=origin, on_progress=on_progress)
+            finally:
+                conn.close()
+                self._status_read = -1e9  # read the new status at once
 
     def describe(self, now: float | None = None) -> str:
         """What the header says: "index · synced 4 s ago", "index · never synced",

@@ -104,6 +104,9 @@ class IndexSource(Protocol):
 
     async def aclose(self) -> None: ...
 
+    async def sync(self, client: TaskClient, scope: Any = None, *, origin: str = "",
+                   on_progress: Callable[[Any], None] | None = None) -> Any: ...
+
 
 def _read(page: TaskPage) -> PageRead:
     return PageRead(page.token, page.tasks, page.next_token if page.has_more else None)
@@ -278,6 +281,26 @@ class TaskStore:
         if not self.from_index:
             return "API · outside the index"
         return self._index.describe(now)
+
+    def attach_index(self, index: IndexSource) -> None:
+        """Read from ``index`` from now on where it covers the view (the console made it
+        with its first "Sync index"). Not offline: there the index was there from the start."""
+        if self._offline:
+            raise ValueError("an offline store has its index from the start")
+        self._index = index
+
+    async def sync_index(self, scope: Any = None, *, origin: str = "",
+                         on_progress: Callable[[Any], None] | None = None) -> Any:
+        """Bring the index up to date from the API (the console's "Sync index"), then show
+        the view again from it. ``on_progress`` gets the sync's progress (tasks read of
+        the total); cancelling the call stops the sync (what was read is kept). Returns
+        the sync's result. Refused (``ActionRefused``) offline or without an index."""
+        if self._offline or self._index is None:
+            raise ActionRefused("Syncing needs the API and an index: start tasktui without --offline "
+                                "(or run `tasktui sync`).")
+        result = await self._index.sync(self.client, scope, origin=origin, on_progress=on_progress)
+        await self.reload()
+        return result
 
     async def _write_through(self, tasks: Iterable[Task]) -> None:
         """Put tasks read from the API into the index (never when offline: the index is

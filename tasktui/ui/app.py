@@ -221,6 +221,37 @@ class TaskTuiApp(App[int]):
             with contextlib.suppress(OSError):
                 forget_last_view(self.last_view_path)
 
+    def sync_index(self) -> None:
+        """Sync the local index from the API with a progress bar (``SyncDialog``); the first
+        time, the index is made (``<data dir>/index/<origin>.sqlite``) and the store reads
+        from it from then on. Offline there is no API to sync from: said so."""
+        if self.store is None:
+            return
+        if self.offline:
+            why = ("An opened export file is not synced: it is a copy read from disk."
+                   if self.read_only_why == "file" else
+                   "Offline: syncing needs the API (start without --offline, or run `tasktui sync`).")
+            self.notify(why, severity="warning", markup=False)
+            return
+        from tasktui.export import public_url
+        from tasktui.index.db import index_path_for, open_index
+        from tasktui.index.reader import IndexReader
+        from tasktui.index.scope import ScopeError, SyncScope
+        from tasktui.ui.modals.sync import SyncDialog
+
+        try:
+            scope = SyncScope.from_settings(self.settings)
+            if self.store.index is None:
+                path = index_path_for(self.settings)
+                open_index(path).close()  # folder 0700, file 0600
+                self.index = IndexReader.for_index(path)
+                self.store.attach_index(self.index)
+        except (ScopeError, OSError, ValueError) as e:
+            self.notify(f"Cannot sync the index: {e}", severity="error", markup=False)
+            return
+        origin = "local sandbox" if self.backend.is_sandbox else (public_url(self.backend.url) or "")
+        self.push_screen(SyncDialog(self.store, scope=scope, origin=origin, scope_words=scope.describe()))
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
@@ -233,9 +264,10 @@ def remappable() -> tuple[type, ...]:
     (Imports the screens opened later, so it is called only when there is a keymap.)"""
     from tasktui.ui.modals.fix_editor import FixEditor
     from tasktui.ui.screens.detail import TaskDetailScreen
+    from tasktui.ui.modals.sync import SyncDialog
     from tasktui.ui.screens.export import ExportScreen
 
     return (
         TaskTuiApp, TasksScreen, TaskTable, TaskDetailScreen, ExportScreen, HelpScreen,
-        ConfirmDialog, ChoiceDialog, PromptDialog, RejectDialog, FixEditor, BulkSummary,
+        ConfirmDialog, ChoiceDialog, PromptDialog, RejectDialog, FixEditor, BulkSummary, SyncDialog,
     )

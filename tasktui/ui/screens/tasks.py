@@ -137,6 +137,9 @@ class TasksScreen(Screen):
              tooltip="Clear every filter (zone, date field and sort order are kept)"),
         bind("tasks.copy_id", "y", "copy_ids", "Copy id", show=False,
              tooltip="Copy the task id under the cursor (or the marked ids, one a line)"),
+        bind("tasks.sync", "S", "sync_index", "Sync index", show=False,
+             tooltip="Bring the local index up to date from the API (progress bar; esc stops); "
+                     "views it covers are then answered from disk"),
         bind("tasks.export", "ctrl+e", "export", "Export",
              tooltip="Export every task matching the filters to a JSON / NDJSON file"),
         bind("tasks.bulk_accept", "A", "bulk('accept')", "Accept marked", show=False,
@@ -223,8 +226,7 @@ class TasksScreen(Screen):
         self.set_timer(0.5, self._mount_sidebar)
         if self.live_interval > 0:
             self.store.start_polling(self.live_interval)
-        if self.store.index is not None:  # "index · synced 4 s ago" ticks
-            self.set_interval(1.0, self._tick_source)
+        self.set_interval(1.0, self._tick_source)  # "index · synced 4 s ago" ticks (once there is an index)
 
         if self._restore is not None:
             self.notify(f"Restored your last view ({self._restore_summary()}). "
@@ -402,7 +404,8 @@ class TasksScreen(Screen):
         return self.store.source_text(now) or ""
 
     def _tick_source(self) -> None:
-        self.header.update_state(source=self._source_text())
+        if self.store.index is not None:
+            self.header.update_state(source=self._source_text())
 
     def _sync(self) -> None:
         s = self.store
@@ -537,6 +540,10 @@ class TasksScreen(Screen):
     def run_binding(self, binding_id: str) -> None:
         """Run the action of the binding ``binding_id`` (the command palette uses it)."""
         run_binding(binding_id, (self.table, self, self.app))
+
+    def action_sync_index(self) -> None:
+        """``S``: sync the local index (the app makes it the first time)."""
+        self.app.sync_index()
 
     def action_open_task(self) -> None:
         task_id = self.table.cursor_task_id
