@@ -1,4 +1,4 @@
-""""Sync index" from the console (key S, or the palette): a progress bar says how far it
+""""Sync index" from the console (the palette, or key S; help lists it): a progress bar says how far it
 has read, esc stops it (what was read is kept), and when it ends the view is read again
 from the index ("index · synced" in the header, the exact total). The API is the bundled
 server behind the public-contract proxy; oracles are its SQLite and the index file."""
@@ -33,7 +33,17 @@ async def test_sync_from_the_console_shows_progress_then_reads_the_index(
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             await settled(pilot, app)
             assert "index" not in screen_text(app).splitlines()[0]
-            await pilot.press("S")
+            await pilot.press("question_mark")  # help lists the key
+            await wait_for(pilot, lambda: "Sync index: bring the local index up to date" in screen_text(app), what="help")
+            await pilot.press("question_mark")
+            await wait_for(pilot, lambda: app.screen is app.tasks_screen, what="help closed")
+            from textual.command import CommandPalette
+
+            await pilot.press("ctrl+p")  # the palette offers it
+            await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+            await pilot.press(*"sync index")
+            await wait_for(pilot, lambda: "Sync index" in screen_text(app), what="Sync index offered")
+            await pilot.press("enter")
 
             def reading() -> bool:
                 text = screen_text(app)

@@ -138,8 +138,8 @@ class TasksScreen(Screen):
         bind("tasks.copy_id", "y", "copy_ids", "Copy id", show=False,
              tooltip="Copy the task id under the cursor (or the marked ids, one a line)"),
         bind("tasks.sync", "S", "sync_index", "Sync index", show=False,
-             tooltip="Bring the local index up to date from the API (progress bar; esc stops); "
-                     "views it covers are then answered from disk"),
+             tooltip="Sync index: bring the local index up to date from the API (progress bar; "
+                     "esc stops); the views it covers are then answered from disk"),
         bind("tasks.export", "ctrl+e", "export", "Export",
              tooltip="Export every task matching the filters to a JSON / NDJSON file"),
         bind("tasks.bulk_accept", "A", "bulk('accept')", "Accept marked", show=False,
