@@ -96,13 +96,14 @@ asyncio.run(main())
 CHAINS = (1, 8, 16)
 
 
-def prepare_db(path: Path) -> None:
+def prepare_db(path: Path, n: int = N) -> None:
+    """``n`` seeded tasks, all in the project ``PROJECT`` (also bench_sync.py's data)."""
     import orjson
 
     from tasktui.server import seed_database
     from tasktui.server.db import connect
 
-    seed_database(path, N, seed=7)
+    seed_database(path, n, seed=7)
     conn = connect(path)
     try:
         conn.execute("BEGIN")
@@ -115,7 +116,7 @@ def prepare_db(path: Path) -> None:
             upd.append((orjson.dumps(d), i))
         conn.executemany("UPDATE docs SET doc = ? WHERE id = ?", upd)
         conn.execute("COMMIT")
-        assert conn.execute("SELECT count(*) FROM tasks WHERE project = ?", (PROJECT,)).fetchone()[0] == N
+        assert conn.execute("SELECT count(*) FROM tasks WHERE project = ?", (PROJECT,)).fetchone()[0] == n
     finally:
         conn.close()
 

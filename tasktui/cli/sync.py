@@ -48,10 +48,10 @@ exit codes:
 
 examples:
   tasktui sync                                       # every task (or the [sync] scope)
-  tasktui sync --project "Street signs" --from 2026-01-01
+  tasktui sync --project "Street Scenes" --from 2026-01-01
   tasktui sync --parallel 4                          # fewer requests at once
   tasktui sync --status                              # path, tasks, disk use, last sync
-  tasktui sync --project "Street signs" --prune      # keep that project only
+  tasktui sync --project "Street Scenes" --prune      # keep that project only
 """
 
 

@@ -181,8 +181,10 @@ class _Run:
         after = datetime.fromtimestamp((high_water - OVERLAP_MS) / 1000, timezone.utc)
         started: int | None = None
         sent = time.time()
+        # no discovery request of its own: when nothing changed, a delta is one request
+        known = self.client.extensions_known and EXT_PAGE_SIZE in self.client.extensions
         async with contextlib.aclosing(self.client.iter_pages(
-                query, updated_after=after, limit=await self.page_size())) as pages:
+                query, updated_after=after, limit=BULK_PAGE if known else PAGE_LIMIT_MAX)) as pages:
             async for page in pages:
                 if started is None:
                     started = self.began(sent)

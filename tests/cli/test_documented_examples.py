@@ -236,6 +236,11 @@ def test_a_documented_example_runs_as_written(line, setting):
     if kind == "serve":
         _run_serve(cmd, setting, cwd)
         return
+    if "--offline" in cmd.split() or re.search(r"tasktui sync .*--status", cmd):
+        # these read the local index: the documented order is `tasktui sync` first
+        first = subprocess.run(["bash", "-c", "tasktui sync -q"], env=setting["env"], cwd=cwd,
+                               capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        assert first.returncode == 0, first.stderr[-2000:]
     r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], env=setting["env"], cwd=cwd,
                        capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
     assert r.returncode == 0, f"{EXAMPLES[line]}: {cmd}\nexit {r.returncode}\n{r.stderr[-3000:]}"

@@ -48,7 +48,7 @@ def test_top_level_help_loads_no_subcommand():
         assert loaded(names, heavy) == [], heavy
 
 
-@pytest.mark.parametrize("command", ["export", "get", "config", "serve"])
+@pytest.mark.parametrize("command", ["export", "get", "config", "serve", "sync"])
 def test_headless_help_never_loads_textual(command):
     names = imported_by(command, "--help")
     assert f"tasktui.cli.{command}" in names
