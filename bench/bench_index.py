@@ -193,9 +193,10 @@ def main() -> None:
                 server.stdin.close()
             server.wait(timeout=30)
     p50i, p99i = percentile(ti, 50), percentile(ti, 99)
+    cold = [i[0] for i, _ in per.values() if i]  # the first time each filter was asked
     p50a, p99a = percentile(ta, 50), percentile(ta, 99)
     rows = "\n".join(
-        f"| {name} | {want[name]:,} | {median(i) * 1000:,.1f} ms | {median(a):,.2f} s |"
+        f"| {name} | {want[name]:,} | {median(i) * 1000:,.1f} ms; {i[0] * 1000:,.1f} ms | {median(a):,.2f} s |"
         for name, (i, a) in per.items() if i and a)
     body = header("Local index: filter change to first rows with exact total (issue 12)",
                   "python bench/bench_index.py" + (f" --n {args.n}" if args.n != 100_000 else ""))
@@ -212,9 +213,11 @@ def main() -> None:
         "| | p50 | p99 |\n|---|---|---|\n"
         f"| index (in-process, no socket) | {p50i * 1000:,.1f} ms | {p99i * 1000:,.1f} ms |\n"
         f"| public API, 100 ms per request | {p50a * 1000:,.0f} ms | {p99a * 1000:,.0f} ms |\n"
-        f"| ratio (API / index) | {p50a / p50i:,.0f}x | {p99a / p99i:,.0f}x |\n\n"
+        f"| ratio (API / index) | {p50a / p50i:,.0f}x | {p99a / p99i:,.0f}x |\n"
+        f"| index, first pass only (cold caches: each filter asked once) | {percentile(cold, 50) * 1000:,.1f} ms "
+        f"| {max(cold) * 1000:,.1f} ms (max) |\n\n"
         f"Target p50 <= 100 ms through the index: {'met' if p50i <= 0.1 else 'NOT met'}.\n\n"
-        "| filter | tasks | index (median) | API (median) |\n|---|---|---|---|\n" + rows + "\n")
+        "| filter | tasks | index (median; first pass) | API |\n|---|---|---|---|\n" + rows + "\n")
     if args.no_write:
         print(body)
     else:
