@@ -36,7 +36,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import httpx
 
@@ -64,15 +64,9 @@ class IndexMissingError(FileNotFoundError):
 
 
 class _ReadOnlyPool(dbm.ConnectionPool):
-    """The server's connection pool over the index, every connection ``query_only``
-    (and no schema written: the file is read as it is)."""
-
-    def __init__(self, path: str | Path):  # noqa: D107 - no init_schema: never write
-        self.path = str(path)
-        self._local = threading.local()
-        self._all = []
-        self._lock = threading.Lock()
-        self._closed = False
+    """The server's connection pool over the index, every connection ``query_only``.
+    (Opening runs the server's ``init_schema``: on a file that has the schema, as every
+    index has, its ``IF NOT EXISTS`` statements write nothing and take no write lock.)"""
 
     def get(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
