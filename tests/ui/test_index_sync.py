@@ -28,7 +28,7 @@ async def test_sync_from_the_console_shows_progress_then_reads_the_index(
     monkeypatch.setenv("TASKTUI_DATA_DIR", str(tmp_path / "data"))
     (n,), = sql(shared_server, "SELECT COUNT(*) FROM tasks")
     seen: list[str] = []
-    with FaultProxy(shared_server.url, public_contract=True, latency=0.15).running() as api:
+    with FaultProxy(shared_server.url, public_contract=True, latency=0.4).running() as api:  # the bar stays a while
         app = make_app(api.url, shared_server.api_key, kind="remote", settings=ui_settings(tmp_path))
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             await settled(pilot, app)
