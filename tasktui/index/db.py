@@ -136,7 +136,7 @@ def _connect(path: Path) -> IndexConnection:
     conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False,
                            factory=IndexConnection)
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "temp_store=MEMORY",
-                   "foreign_keys=OFF"):
+                   "foreign_keys=OFF", "cache_size=-16384", "mmap_size=268435456"):
         conn.execute(f"PRAGMA {pragma}")
     conn.path = path
     return conn
@@ -256,29 +256,39 @@ def upsert(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]]) -> int:
     """Insert or replace these wire documents (inside the caller's transaction): index
     row, document and tags together (:func:`tasktui.server.db.store_doc` /
     ``insert_doc``), the count tables kept by the triggers. Returns how many."""
-    n = 0
+    batch = []
     for raw in docs:
         if not isinstance(raw, dict) or not isinstance(raw.get("task_id"), str) or not raw.get("created_at"):
             raise ValueError("a task document without task_id or created_at cannot be indexed")
-        doc = {k: v for k, v in raw.items() if k not in _INTERNAL}
-        tid = doc["task_id"]
-        uid = doc.get("unique_id")
-        if uid is not None:
-            # a unique id moves to the newest holder (the older was cancelled with
-            # clear_unique_id); the older one's update arrives in this or a later read
-            row = conn.execute("SELECT t.id, d.doc FROM tasks t JOIN docs d ON d.id = t.id "
-                               "WHERE t.unique_id = ? AND t.task_id != ?", (uid, tid)).fetchone()
-            if row is not None:
-                other = orjson.loads(row[1])
+        batch.append({k: v for k, v in raw.items() if k not in _INTERNAL})
+    if not batch:
+        return 0
+    ids = list({d["task_id"] for d in batch})
+    found: dict[str, int] = {}
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        found.update(conn.execute(f"SELECT task_id, id FROM tasks WHERE task_id IN ({sdb.placeholders(part)})",
+                                  part).fetchall())
+    uids = list({d["unique_id"] for d in batch if d.get("unique_id") is not None})
+    for i in range(0, len(uids), 500):
+        part = uids[i:i + 500]
+        holders = conn.execute(f"SELECT t.id, t.task_id, t.unique_id, d.doc FROM tasks t JOIN docs d ON d.id = t.id "
+                               f"WHERE t.unique_id IN ({sdb.placeholders(part)})", part).fetchall()
+        newest = {d["unique_id"]: d["task_id"] for d in batch if d.get("unique_id") is not None}
+        for rid, tid, uid, blob in holders:
+            if newest.get(uid) != tid:
+                # a unique id moves to its newest holder (the older one was cancelled with
+                # clear_unique_id); the older one's own update comes in this or a later read
+                other = orjson.loads(blob)
                 other.pop("unique_id", None)
-                sdb.store_doc(conn, row[0], other)
-        found = conn.execute("SELECT id FROM tasks WHERE task_id = ?", (tid,)).fetchone()
-        if found is None:
-            sdb.insert_doc(conn, doc)
+                sdb.store_doc(conn, rid, other)
+    for doc in batch:
+        rid = found.get(doc["task_id"])
+        if rid is None:
+            found[doc["task_id"]] = sdb.insert_doc(conn, doc)
         else:
-            sdb.store_doc(conn, found[0], doc)
-        n += 1
-    return n
+            sdb.store_doc(conn, rid, doc)
+    return len(batch)
 
 
 def put_tasks(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]]) -> int:

@@ -21,6 +21,7 @@ the command line's bar and the console show the same figures.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -37,6 +38,7 @@ from tasktui.index.db import (
     SCOPE_KEY,
     SYNCED_KEY,
     delete_outside,
+    put_tasks,
     upsert,
     write_meta,
 )
@@ -162,19 +164,26 @@ class _Run:
                 if started is None:
                     started = self.began(sent)
                 docs = [t.raw for t in page.tasks]
-                cursor = page.next_token if page.has_more else None
                 self.totals[part] = page.total
-                with sdb.Tx(conn, write=True):
-                    upsert(conn, docs)
-                    if page.has_more:
-                        conn.execute("UPDATE sync_state SET cursor=?, started=?, read=read+?, total=? WHERE part=?",
-                                     (cursor, started, len(docs), page.total, part))
-                    else:
-                        conn.execute("UPDATE sync_state SET cursor=NULL, complete=1, started=NULL, high_water=?, "
-                                     "read=read+?, total=?, synced_at=? WHERE part=?",
-                                     (started, len(docs), page.total, time.time(), part))
+                # in a worker thread (SQLite lets go of the GIL): the other chains' requests
+                # keep flowing while a page is written
+                await asyncio.to_thread(self._write_page, part, docs, page.next_token if page.has_more else None,
+                                        started, page.total)
                 self.read += len(docs)
                 self.tell()
+
+    def _write_page(self, part: str, docs: list[dict], cursor: str | None, started: int, total: int) -> None:
+        """A page's tasks and the position right after it, in one transaction."""
+        conn = self.conn
+        with sdb.Tx(conn, write=True):
+            upsert(conn, docs)
+            if cursor is not None:
+                conn.execute("UPDATE sync_state SET cursor=?, started=?, read=read+?, total=? WHERE part=?",
+                             (cursor, started, len(docs), total, part))
+            else:
+                conn.execute("UPDATE sync_state SET cursor=NULL, complete=1, started=NULL, high_water=?, "
+                             "read=read+?, total=?, synced_at=? WHERE part=?",
+                             (started, len(docs), total, time.time(), part))
 
     async def delta(self, part: str, query: TaskQuery, high_water: int) -> None:
         conn = self.conn
@@ -190,8 +199,7 @@ class _Run:
                     started = self.began(sent)
                 docs = [t.raw for t in page.tasks]
                 if docs:
-                    with sdb.Tx(conn, write=True):
-                        upsert(conn, docs)
+                    await asyncio.to_thread(put_tasks, conn, docs)
                 self.read += len(docs)
                 self.tell()
         with sdb.Tx(conn, write=True):

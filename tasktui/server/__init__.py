@@ -10,8 +10,29 @@ Public API:
   ASGI app elsewhere; ``ServerOptions`` are its tunables.
 """
 
-from tasktui.server.seed import seed_database
-from tasktui.server.runner import ServerHandle, create_app, start_server_thread
-from tasktui.server.options import ServerOptions
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tasktui.server.options import ServerOptions
+    from tasktui.server.runner import ServerHandle, create_app, start_server_thread
+    from tasktui.server.seed import seed_database
+
+#: name -> module: loaded on first use, so that a user of ``tasktui.server.db`` alone (the
+#: local index) does not import uvicorn, Starlette and the demo content to start.
+_EXPORTS = {"seed_database": "tasktui.server.seed", "ServerHandle": "tasktui.server.runner",
+            "create_app": "tasktui.server.runner", "start_server_thread": "tasktui.server.runner",
+            "ServerOptions": "tasktui.server.options"}
 
 __all__ = ["ServerHandle", "ServerOptions", "create_app", "seed_database", "start_server_thread"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tasktui.server' has no attribute {name!r}")
