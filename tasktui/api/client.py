@@ -70,6 +70,8 @@ class TaskClient:
     Use as ``async with TaskClient(url, key) as client: ...`` or call ``aclose()``.
     ``ignore_extensions=True`` makes the client behave as against the real Scale API
     (no bundled-server extensions assumed even when advertised) — used by tests.
+    ``http_transport`` replaces the network (``httpx.ASGITransport(app)``: the local
+    index answers in-process, no socket; see ``tasktui.index.reader``).
     """
 
     def __init__(
@@ -86,6 +88,7 @@ class TaskClient:
         parallel: int = DEFAULT_PARALLEL,
         user_agent: str | None = None,
         on_wait: Callable[[float, str], None] | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
     ):
         url = httpx.URL(str(base_url).strip().rstrip("/"))
         if url.scheme not in ("http", "https") or not url.host:
@@ -114,7 +117,8 @@ class TaskClient:
             url.copy_with(username=None, password=None, query=None, fragment=None), api_key,
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, connect=connect_timeout),
             retry=self.retry, max_connections=max_connections, user_agent=user_agent or USER_AGENT,
-            on_answer=self._learn, replays_writes=lambda: EXT_IDEMPOTENCY in self.extensions)
+            on_answer=self._learn, replays_writes=lambda: EXT_IDEMPOTENCY in self.extensions,
+            http_transport=http_transport)
         self._transport.on_rate_limited = self.throttle.rate_limited
         self._transport.on_wait = on_wait
         self._pager = Pager(self._list_page, self._can_slice, wire_page=self._wire_page,

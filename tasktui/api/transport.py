@@ -137,6 +137,7 @@ class Transport:
         user_agent: str,
         on_answer: Callable[[httpx.Response], None],
         replays_writes: Callable[[], bool],
+        http_transport: httpx.AsyncBaseTransport | None = None,
     ):
         self.base = base
         self._base_str = str(base).rstrip("/")
@@ -158,7 +159,9 @@ class Transport:
             headers={"User-Agent": user_agent, "Accept": "application/json"},
             timeout=timeout,
             follow_redirects=False,
-            **_transports(base, limits),
+            # a transport given by the caller (the local index's in-process ASGI app) is used
+            # as it is; otherwise the ones that fit the API's scheme
+            **({"transport": http_transport} if http_transport is not None else _transports(base, limits)),
         )
 
     # lifecycle -------------------------------------------------------------------

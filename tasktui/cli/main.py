@@ -1,4 +1,4 @@
-"""Command line entry point: ``tasktui [tui|serve|export|get|sync|config] ...``.
+"""Command line entry point: ``tasktui [tui|serve|export|get|sync|config|open] ...``.
 
 Each subcommand is a module of this package with ``add_arguments(parser)`` and
 ``run(args) -> int``. Only the chosen one is imported (``importlib``, from the table
@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "get": ("tasktui.cli.get", "print one task's JSON"),
     "sync": ("tasktui.cli.sync", "fill the local task index from the API, or show its --status"),
     "config": ("tasktui.cli.config", "show where the config file is, or print it"),
+    "open": ("tasktui.cli.open", "browse a previous export read-only in the console"),
 }
 
 

@@ -26,6 +26,7 @@ from tasktui.store.store import (
     MAX_POLL_PAGES,
     POLL_OVERLAP,
     RECOUNT_EVERY,
+    IndexSource,
     TaskStore,
 )
 from tasktui.store.window import Window
@@ -37,6 +38,7 @@ __all__ = [
     "DEFAULT_MAX_ROWS",
     "DEFAULT_PAGE_SIZE",
     "FIX_NOT_OFFERED",
+    "IndexSource",
     "MAX_EMPTY_PAGES",
     "MAX_POLL_PAGES",
     "POLL_OVERLAP",

@@ -58,11 +58,26 @@ def _check_known(action: str) -> None:
         raise ValueError(f"unknown action {action!r}")
 
 
-def read_only_refusal(action: str) -> str:
-    """The sentence that refuses ``action`` in a read-only session."""
+#: Why a session is read-only -> (who refuses, what to do instead). "flag": --read-only or
+#: the config; "offline": ``tasktui --offline`` reads the local index and never the API;
+#: "file": ``tasktui open FILE`` browses an export.
+READ_ONLY_WHY: dict[str, tuple[str, str]] = {
+    "flag": ("Read-only mode", "(start without --read-only, or set read_only = false in the config)."),
+    "offline": ("Offline", "(the console reads the local index, never the API: start without --offline "
+                           "to change tasks)."),
+    "file": ("An opened export file", "(it is a copy read from disk: start tasktui without `open` to "
+                                      "change tasks through the API)."),
+}
+
+
+def read_only_refusal(action: str | None, why: str = "flag") -> str:
+    """The sentence that refuses ``action`` (None: every action) in a read-only session;
+    ``why`` is a key of ``READ_ONLY_WHY``."""
+    who, instead = READ_ONLY_WHY[why]
+    if action is None:
+        return f"{who}: tasks cannot be accepted, rejected, fixed or canceled here {instead}"
     _check_known(action)
-    return (f"Read-only mode: tasks cannot be {VERBS[action].past} in this session "
-            "(start without --read-only, or set read_only = false in the config).")
+    return f"{who}: tasks cannot be {VERBS[action].past} in this session {instead}"
 
 
 def fix_not_offered(task_id: str | None = None) -> str:

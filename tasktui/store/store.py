@@ -31,7 +31,7 @@ import logging
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, Protocol
 
 from tasktui.api import ApiError, Attachment, TaskClient, TaskPage, UnsupportedError, clean_text
 from tasktui.domain import (
@@ -45,6 +45,7 @@ from tasktui.domain import (
 )
 from tasktui.store.actions import (
     ACTIONS,
+    READ_ONLY_WHY,
     BULK_ACTIONS,
     VERBS,
     ActionRefused,
@@ -76,6 +77,37 @@ FIRST_PAINT_AFTER = 0.3
 RECOUNT_EVERY = timedelta(seconds=30)
 
 
+class IndexSource(Protocol):
+    """A local index the store may read from (``tasktui.index.reader.IndexReader``): the
+    store never imports the index or the server; whoever builds the store hands one in.
+
+    ``client()`` answers reads from the index (every extension, exact totals);
+    ``covers(query)`` says whether it can answer a query exactly (synced, in scope);
+    ``put(tasks)`` writes tasks re-read from the API back (write-through, 0 when it is
+    read-only); ``describe()`` is what the header says ("index · synced 4 s ago")."""
+
+    label: str
+
+    def client(self) -> TaskClient: ...
+
+    def covers(self, query: TaskQuery) -> bool: ...
+
+    @property
+    def synced_at(self) -> float | None: ...
+
+    @property
+    def writable(self) -> bool: ...
+
+    async def put(self, tasks: Iterable[Task]) -> int: ...
+
+    def describe(self, now: float | None = None) -> str: ...
+
+    async def aclose(self) -> None: ...
+
+    async def sync(self, client: TaskClient, scope: Any = None, *, origin: str = "",
+                   on_progress: Callable[[Any], None] | None = None) -> Any: ...
+
+
 def _read(page: TaskPage) -> PageRead:
     return PageRead(page.token, page.tasks, page.next_token if page.has_more else None)
 
@@ -92,7 +124,15 @@ class TaskStore:
         cache_size: int = DEFAULT_CACHE_SIZE,
         read_only: bool = False,
         bulk_concurrency: int = 8,
+        index: IndexSource | None = None,
+        offline: bool = False,
+        read_only_why: str = "flag",
     ):
+        """``index``: a local index answering every query it ``covers`` (the rest goes to
+        ``client``, the API); actions always go to ``client`` and the task re-read after
+        each is put into the index. ``offline``: ``client`` IS the index's client (no API
+        at all): every read from it, every action refused (read-only, ``read_only_why``
+        "offline" or "file" says why in the refusals)."""
         if page_size < 1 or max_rows < 1:
             raise ValueError("page_size and max_rows must be positive")
         self.client = client
@@ -100,7 +140,12 @@ class TaskStore:
         self._zone = zone
         self.page_size = min(page_size, 100)
         self.max_rows = max(max_rows, self.page_size)  # the window holds at least one page
-        self._read_only = read_only
+        self._index = index
+        self._offline = offline
+        self._read_only = read_only or offline
+        self._read_only_why = "offline" if offline and read_only_why == "flag" else read_only_why
+        #: the client whose tokens the window's pages hold (index or API)
+        self._window_client: TaskClient | None = None
         self.bulk_concurrency = max(1, bulk_concurrency)
         self.total: int | None = None
         self.total_exact = True
@@ -192,10 +237,81 @@ class TaskStore:
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
         if not self.can_write:
-            return read_only_refusal(action)
+            return read_only_refusal(action, self._read_only_why)
         if action == "fix" and not self._fix_offered():
             return fix_not_offered()
         return task_refusal(task, action) if task is not None else None
+
+    @property
+    def read_only_sentence(self) -> str | None:
+        """Why no action is offered in this session (every action), or None."""
+        return None if self.can_write else read_only_refusal(None, self._read_only_why)
+
+    # where reads come from -----------------------------------------------------------
+    @property
+    def index(self) -> IndexSource | None:
+        return self._index
+
+    @property
+    def offline(self) -> bool:
+        return self._offline
+
+    def reader_for(self, query: TaskQuery | None = None) -> TaskClient:
+        """The client that answers ``query`` (default: the one shown): the index when it
+        covers it (always when offline), otherwise the API."""
+        if self._index is None:
+            return self.client
+        if self._offline or self._index.covers(query or self._query):
+            return self._index.client()
+        return self.client
+
+    @property
+    def from_index(self) -> bool:
+        """The rows shown are read from the local index."""
+        if self._index is None:
+            return False
+        return self._offline or self._index.covers(self._query)
+
+    def source_text(self, now: float | None = None) -> str | None:
+        """What the header says about where the rows come from: "index · synced 4 s ago"
+        when the index answers the view, "API · outside the index" when an index is in use
+        but does not cover the view, None without an index."""
+        if self._index is None:
+            return None
+        if not self.from_index:
+            return "API · outside the index"
+        return self._index.describe(now)
+
+    def attach_index(self, index: IndexSource) -> None:
+        """Read from ``index`` from now on where it covers the view (the console made it
+        with its first "Sync index"). Not offline: there the index was there from the start."""
+        if self._offline:
+            raise ValueError("an offline store has its index from the start")
+        self._index = index
+
+    async def sync_index(self, scope: Any = None, *, origin: str = "",
+                         on_progress: Callable[[Any], None] | None = None) -> Any:
+        """Bring the index up to date from the API (the console's "Sync index"), then show
+        the view again from it. ``on_progress`` gets the sync's progress (tasks read of
+        the total); cancelling the call stops the sync (what was read is kept). Returns
+        the sync's result. Refused (``ActionRefused``) offline or without an index."""
+        if self._offline or self._index is None:
+            raise ActionRefused("Syncing needs the API and an index: start tasktui without --offline "
+                                "(or run `tasktui sync`).")
+        result = await self._index.sync(self.client, scope, origin=origin, on_progress=on_progress)
+        await self.reload()
+        return result
+
+    async def _write_through(self, tasks: Iterable[Task]) -> None:
+        """Put tasks read from the API into the index (never when offline: the index is
+        where they came from). A failure to write is logged, never raised: the API has
+        the truth and the next sync brings it."""
+        if self._index is None or self._offline or not self._index.writable:
+            return
+        try:
+            await self._index.put(list(tasks))
+        except Exception:  # noqa: BLE001 - the index is a cache of the API
+            log.exception("writing tasks into the local index failed")
 
     # testing seams (read-only views of internal state) ---------------------------------
     @property
@@ -334,8 +450,9 @@ class TaskStore:
         """Re-fetch the window and keep the operator's place: starting at the window's
         first page, pages are read until the task at the cursor (``anchor_task_id``) is
         loaded again, or as many rows as the window held (at most ``max_rows``)."""
-        if not self._window.has_pages or self._window_query != self.query:
-            await self.set_query(self.query)
+        if (not self._window.has_pages or self._window_query != self.query
+                or self._window_client is not self.reader_for()):
+            await self.set_query(self.query)  # the index began (or stopped) covering the view
             return
         gen = self._bump()
         start = self._window.first_token
@@ -346,8 +463,9 @@ class TaskStore:
 
     async def _load_from(self, gen: int, start: str | None, *, want_rows: int,
                          anchor: str | None = None, keep_before: bool = False) -> None:
+        reader = self.reader_for()
         try:
-            self._is_scan = await self.client.needs_scan(self.query)
+            self._is_scan = await reader.needs_scan(self.query)
         except ApiError:
             self._is_scan = False  # the load below meets the same error and reports it
         if gen != self.generation:
@@ -356,7 +474,7 @@ class TaskStore:
         if self._is_scan:
             painted = asyncio.Event()
             task = self._spawn(self._scan(gen, start, want_rows=want_rows, anchor=anchor,
-                                          keep_before=keep_before, painted=painted))
+                                          keep_before=keep_before, painted=painted, reader=reader))
             self._scan_task = task
             waiter = asyncio.ensure_future(painted.wait())
             try:
@@ -370,7 +488,7 @@ class TaskStore:
         error: ApiError | None = None
         empty_reads = 0
         try:
-            async with contextlib.aclosing(self.client.iter_pages(
+            async with contextlib.aclosing(reader.iter_pages(
                     self.query, start_token=start, limit=self.page_size,
                     prefetch=want_rows > self.page_size)) as it:
                 async for page in it:
@@ -395,12 +513,12 @@ class TaskStore:
                 self._set_error(error)
                 self._set_loading(False)
                 return
-            self._replace_window([], keep_before=False)
+            self._replace_window([], keep_before=False, reader=reader)
             self._emit(StoreEventKind.ROWS_REPLACED)
             self._set_error(error)
             self._set_loading(False)
             return
-        self._replace_window(pages, keep_before=keep_before)
+        self._replace_window(pages, keep_before=keep_before, reader=reader)
         self._watermark = self._first_time(pages) - POLL_OVERLAP
         self.loaded_once = True
         self._emit(StoreEventKind.ROWS_REPLACED)
@@ -438,7 +556,7 @@ class TaskStore:
         return stopped
 
     async def _scan(self, gen: int, start: str | None, *, want_rows: int, anchor: str | None,
-                    keep_before: bool, painted: asyncio.Event) -> None:
+                    keep_before: bool, painted: asyncio.Event, reader: TaskClient) -> None:
         """Read the listing in parallel slices from ``start``: the rows until the window
         has ``want_rows`` (shown as soon as some are found), and — from the top — on to
         the end, counting the matches, so that the total becomes exact. Never stalls on a
@@ -460,7 +578,7 @@ class TaskStore:
 
         def show() -> None:
             nonlocal shown
-            self._replace_window(pages, keep_before=keep_before)
+            self._replace_window(pages, keep_before=keep_before, reader=reader)
             self._watermark = self._first_time(pages) - POLL_OVERLAP
             self.loaded_once = True
             shown = True
@@ -469,7 +587,7 @@ class TaskStore:
             painted.set()
 
         try:
-            async with contextlib.aclosing(self.client.iter_pages_sliced(
+            async with contextlib.aclosing(reader.iter_pages_sliced(
                     q, start_cursor=start, limit=self.page_size, min_tasks=0)) as it:
                 async for page in it:
                     if gen != self.generation:
@@ -522,7 +640,7 @@ class TaskStore:
         if not shown:
             if error is not None and not pages:
                 if not keep_before:
-                    self._replace_window([], keep_before=False)
+                    self._replace_window([], keep_before=False, reader=reader)
                     self._emit(StoreEventKind.ROWS_REPLACED)
                 self._set_error(error)
                 self._set_loading(False)
@@ -559,7 +677,7 @@ class TaskStore:
                 self._set_progress(ScanProgress(scanned, wire_total, matched, what))
 
         try:
-            n, _ = await self.client.count(q, on_progress=told)
+            n, _ = await self.reader_for(q).count(q, on_progress=told)
         except asyncio.CancelledError:
             if gen != self.generation or not self._stop_requested:
                 raise
@@ -585,9 +703,10 @@ class TaskStore:
                 return p.server_time
         return datetime.now(timezone.utc)
 
-    def _replace_window(self, pages: list[TaskPage], *, keep_before: bool) -> None:
+    def _replace_window(self, pages: list[TaskPage], *, keep_before: bool, reader: TaskClient) -> None:
         self._window.replace([_read(p) for p in pages], keep_before=keep_before)
         self._window_query = self.query
+        self._window_client = reader
         self._refresh_cache(self.rows)
 
     async def load_more(self) -> int:
@@ -598,6 +717,9 @@ class TaskStore:
             return len(self.rows)
         if self._window_query != self.query:
             return 0  # the first page of a new query is still on its way
+        if self._window_client is not self.reader_for():  # the index began (or stopped) covering it
+            await self.set_query(self.query)
+            return len(self.rows)
         if self._more_task is not None and not self._more_task.done():
             return (await self._wait(self._more_task)) or 0
         if not self.has_more or self._filling:  # a scan still filling the window brings the rows
@@ -613,7 +735,7 @@ class TaskStore:
             for _ in range(MAX_EMPTY_PAGES):
                 idx, token = self._window.next_page()
                 try:
-                    page = await self.client.list_tasks(self.query, token, limit=self.page_size)
+                    page = await self._window_client.list_tasks(self.query, token, limit=self.page_size)
                 except Exception as e:  # ApiError, or a bug: reported, never stuck loading
                     if not isinstance(e, ApiError):
                         log.exception("loading more tasks failed")
@@ -643,14 +765,14 @@ class TaskStore:
     async def load_previous(self) -> int:
         """Re-fetch the page before the window (dropped when scrolling far down) from
         its remembered token. Returns how many rows were added at the start."""
-        if not self.has_before or self._window_query != self.query:
+        if not self.has_before or self._window_query != self.query or self._window_client is None:
             return 0
         return (await self._wait(self._spawn(self._fetch_previous(self.generation)))) or 0
 
     async def _fetch_previous(self, gen: int) -> int:
         idx, token = self._window.previous_page()
         try:
-            page = await self.client.list_tasks(self.query, token, limit=self.page_size)
+            page = await self._window_client.list_tasks(self.query, token, limit=self.page_size)
         except ApiError as e:
             if gen == self.generation:
                 self._set_error(e)
@@ -690,6 +812,9 @@ class TaskStore:
     async def fetch_attachment(self, url: str) -> Attachment:
         """A task's media, for previews (the API key goes only to the API's own origin;
         size capped): screens ask the store, never the client."""
+        if self._offline:
+            raise UnsupportedError(f"{READ_ONLY_WHY[self._read_only_why][0]}: previews are not shown, "
+                                   "the media lives on the API (start without --offline to see them).")
         return await self.client.fetch_attachment(url)
 
     async def get_task(self, task_id: str, *, refresh: bool = False) -> Task:
@@ -747,7 +872,7 @@ class TaskStore:
     # actions ---------------------------------------------------------------------------
     def _check_writable(self, action: str) -> None:
         if not self.can_write:
-            raise ReadOnlyError(read_only_refusal(action))
+            raise ReadOnlyError(read_only_refusal(action, self._read_only_why))
 
     async def _known_task(self, task_id: str) -> Task:
         t = self.cached(task_id)
@@ -799,7 +924,9 @@ class TaskStore:
             self._put(before, only_if=guess)  # roll back
             if isinstance(e, ApiError):
                 try:  # the action may have been applied before the failure: show the truth
-                    self._put(await self.client.get_task(task_id))
+                    truth = await self.client.get_task(task_id)
+                    self._put(truth)
+                    await self._write_through([truth])
                 except ApiError:
                     pass
                 if report:
@@ -811,6 +938,7 @@ class TaskStore:
             except ApiError:
                 pass
         self._put(after)
+        await self._write_through([after])  # the index never shows a stale row
         if report:
             self._emit(StoreEventKind.ACTION, task_ids=(task_id,), ok=True,
                        message=f"{VERBS[action].done} {task_id}.")
@@ -927,6 +1055,10 @@ class TaskStore:
             self._emit(StoreEventKind.POLL, message="many tasks changed: reloaded")
             return len(self.rows)
         self._watermark = (first_time or datetime.now(timezone.utc)) - POLL_OVERLAP
+        if changed:
+            await self._write_through(changed.values())  # the poll keeps the index fresh too
+            if gen != self.generation:
+                return 0
         n = self._merge(list(changed.values()))
         if changed and self._is_scan:
             # The exact count of a scanned listing means reading it whole again: not on
@@ -937,7 +1069,7 @@ class TaskStore:
                 self._recount(gen)
         elif changed:
             try:
-                total, exact = await self.client.count(self.query)
+                total, exact = await self.reader_for().count(self.query)
             except ApiError:
                 pass
             else:

@@ -29,7 +29,7 @@ from tasktui.api import RetryPolicy, TaskClient
 from tasktui.backend import Backend
 from tasktui.config import Settings
 from tasktui.locations import config_path
-from tasktui.store import DEFAULT_MAX_ROWS, TaskStore
+from tasktui.store import DEFAULT_MAX_ROWS, IndexSource, TaskStore
 from tasktui.ui.keymap import bind, check_keymap
 from tasktui.ui.last_view import LastView, forget_last_view, load_last_view, save_last_view
 from tasktui.ui.modals.bulk import BulkSummary
@@ -90,8 +90,16 @@ class TaskTuiApp(App[int]):
         max_rows: int | None = None,
         theme: str | None = None,
         last_view_path: Path | None = None,
+        index: IndexSource | None = None,
+        offline: bool = False,
+        read_only_why: str = "flag",
     ) -> None:
         super().__init__()
+        #: a local index answering the views it covers (``tasktui.index.reader``); with
+        #: ``offline`` it answers everything and no API client is made at all
+        self.index = index
+        self.offline = offline
+        self.read_only_why = read_only_why
         self.settings = settings
         self.backend = backend
         self.initial_view = initial_view
@@ -119,11 +127,15 @@ class TaskTuiApp(App[int]):
         options.setdefault("connect_timeout", 5.0)
         if self.settings.parallel:
             options.setdefault("parallel", self.settings.parallel)
-        self.client = TaskClient(self.backend.url, self.backend.api_key, **options)
+        if self.offline and self.index is not None:
+            self.client = self.index.client()  # no request ever leaves the process
+        else:
+            self.client = TaskClient(self.backend.url, self.backend.api_key, **options)
         restore = load_last_view(self.last_view_path) if self.last_view_path is not None else None
         self.store = TaskStore(self.client, zone=restore.zone if restore else self.settings.zone,
                                max_rows=self._max_rows or DEFAULT_MAX_ROWS,
-                               read_only=self.settings.read_only)
+                               read_only=self.settings.read_only, index=self.index,
+                               offline=self.offline, read_only_why=self.read_only_why)
         cfg = self.settings.config_file or config_path()
         self.tasks_screen = TasksScreen(
             self.store, self.settings, backend_kind=self.backend.kind, backend_label=self.backend.label,
@@ -139,6 +151,9 @@ class TaskTuiApp(App[int]):
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.aclose()
+        if self.index is not None:
+            with contextlib.suppress(Exception):
+                await self.index.aclose()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "move_focus":  # only out of a one-line field; elsewhere tab is as usual
@@ -206,6 +221,37 @@ class TaskTuiApp(App[int]):
             with contextlib.suppress(OSError):
                 forget_last_view(self.last_view_path)
 
+    def sync_index(self) -> None:
+        """Sync the local index from the API with a progress bar (``SyncDialog``); the first
+        time, the index is made (``<data dir>/index/<origin>.sqlite``) and the store reads
+        from it from then on. Offline there is no API to sync from: said so."""
+        if self.store is None:
+            return
+        if self.offline:
+            why = ("An opened export file is not synced: it is a copy read from disk."
+                   if self.read_only_why == "file" else
+                   "Offline: syncing needs the API (start without --offline, or run `tasktui sync`).")
+            self.notify(why, severity="warning", markup=False)
+            return
+        from tasktui.export import public_url
+        from tasktui.index.db import index_path_for, open_index
+        from tasktui.index.reader import IndexReader
+        from tasktui.index.scope import ScopeError, SyncScope
+        from tasktui.ui.modals.sync import SyncDialog
+
+        try:
+            scope = SyncScope.from_settings(self.settings)
+            if self.store.index is None:
+                path = index_path_for(self.settings)
+                open_index(path).close()  # folder 0700, file 0600
+                self.index = IndexReader.for_index(path)
+                self.store.attach_index(self.index)
+        except (ScopeError, OSError, ValueError) as e:
+            self.notify(f"Cannot sync the index: {e}", severity="error", markup=False)
+            return
+        origin = "local sandbox" if self.backend.is_sandbox else (public_url(self.backend.url) or "")
+        self.push_screen(SyncDialog(self.store, scope=scope, origin=origin, scope_words=scope.describe()))
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
@@ -218,9 +264,10 @@ def remappable() -> tuple[type, ...]:
     (Imports the screens opened later, so it is called only when there is a keymap.)"""
     from tasktui.ui.modals.fix_editor import FixEditor
     from tasktui.ui.screens.detail import TaskDetailScreen
+    from tasktui.ui.modals.sync import SyncDialog
     from tasktui.ui.screens.export import ExportScreen
 
     return (
         TaskTuiApp, TasksScreen, TaskTable, TaskDetailScreen, ExportScreen, HelpScreen,
-        ConfirmDialog, ChoiceDialog, PromptDialog, RejectDialog, FixEditor, BulkSummary,
+        ConfirmDialog, ChoiceDialog, PromptDialog, RejectDialog, FixEditor, BulkSummary, SyncDialog,
     )

@@ -110,13 +110,14 @@ def test_the_examples_are_found():
 def _kind(line: str) -> str:
     if line.startswith("make "):
         return "make"
-    m = re.search(r"tasktui(?:\s+(\S+))?", line)
+    last = line.split("&&")[-1]  # `tasktui sync && tasktui --offline`: what runs last decides
+    m = re.search(r"tasktui(?:\s+(\S+))?", last)
     word = m.group(1) if m and m.group(1) else ""
     if "--help" in line.split():
         return "plain"
     if word == "serve":
         return "serve"
-    if word in ("", "tui") or word.startswith("-") or word.startswith("|"):
+    if word in ("", "tui", "open") or word.startswith("-") or word.startswith("|"):
         return "console"
     return "plain"
 

@@ -135,7 +135,7 @@ def test_locations_follow_the_environment(tmp_path: Path):
 def test_the_subcommand_table_names_a_module_for_each_command():
     full = build_parser()
     for name, (module, _) in SUBCOMMANDS.items():
-        args = full.parse_args([name] + (["x"] if name == "get" else []))
+        args = full.parse_args([name] + (["x"] if name in ("get", "open") else []))
         assert args._module.__name__ == module == f"tasktui.cli.{name}"
 
 

@@ -408,7 +408,7 @@ class TaskDetailScreen(Screen):
         """Why the action ``kind`` is not offered here at all (hidden from the footer,
         help and palette; its key says this sentence), or None."""
         if self.read_only:
-            return READ_ONLY_REFUSAL
+            return self.store.read_only_sentence or READ_ONLY_REFUSAL
         if kind in ("fix", "fix_external") and not self.store.can_fix:
             return fix_not_offered()
         return None
@@ -438,7 +438,7 @@ class TaskDetailScreen(Screen):
                 return
 
     def _refuse_read_only(self) -> None:
-        self.notify(READ_ONLY_REFUSAL, severity="warning", markup=False)
+        self.notify(self.store.read_only_sentence or READ_ONLY_REFUSAL, severity="warning", markup=False)
 
     def _ready(self, kind: str) -> Task | None:
         """The task when ``kind`` may run on it now; otherwise say why and return None."""

@@ -138,6 +138,9 @@ class TasksScreen(Screen):
              tooltip="Clear every filter (zone, date field and sort order are kept)"),
         bind("tasks.copy_id", "y", "copy_ids", "Copy id", show=False,
              tooltip="Copy the task id under the cursor (or the marked ids, one a line)"),
+        bind("tasks.sync", "S", "sync_index", "Sync index", show=False,
+             tooltip="Sync index: bring the local index up to date from the API (progress bar; "
+                     "esc stops); the views it covers are then answered from disk"),
         bind("tasks.export", "ctrl+e", "export", "Export",
              tooltip="Export every task matching the filters to a JSON / NDJSON file"),
         bind("tasks.bulk_accept", "A", "bulk('accept')", "Accept marked", show=False,
@@ -232,6 +235,7 @@ class TasksScreen(Screen):
         self.set_timer(1.0, self._mount_sidebar)
         if self.live_interval > 0:
             self.store.start_polling(self.live_interval)
+        self.set_interval(1.0, self._tick_source)  # "index · synced 4 s ago" ticks (once there is an index)
 
         if self._restore is not None:
             self.notify(f"Restored your last view ({self._restore_summary()}). "
@@ -406,6 +410,14 @@ class TasksScreen(Screen):
     async def _after_first_paint(self) -> None:
         await self._mount_sidebar()
 
+    def _source_text(self) -> str:
+        now = self._now().timestamp() if self._now else None
+        return self.store.source_text(now) or ""
+
+    def _tick_source(self) -> None:
+        if self.store.index is not None:
+            self.header.update_state(source=self._source_text())
+
     def _sync(self) -> None:
         s = self.store
         rows = s.rows
@@ -414,7 +426,7 @@ class TasksScreen(Screen):
             zone=self.zone, shown=len(rows), offset=s.offset, total=s.total, total_exact=s.total_exact,
             order=self.order, loading=bool(s.loading or s.loading_more), live_interval=self.live_interval,
             paused=self._suspended, read_only=self.store.read_only, marked=len(self.table.marked_ids),
-            error=s.error is not None or self._poll_error is not None,
+            error=s.error is not None or self._poll_error is not None, source=self._source_text(),
         )
         if s.error is not None:
             self.notice.show_error(advice_for(s.error, self._key_for("tasks.refresh"), self._config_path,
@@ -539,6 +551,10 @@ class TasksScreen(Screen):
     def run_binding(self, binding_id: str) -> None:
         """Run the action of the binding ``binding_id`` (the command palette uses it)."""
         run_binding(binding_id, (self.table, self, self.app))
+
+    def action_sync_index(self) -> None:
+        """``S``: sync the local index (the app makes it the first time)."""
+        self.app.sync_index()
 
     def action_open_task(self) -> None:
         task_id = self.table.cursor_task_id

@@ -1,7 +1,9 @@
-"""The header line: which backend (local sandbox or remote host), time zone, how many
-tasks are shown of how many match, sort order, loading, live / paused, read-only.
+"""The header line: which backend (local sandbox or remote host), where the rows come
+from when a local index is in use ("index · synced 4 s ago" or "API"), time zone, how
+many tasks are shown of how many match, sort order, loading, live / paused, read-only.
 
-No clock: the screen stays still (and snapshot tests stay deterministic)."""
+No clock of its own: the screen stays still (and snapshot tests stay deterministic); the
+Tasks screen re-sets ``source`` once a second while an index is in use, so the age ticks."""
 
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 @dataclass(frozen=True)
 class HeaderState:
-    backend_kind: str = "sandbox"  # "sandbox" | "remote"
+    backend_kind: str = "sandbox"  # "sandbox" | "remote" | "offline" | "file"
     backend_label: str = ""
+    source: str = ""  # "index · synced 4 s ago", "API · outside the index", "" (no index)
     zone: Zone = Zone.UTC
     shown: int = 0
     offset: int = 0  # position of the first loaded row in the whole list
@@ -92,8 +95,14 @@ class AppHeader(Widget):
         t.append(" ")
         if s.backend_kind == "sandbox":
             t.append("⌂ sandbox" if narrow else "⌂ local sandbox", style="bold green")
+        elif s.backend_kind in ("offline", "file"):  # no API at all
+            t.append("⊘ " + one_line(s.backend_label or s.backend_kind, 40), style="bold yellow")
         else:
             t.append("⇄ " + one_line(s.backend_label or "remote", 40), style="bold cyan")
+        if s.source:
+            t.append(" · ", style="dim")
+            from_index = not s.source.startswith("API")
+            t.append(one_line(s.source, 60), style="bold magenta" if from_index else "dim")
         sep = " │ "
         t.append(sep, style="dim")
         t.append(zone_text(s.zone), style="bold")
