@@ -116,3 +116,17 @@ async def test_open_file_every_filter_exact_and_hostile_text_stays_data(shared_s
     finally:
         loaded.remove()
     assert not loaded.path.exists()
+
+
+async def test_offline_header_at_80_columns_keeps_the_count_and_the_order(shared_server, sql, make_app, tmp_path):
+    """At 80x24 the header drops the long words ("offline · local sandbox", "synced ... ago"),
+    never the count or the sort order."""
+    path = await make_index(shared_server, tmp_path / "idx.sqlite")
+    (n,), = sql(shared_server, "SELECT COUNT(*) FROM tasks")
+    app = make_app("http://127.0.0.1:9/v1", "unused", kind="offline", index=IndexReader.for_index(path),
+                   offline=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settled(pilot, app)
+        header = screen_text(app).splitlines()[0]
+        assert f"of {n:,}" in header and "newest first" in header, header
+        assert "⊘ offline · index " in header and "synced" not in header, header

@@ -47,6 +47,14 @@ def counts_text(shown: int, total: int | None, exact: bool = True, offset: int =
     return f"Showing {what} of {approx}{total:,}"
 
 
+def short_source(source: str) -> str:
+    """The source at narrow widths: "index · synced 4 s ago" -> "index 4 s",
+    "API · outside the index" -> "API" (below 100 columns the count and the order must fit)."""
+    if source.startswith("API"):
+        return "API"
+    return source.replace(" · synced ", " ").removesuffix(" ago")
+
+
 def zone_text(zone: Zone) -> str:
     """``UTC``, ``Pacific``, or ``Local (Europe/Paris)``: which zone "local" is."""
     if zone is Zone.LOCAL:
@@ -96,13 +104,17 @@ class AppHeader(Widget):
         if s.backend_kind == "sandbox":
             t.append("⌂ sandbox" if narrow else "⌂ local sandbox", style="bold green")
         elif s.backend_kind in ("offline", "file"):  # no API at all
-            t.append("⊘ " + one_line(s.backend_label or s.backend_kind, 40), style="bold yellow")
+            label = s.backend_label or s.backend_kind
+            if narrow:  # "offline · local sandbox" -> "offline": the count matters more
+                label = s.backend_kind if s.backend_kind == "offline" else label.split(" · ")[0]
+            t.append("⊘ " + one_line(label, 40), style="bold yellow")
         else:
             t.append("⇄ " + one_line(s.backend_label or "remote", 40), style="bold cyan")
         if s.source:
             t.append(" · ", style="dim")
             from_index = not s.source.startswith("API")
-            t.append(one_line(s.source, 60), style="bold magenta" if from_index else "dim")
+            source = short_source(s.source) if narrow else s.source
+            t.append(one_line(source, 60), style="bold magenta" if from_index else "dim")
         sep = " │ "
         t.append(sep, style="dim")
         t.append(zone_text(s.zone), style="bold")
