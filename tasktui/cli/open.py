@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    import dataclasses
     import sys
 
     from tasktui.cli.tui import run_console_on_index
@@ -39,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
         settings = settings_from_args(args)
     except ConfigError as e:
         return fail(PROG, str(e), EXIT_USAGE)
+    # a file does not change while it is open: no live refresh ("● live 15s" would promise one)
+    settings = dataclasses.replace(settings, refresh_interval=0)
     try:
         loaded = load_export(args.file)
     except LoadError as e:
@@ -49,10 +52,11 @@ def run(args: argparse.Namespace) -> int:
         if not sys.stdout.isatty() or not sys.stdin.isatty():
             return fail(PROG, f"{args.file} holds {loaded.tasks:,} tasks, but the console needs a terminal; "
                               "an export is JSON already: read it with jq or a script", EXIT_USAGE)
-        reader = IndexReader(loaded.path, label=f"file {clean_for_error(args.file.name, 60)}")
+        # the header reads "⊘ opened export · NAME │ … │ Showing 100 of N" (the count is there)
+        reader = IndexReader(loaded.path, label=clean_for_error(args.file.name, 60))
         try:
             return run_console_on_index(settings, reader, kind="file",
-                                        label=f"{clean_for_error(args.file.name, 40)} · {loaded.tasks:,} tasks",
+                                        label="opened export",
                                         read_only_why="file")
         finally:
             asyncio.run(reader.aclose())

@@ -119,3 +119,27 @@ def test_tasktui_opens_on_the_embedded_sandbox_in_a_terminal(tmux, tmp_path):
     assert "│ Pacific │" in screen and "live 5s" in screen
     tmux.keys("C-q")  # ctrl+q quits at once
     tmux.wait_for(r"EXITED=0", timeout=60)
+
+
+def test_tasktui_open_shows_an_export_read_only_with_no_live_refresh(tmux, tmp_path):
+    """`tasktui open FILE` in a real terminal: the header names the file, counts its tasks
+    and says the console is read-only with live refresh off (a file does not change); at
+    80x24 the count and the order still fit. Oracle: the file written here."""
+    import json
+
+    tasks = [{"task_id": f"{i:024x}", "created_at": f"2026-03-0{1 + i % 9}T10:00:00.000Z",
+              "updated_at": "2026-03-10T10:00:00.000Z", "status": "pending", "type": "imageannotation",
+              "project": "Opened", "params": {}, "metadata": {}} for i in range(1, 38)]
+    path = tmp_path / "few.ndjson"
+    path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    env = f"env -u SCALE_API_KEY -u COLUMNS -u LINES TERM=xterm-256color TASKTUI_DATA_DIR={shlex.quote(str(tmp_path / 'd'))} " \
+          f"TASKTUI_CONFIG={shlex.quote(str(tmp_path / 'none.toml'))} PYTHONPATH={shlex.quote(str(ROOT))}"
+    cmd = f"{env} {shlex.quote(sys.executable)} -m tasktui open {shlex.quote(str(path))}; echo EXITED=$?; sleep 30"
+    tmux.run("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", cmd)
+    screen = tmux.wait_for(r"Showing \d+ of 37", timeout=90)
+    header = screen.splitlines()[0]
+    assert "⊘ opened export" in header and "newest first" in header, header
+    tmux.run("resize-window", "-t", "e2e", "-x", "120", "-y", "40")
+    screen = tmux.wait_for(r"READ-ONLY")
+    header = screen.splitlines()[0]
+    assert "few.ndjson" in header and "○ live off" in header and "● live" not in header, header
