@@ -54,12 +54,17 @@ class MissingKeyError(BackendError):
     """A server is named but no API key is given (the CLI's exit 3, like a refused key)."""
 
 
+#: The label of the sandbox's own local index (``export --offline`` without a server named).
+SANDBOX_INDEX_LABEL = "local sandbox's index"
+
+
 @dataclass
 class Backend:
     """Where the task service is: ``url`` (API base, ending in ``/v1``) and ``api_key``.
 
-    ``kind`` is "sandbox" (the embedded server, stopped by :meth:`close`) or "remote".
-    ``label`` is what the header shows ("local sandbox" or the host name).
+    ``kind`` is "sandbox" (the embedded server, stopped by :meth:`close`), "remote", or
+    "index" (the bundled server over a local index, for ``export --offline``; stopped by
+    :meth:`close` too). ``label`` is what the header shows ("local sandbox" or the host name).
     """
 
     url: str
@@ -79,7 +84,13 @@ class Backend:
     def attachment_note(self) -> str | None:
         """What to tell whoever saves tasks from this backend to a file (download, export)
         about the attachment URLs in it: for the sandbox, that they stop working when this
-        run ends (its server's port and key are made for this run only); None otherwise."""
+        run ends (its server's port and key are made for this run only); for the sandbox's
+        local index, that they are those of the run that synced them; None otherwise."""
+        if self.kind == "index":
+            if self.label != SANDBOX_INDEX_LABEL:
+                return None  # the API's own URLs, as it gave them at the last sync
+            return ("Its attachment URLs are those the local sandbox gave when the index was synced: "
+                    "they work only while that sandbox runs (its port and key change every run).")
         if not self.is_sandbox:
             return None
         origin = self.url[: -len("/v1")] if self.url.endswith("/v1") else self.url

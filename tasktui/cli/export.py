@@ -295,8 +295,8 @@ def _open_index(settings, query, quiet: bool) -> Backend:
     """The bundled server over the local index the settings name, as the export's
     backend; notes on standard error when the index does not hold the whole answer
     (its scope does not cover the filters, or its first sync has not finished)."""
-    from tasktui.backend import Backend, BackendError
-    from tasktui.index.db import IndexMissing, index_path_for, index_status, serve_index, stored_scope
+    from tasktui.backend import SANDBOX_INDEX_LABEL, Backend, BackendError
+    from tasktui.index.db import SANDBOX_ORIGIN, IndexMissing, index_origin, index_path_for, index_status, serve_index, stored_scope
 
     path = index_path_for(settings)
     try:
@@ -320,8 +320,9 @@ def _open_index(settings, query, quiet: bool) -> Backend:
         if scope is not None and not scope.covers(query):
             print(f"{PROG}: note: the index holds {scope.describe()}: tasks outside it are not exported",
                   file=sys.stderr)
-    return Backend(url=handle.url.rstrip("/"), api_key=handle.api_key, kind="sandbox",
-                   label="local index", db_path=path, _handle=handle)
+    return Backend(url=handle.url.rstrip("/"), api_key=handle.api_key, kind="index",
+                   label=SANDBOX_INDEX_LABEL if index_origin(settings) == SANDBOX_ORIGIN else "local index", db_path=path,
+                   _handle=handle)
 
 
 def _public(url: str) -> str | None:
