@@ -120,8 +120,10 @@ def ui_settings(tmp_path: Path, **changes) -> Settings:
     return s
 
 
-async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
-    """Pause the pilot until ``predicate()`` is truthy (fails the test after ``timeout``)."""
+async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    """Pause the pilot until ``predicate()`` is truthy and return its value; after
+    ``timeout`` s fail the test, quoting the notifications and the screen. The 0.02 s
+    between two checks is a polling interval, never evidence."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while True:
@@ -130,8 +132,27 @@ async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 15.0, w
         if value:
             return value
         if loop.time() > end:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
+            app = pilot.app
+            raise AssertionError(f"timed out waiting for {what or predicate}; notices: "
+                                 f"{' | '.join(notifications(app))}\n{screen_text(app)}")
         await asyncio.sleep(0.02)
+
+
+async def steady_screen(pilot, timeout: float = 20.0) -> str:
+    """Wait until the screen's text is the same on three reads in a row (a condition with a
+    timeout, not a fixed pause) and return it."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    last, same = screen_text(pilot.app), 0
+    while same < 2:
+        if loop.time() > end:
+            raise AssertionError(f"the screen kept changing:\n{last}")
+        await pilot.pause()
+        await asyncio.sleep(0.05)
+        now = screen_text(pilot.app)
+        same = same + 1 if now == last else 0
+        last = now
+    return last
 
 
 async def wait_loaded(pilot, app: DetailHost, task_id: str | None = None) -> TaskDetailScreen:

@@ -158,13 +158,10 @@ async def test_fix_validates_as_typed_refuses_invalid_and_reaches_the_callback(s
         assert doc["prior_responses"][-1] == old
         await pilot.press("4")
         await wait_for(pilot, lambda: "What the fix changed" in screen_text(app))
-    # the callback receiver on loopback got the fix with the prior response
-    import asyncio
-    for _ in range(200):
-        if any(b.get("task", {}).get("prior_responses") for _h, b in bodies):
-            break
-        await asyncio.sleep(0.05)
-    headers, body = next((h, b) for h, b in bodies if b.get("task", {}).get("prior_responses"))
+        # the callback receiver on loopback got the fix with the prior response
+        headers, body = await wait_for(
+            pilot, lambda: next(((h, b) for h, b in bodies if b.get("task", {}).get("prior_responses")), None),
+            what="the fix's callback")
     assert body["task_id"] == tid
     assert body["task"]["prior_responses"][-1] == old
     assert body["response"] == new

@@ -59,9 +59,9 @@ async def test_cursor_stays_on_its_task_across_refresh_and_live_updates(server, 
 
         async with httpx.AsyncClient(base_url=server.url, auth=(server.api_key, "")) as http:
             victim = next((q for q in queued if q in ids_above), None)
-            if victim is not None:
-                r = await http.post(f"/task/{victim}/cancel")
-                assert r.status_code == 200
+            assert victim is not None, "the seed has no Queued task above the cursor: pick another row"
+            r = await http.post(f"/task/{victim}/cancel")
+            assert r.status_code == 200
             r = await http.post("/task/categorization", json={
                 "instruction": "new", "callback_url": "http://127.0.0.1:9/cb",
                 "params": {"attachment": "hello", "attachment_type": "text", "categories": ["a", "b"]}})
@@ -82,7 +82,12 @@ async def test_cursor_stays_on_its_task_across_refresh_and_live_updates(server, 
         await wait_for(pilot, lambda: table.rows[0].task_id == newest, what="live insert")
         assert table.cursor_task_id == target
         # and a zone switch
+        from tasktui.domain import Zone
+
         await pilot.press("t")
+        await wait_for(pilot, lambda: app.store.zone is Zone.PACIFIC and table.zone is Zone.PACIFIC,
+                       what="the zone switched")
+        await settled(pilot, app)
         assert table.cursor_task_id == target
 
 
@@ -345,9 +350,10 @@ async def test_the_window_stays_bounded_and_pages_come_back_when_scrolling_up(sh
         await settled(pilot, app)
         table = app.tasks_screen.table
         for _ in range(7):  # to the end of what is loaded, seven times: 800 rows seen
+            seen = app.store.offset + table.row_count
             await pilot.press("G")
-            await wait_for(pilot, lambda: not app.store.loading_more, what="page")
-            await pilot.pause(0.05)
+            await wait_for(pilot, lambda: app.store.offset + table.row_count > seen and not app.store.loading_more,
+                           what=f"a page past row {seen}")
         await wait_for(pilot, lambda: app.store.offset >= 400, what="rows dropped at the top")
         assert table.row_count <= 300
         all_ids = api_order(sql, shared_server, 1500)
