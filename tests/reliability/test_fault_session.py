@@ -25,7 +25,7 @@ from tasktui.testing.faultproxy import DEFAULT_MIX, Fault, FaultProxy
 
 from tasktui.ui.keymap import notification_messages
 
-from ui.support import wait_for
+from ui.support import screen_text, wait_for
 
 MIX = (*DEFAULT_MIX, Fault.slow(0.3), Fault.rate_limit(0.2), Fault.error(500, forward=True),
        Fault.drop("before", forward=True))
@@ -171,9 +171,9 @@ async def test_session_under_20_percent_faults_applies_each_action_once(server, 
             await pilot.press("y")
             await until(pilot, lambda: docs_of(sql, server, [c])[c].get("status") == "canceled"
                         and not isinstance(app.screen, ConfirmDialog), what=f"cancel of {c}")
-            # the action is over (its retries too) once its success is said
-            await until(pilot, lambda: any(m.startswith("Canceled") and c in m for m in notification_messages(app)),
-                        what=f"the cancel of {c} reported")
+            # the action is over (its retries too) once the detail shows its outcome
+            await until(pilot, lambda: app.screen.shown_task.status_label == "Canceled"
+                        and "Canceling" not in screen_text(app).splitlines()[0], what=f"the cancel of {c} shown")
             await back_to_list(pilot, app)
 
             # export every Completed task from the app

@@ -163,6 +163,9 @@ async def test_remapped_keys_from_the_config_file(shared_server, make_app, tmp_p
     app = make_app(shared_server, settings=settings)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settled(pilot, app)
+        # the unknown id is reported at start (for 10 s), naming the ids that exist
+        await wait_for(pilot, lambda: any("no.such.binding" in m and "tasks.refresh" in m
+                                          for m in notifications(app)), what="the unknown binding id reported")
         screen = app.tasks_screen
         await pilot.press("t")  # no longer the zone key
         await pilot.pause()
@@ -176,9 +179,6 @@ async def test_remapped_keys_from_the_config_file(shared_server, make_app, tmp_p
         assert screen.table.cursor_row == 2
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: app.store.loading or app.store.generation > 1, what="refresh by ctrl+r")
-        # the unknown id is reported, naming the ids that exist
-        assert any("no.such.binding" in m and "tasks.refresh" in m
-                   for m in notifications(app))
         # help and the footer show the remapped keys
         await pilot.press("question_mark")
         await pilot.pause()
