@@ -23,7 +23,7 @@ from tasktui.server.times import ms_to_wire
 from tasktui.testing.faultproxy import Fault, FaultProxy
 from tasktui.ui.keymap import notification_messages
 
-from ui.support import steady_screen, wait_for as until
+from ui.support import open_tab, steady_screen, wait_for as until
 
 from .hostile import HOSTILE
 from .screen import foreign_controls, screen_text, terminal_bytes
@@ -36,18 +36,6 @@ def make_app(url: str, api_key: str, tmp_path, now, **kw):
     kw.setdefault("client_options", {"retry": RetryPolicy.none(), "timeout": 10.0})
     return TaskTuiApp(settings, Backend(url, api_key, "sandbox", "local sandbox"), now=lambda: now,
                       theme="textual-dark", **kw)
-
-
-TABS = dict(zip("123456", ("summary", "instructions", "json", "response", "audit", "preview")))
-
-
-async def open_tab(pilot, app, key: str) -> None:
-    """Press a tab's key and wait until that tab is active and the screen has changed,
-    so a check never reads the previous tab's frame."""
-    before = screen_text(app)
-    await pilot.press(key)
-    await until(pilot, lambda: app.screen.active_tab == TABS[key] and screen_text(app) != before,
-                what=f"tab {TABS[key]} drawn")
 
 
 def settled(app) -> bool:
@@ -117,7 +105,7 @@ async def test_hostile_task_in_list_and_detail_reaches_the_terminal_as_inert_tex
         await until(pilot, lambda: getattr(app.screen, "task_id", None) == tid, what="the detail screen")
         await until(pilot, lambda: "[@click=app.quit]u␇" in screen_text(app), what="the summary drawn")
         for key in "234561":  # each tab, ending on the summary: every check follows a redraw
-            await open_tab(pilot, app, key)
+            await open_tab(pilot, key)
             assert foreign_controls(app) == [], key
             assert "\x1b]8;" not in terminal_bytes(app), key
         assert "[@click=app.quit]u␇" in screen_text(app)
@@ -130,7 +118,7 @@ async def test_hostile_task_in_list_and_detail_reaches_the_terminal_as_inert_tex
                     and app.screen.shown_task.task_id == bad_id, what="the detail of the hostile id")
         await until(pilot, lambda: "[bold]ID[/]" in screen_text(app), what="the summary drawn")
         for key in "2341":
-            await open_tab(pilot, app, key)
+            await open_tab(pilot, key)
             assert foreign_controls(app) == [], key
         assert "[bold]ID[/]␛[31m⟨9B⟩2J␇" in screen_text(app)
         assert app.is_running
@@ -324,6 +312,6 @@ async def test_a_task_with_an_unknown_hostile_status_in_list_and_detail(server, 
         await until(pilot, lambda: getattr(app.screen, "shown_task", None) is not None
                     and app.screen.shown_task.task_id == tid, what="the detail")
         for key in "3451":  # the summary (1) is open already: visit it last, after the others
-            await open_tab(pilot, app, key)
+            await open_tab(pilot, key)
             assert foreign_controls(app) == [], key
         assert "[b]weird[/b]␛[31m⟨9B⟩2J␇" in screen_text(app)

@@ -133,6 +133,7 @@ async def test_zone_toggle_reinterprets_the_typed_range(shared_server, make_app)
         await settled(pilot, app)
         assert app.store.query.start.isoformat() == "2026-11-01T00:00:00+00:00"
         assert str(sidebar.query_one("#date-utc").render()) == "UTC: 2026-11-01 00:00 → …"
+        assert shown_tasks(app)  # not vacuous: some tasks are in the range
         assert all(t.created_at >= app.store.query.start for t in shown_tasks(app))
         await pilot.press("escape", "t")  # Pacific: midnight there is 07:00 UTC (PDT)
         await wait_for(pilot, lambda: app.store.query.start.hour == 7, what="range re-read in Pacific")
@@ -257,7 +258,8 @@ async def test_completion_date_switch_and_batch_picker(shared_server, make_app, 
                    int(datetime(2026, 11, 13, tzinfo=ZoneInfo("UTC")).timestamp() * 1000))[0]
         assert n > 0 and app.store.total == n
         start, end = app.store.query.start, app.store.query.end
-        assert all(t.completed_at is not None and start <= t.completed_at < end for t in shown_tasks(app))
+        assert shown_tasks(app) and all(t.completed_at is not None and start <= t.completed_at < end
+                                        for t in shown_tasks(app))
         # batches offered follow the chosen project
         project_sel = sidebar.query_one("#project", Select)
         batch_sel = sidebar.query_one("#batch", Select)
