@@ -222,3 +222,11 @@ def test_an_excerpt_of_a_body_of_repeated_keys_has_exactly_the_stars_its_window_
     # an excerpt of 10: 40 + 224 = 264 bytes, 6 keys and 24 bytes, 18 + 24 = 42 characters,
     # fewer than the 55 to drop: nothing is left
     assert transport(key).excerpt(body, 10) == ""
+
+
+def test_only_padding_is_stripped_from_a_base64_form():
+    # "abcdeW" is six bytes: its base64, "YWJjZGVX", has no padding and ends in X; only '='
+    # may be stripped to make the unpadded form, so "YWJjZGV" is not the key and stays
+    t = transport("abcdeW")
+    assert t.scrub("Basic YWJjZGVX") == "Basic ***"
+    assert t.scrub("a YWJjZGV b") == "a YWJjZGV b"

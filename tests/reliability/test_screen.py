@@ -136,6 +136,8 @@ async def test_resizing_while_loading_leaves_the_same_screen_as_a_fresh_start(sh
         expected = await steady_screen(pilot)
     # slow answers keep the app loading while the terminal is resized again and again
     with FaultProxy(shared_server.url, seed=3, rate=1.0, kinds=(Fault.slow(0.15),)).running() as proxy:
+        # the first page 3 s late: the storm lands while loading even on a slow, busy machine
+        proxy.script(Fault.slow(3.0, match="GET /v1/tasks"))
         app = make_app(proxy.url, shared_server.api_key, tmp_path, seed_now)
         async with app.run_test(size=SIZES[0]) as pilot:
             loading_during_resizes = []

@@ -130,6 +130,7 @@ async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 20.0, w
         await pilot.pause()
         value = predicate()
         if value:
+            await pilot.pause()  # and let the screen catch up with what the condition saw
             return value
         if loop.time() > end:
             app = pilot.app
