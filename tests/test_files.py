@@ -133,8 +133,10 @@ def test_file_and_directory_are_fsynced_before_it_returns(tmp_path, monkeypatch)
 
 
 def test_fsync_dir_is_quiet_where_it_cannot_open(tmp_path):
-    fsync_dir(tmp_path)  # a real directory: no error
-    fsync_dir(tmp_path / "gone")  # nothing to flush: no error either
+    (tmp_path / "kept").write_bytes(b"x")
+    assert fsync_dir(tmp_path) is None  # a real directory: no error
+    assert fsync_dir(tmp_path / "gone") is None  # nothing to flush: no error either
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]  # and nothing made or removed
 
 
 def test_leftover_temps_finds_only_this_files_temps(tmp_path):

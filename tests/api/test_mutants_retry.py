@@ -10,8 +10,8 @@ from tasktui.api import RetryPolicy
 
 
 @pytest.mark.parametrize("kw", [
-    {"base_delay": 0, "max_delay": 0, "total_time": 0},
-    {"base_delay": 0.5, "max_delay": 0.5, "total_time": 0.5},
+    {"base_delay": 0, "max_delay": 0, "total_time": 0, "max_retry_after": 0},
+    {"base_delay": 0.5, "max_delay": 0.5, "total_time": 0.5, "max_retry_after": 0.5},
     {"max_attempts": 1},
 ])
 def test_zero_and_small_waits_are_allowed(kw):

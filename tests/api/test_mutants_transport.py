@@ -209,3 +209,24 @@ def test_a_refusal_at_each_end_of_the_4xx_range_reads_as_a_refusal():
 def test_a_four_character_key_and_a_key_with_a_slash_are_scrubbed_in_every_form():
     assert transport("abcd").scrub("x abcd y") == "x *** y"
     assert transport("a/b c").scrub("<a%2Fb%20c> <a%2Fb+c>") == "<***> <***>"
+
+
+def test_an_excerpt_of_a_body_of_repeated_keys_has_exactly_the_stars_its_window_leaves():
+    # worked out by hand: the key's longest form (the base64 of "K"*40 + ":") is 56 characters,
+    # so an excerpt of 100 reads a window of 100*4 + 4*56 = 624 bytes: 15 whole keys and 24
+    # bytes of the 16th, scrubbed to 15 * "***" + 24 "K" = 69 characters; more follows, so the
+    # window's last 55 characters go (a piece of a key may hide there): 14 stars are left
+    key = "K" * 40
+    body = (key * 20).encode()
+    assert transport(key).excerpt(body, 100) == "*" * 14
+    # an excerpt of 10: 40 + 224 = 264 bytes, 6 keys and 24 bytes, 18 + 24 = 42 characters,
+    # fewer than the 55 to drop: nothing is left
+    assert transport(key).excerpt(body, 10) == ""
+
+
+def test_only_padding_is_stripped_from_a_base64_form():
+    # "abcdeW" is six bytes: its base64, "YWJjZGVX", has no padding and ends in X; only '='
+    # may be stripped to make the unpadded form, so "YWJjZGV" is not the key and stays
+    t = transport("abcdeW")
+    assert t.scrub("Basic YWJjZGVX") == "Basic ***"
+    assert t.scrub("a YWJjZGV b") == "a YWJjZGV b"

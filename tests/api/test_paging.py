@@ -8,6 +8,7 @@ import contextlib
 
 from datetime import timedelta
 
+from waiting import eventually
 from tasktui.api import TaskClient
 from tasktui.api.paging import MAX_SLICES, Pager
 from tasktui.domain import OperatorStatus, SortOrder, TaskQuery
@@ -84,22 +85,15 @@ async def test_the_next_page_is_requested_while_the_caller_works(shared_server, 
         first = await anext(pages)
         assert first.token is None and first.has_more
         # The caller has not asked for page 2, yet its request reaches the server.
-        for _ in range(500):
-            if proxy.stats.requests - before >= 2:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: proxy.stats.requests - before >= 2, "the prefetch of page 2")
         assert proxy.stats.requests - before == 2
         second = await anext(pages)
         assert second.token == first.next_token
         await pages.aclose()
         # closing stops the prefetch chain: at most the one page already asked for, answered,
         # then nothing more in an observation window far longer than one page takes here
-        for _ in range(500):
-            if proxy.stats.in_flight == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert proxy.stats.in_flight == 0
-        await asyncio.sleep(0.3)
+        await eventually(lambda: proxy.stats.in_flight == 0, "the page in flight to be answered")
+        await asyncio.sleep(0.3)  # deliberate: an observation window for "nothing more is sent"
         assert proxy.stats.requests - before <= 3
 
 

@@ -56,7 +56,7 @@ async def test_the_throttle_halves_on_a_429_and_recovers_slowly():
         nonlocal peak
         async with th.slot():
             peak = max(peak, th.active)
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # the work done while holding a slot, not a wait
 
     await asyncio.gather(*(one() for _ in range(20)))
     assert peak == 8

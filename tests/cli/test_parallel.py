@@ -12,6 +12,19 @@ from tasktui.config import ConfigError, load_settings
 from tasktui.testing import FaultProxy
 
 
+@pytest.fixture(scope="module")
+def slices_server(tmp_path_factory, api_key, seed_now):
+    """3,000 tasks, long enough to be read in slices; seeded once for the module (the
+    exports only read it)."""
+    from tasktui.server import seed_database, start_server_thread
+
+    path = tmp_path_factory.mktemp("slices") / "slices.db"
+    seed_database(path, 3000, seed=7, now=seed_now)
+    handle = start_server_thread(path, [api_key])
+    yield handle
+    handle.stop()
+
+
 def _export(cli, server, proxy, out, *extra):
     return cli.run("export", "--api-url", proxy.url, "--api-key", server.api_key, "--format", "ndjson",
                    "-o", str(out), "-q", *extra)
@@ -22,8 +35,8 @@ def _export(cli, server, proxy, out, *extra):
     ([], "parallel = 2\n", 2),
     (["--parallel", "1"], "parallel = 4\n", 1),  # the flag wins over the file
 ])
-def test_the_number_of_chains_is_what_was_asked(cli, server_factory, sql, tmp_path, flag, config, most):
-    shared_server = server_factory(n=3000)  # long enough to be read in slices
+def test_the_number_of_chains_is_what_was_asked(cli, slices_server, sql, tmp_path, flag, config, most):
+    shared_server = slices_server
     if config:
         cli.write_config(config)
     out = tmp_path / "all.ndjson"

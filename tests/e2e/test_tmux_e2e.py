@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
@@ -38,7 +39,8 @@ class Tmux:
     def keys(self, *keys: str) -> None:
         for k in keys:
             self.run("send-keys", "-t", "e2e", k)
-            time.sleep(0.15)  # separate keys: ESC followed at once by a key reads as alt+key
+            # deliberate: a person's typing pace; ESC followed at once by a key reads as alt+key
+            time.sleep(0.15)
 
     def wait_for(self, pattern: str, timeout: float = 30.0) -> str:
         deadline = time.monotonic() + timeout
@@ -47,7 +49,7 @@ class Tmux:
             screen = self.screen()
             if re.search(pattern, screen):
                 return screen
-            time.sleep(0.2)
+            time.sleep(0.2)  # polling interval
         raise AssertionError(f"{pattern!r} never appeared on screen; last screen:\n{screen}")
 
 
@@ -97,17 +99,14 @@ def test_tasktui_opens_on_the_embedded_sandbox_in_a_terminal(tmux, tmp_path):
     tmux.wait_for(r"\(•\) Created")
     tmux.keys(*["Tab"] * 8, "Space")
     tmux.wait_for(r"Task status · 1 of 6 on", timeout=60)
-    deadline = time.monotonic() + 60
-    while True:  # the filter applies after a short debounce and one request
-        screen = tmux.screen()
-        rows = [line for line in screen.splitlines() if re.search(r"\b[0-9a-f]{24}\b", line)]
-        if rows and all("Completed" in line for line in rows):
-            break
-        assert time.monotonic() < deadline, screen
-        time.sleep(0.2)
+    def only_completed_rows() -> bool:  # the filter applies after a short debounce and one request
+        rows = [line for line in tmux.screen().splitlines() if re.search(r"\b[0-9a-f]{24}\b", line)]
+        return bool(rows) and all("Completed" in line for line in rows)
+
+    wait_until(only_completed_rows, "only Completed rows on screen", timeout=60)
     tmux.keys("Escape", "q")  # q asks first
     tmux.wait_for(r"Quit \[y\]", timeout=60)
-    time.sleep(0.3)
+    time.sleep(0.3)  # deliberate: an operator reads the question before answering (typing pace)
     tmux.keys("y")
     screen = tmux.wait_for(r"EXITED=0", timeout=60)
     assert (data / "last-view.json").exists()

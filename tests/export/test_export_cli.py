@@ -252,7 +252,7 @@ def test_ctrl_c_exit_130_keeps_a_resumable_partial(shared_server, sql, tmp_path,
                 cp = None
             if cp is not None and cp.written >= 100:
                 break
-            time.sleep(0.05)
+            time.sleep(0.05)  # polling interval
         if cp is None or cp.written < 100:
             p.kill()
             _, err = p.communicate(timeout=30)

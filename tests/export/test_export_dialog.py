@@ -4,7 +4,6 @@ must be slow)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from tasktui.testing.faultproxy import Fault, FaultProxy
 from tasktui.ui.app import TaskTuiApp
 from tasktui.ui.keymap import notification_messages, screen_text
 from tasktui.ui.screens.export import ExportScreen, current_job
+from ui.support import wait_for
 
 FAST_RETRY = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.05, total_time=5, seed=1)
 
@@ -31,15 +31,6 @@ def make_app(url: str, api_key: str, downloads: Path) -> TaskTuiApp:
 def shown(screen, selector: str) -> str:
     """The text a Static shows (whole, however the dialog wraps it)."""
     return str(screen.query_one(selector).content)
-
-
-async def wait_for(pilot, predicate, timeout: float = 20.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError(f"timed out waiting for {what}:\n{screen_text(pilot.app)}")
-        await pilot.pause(0.05)
 
 
 async def open_dialog(pilot) -> ExportScreen:
@@ -277,7 +268,8 @@ async def test_a_typed_ndjson_name_is_written_as_ndjson_and_enter_closes_the_fin
         await pilot.press("enter")
         await wait_for(pilot, lambda: current_job(app) is not None and current_job(app).state == "done",
                        what="the export to finish")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: shown(screen, "#export-stats").startswith("Done: 1,500 tasks written"),
+                       what="the dialog to say it is done")
         lines = target.read_text().splitlines()
         assert len(lines) == 1500 and all(json.loads(line)["task_id"] for line in lines)
         assert "NDJSON" in shown(screen, "#export-target")
@@ -310,7 +302,8 @@ async def test_a_write_failure_speaks_the_console_s_words_not_the_cli_s(shared_s
         await pilot.press("enter")
         await wait_for(pilot, lambda: current_job(app) is not None and current_job(app).state == "failed",
                        what="the failure")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "No space left on device" in shown(screen, "#export-run-error"),
+                       what="the dialog to say why")
         said = shown(screen, "#export-run-error") + " " + shown(screen, "#export-stats")
         assert "No space left on device" in said
         assert "--resume" not in said and "command" not in said, said

@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -100,6 +99,7 @@ async def test_the_app_warns_on_screen_about_a_readable_key_file(shared_server, 
     from tasktui.backend import Backend
     from tasktui.ui.app import TaskTuiApp
     from tasktui.ui.keymap import notification_messages, screen_text
+    from ui.support import wait_for
 
     p = tmp_path / "config.toml"
     p.write_text(f'api_key = "{KEY}"\nrefresh_interval = 0\n')
@@ -108,10 +108,8 @@ async def test_the_app_warns_on_screen_about_a_readable_key_file(shared_server, 
     app = TaskTuiApp(s, Backend(shared_server.url, shared_server.api_key, "remote", "test"),
                      client_options={"retry": RetryPolicy.none()})
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        deadline = time.monotonic() + 20
-        while not ("chmod 600" in " ".join(notification_messages(app)) and "chmod 600" in screen_text(app)):
-            assert time.monotonic() < deadline, "no chmod warning shown within 20 s"
-            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: "chmod 600" in " ".join(notification_messages(app))
+                       and "chmod 600" in screen_text(app), what="the chmod warning")
         text = screen_text(app)
         messages = " ".join(notification_messages(app))
     assert "chmod 600" in messages and str(p) in messages

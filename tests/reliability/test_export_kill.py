@@ -37,7 +37,7 @@ def test_export_killed_twice_resumes_to_exactly_the_full_set(shared_server, sql,
             while time.monotonic() < deadline and proc.poll() is None:
                 if partial.exists() and partial.read_bytes().count(b"\n") >= lines:
                     break
-                time.sleep(0.02)
+                time.sleep(0.02)  # polling interval
             assert proc.poll() is None, f"the export ended before kill {i + 1} ({proc.stderr.read()[-500:]!r})"
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)

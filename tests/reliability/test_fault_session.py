@@ -9,7 +9,7 @@ export holding exactly the tasks the database holds for its filter, each once.""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import json
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from tasktui.testing.faultproxy import DEFAULT_MIX, Fault, FaultProxy
 
 from tasktui.ui.keymap import notification_messages
 
-from .screen import screen_text
+from ui.support import screen_text, wait_for
 
 MIX = (*DEFAULT_MIX, Fault.slow(0.3), Fault.rate_limit(0.2), Fault.error(500, forward=True),
        Fault.drop("before", forward=True))
@@ -42,20 +42,14 @@ def notes(app) -> str:
     return " | ".join(notification_messages(app))
 
 
-async def until(pilot, pred, timeout: float = 40.0, what: str = "") -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        if loop.time() > end:
-            raise AssertionError(f"timed out waiting for {what}; notices: {notes(pilot.app)}\n{screen_text(pilot.app)}")
-        await pilot.pause(0.05)
-    await pilot.pause()
+#: a wait for a condition; 40 s, as the session runs under faults on a busy machine
+until = functools.partial(wait_for, timeout=40.0)
 
 
 def settled(app) -> bool:
     s = app.store
     return (s is not None and s.loaded_once and not s.loading and not s.loading_more and s.error is None
-            and app.tasks_screen is not None and app.tasks_screen._debounce is None
+            and app.tasks_screen is not None and not app.tasks_screen.filters_pending
             and app.tasks_screen.sidebar_ready)  # mounted shortly after the first page
 
 
@@ -97,9 +91,10 @@ async def back_to_list(pilot, app) -> None:
     for _ in range(3):
         if app.screen is app.tasks_screen:
             break
+        screen = app.screen
         await pilot.press("escape")
-        await pilot.pause(0.1)
-    await until(pilot, lambda: app.screen is app.tasks_screen, what="the list")
+        await until(pilot, lambda: app.screen is not screen, what="escape to close the screen")
+    assert app.screen is app.tasks_screen
 
 
 @pytest.mark.timeout(300)  # a busy machine slows the session; its own waits are bounded
@@ -140,10 +135,11 @@ async def test_session_under_20_percent_faults_applies_each_action_once(server, 
             # open the first task, step through its neighbours and back, accept it
             a = await open_row(pilot, app, 0)
             a_before = docs_of(sql, server, [a])[a]
-            for key in "nnpp":
+            order = [t.task_id for t in table.rows[:3]]
+            for key, shown in zip("nnpp", (order[1], order[2], order[1], order[0])):
                 await pilot.press(key)
-                await pilot.pause(0.3)
-            await until(pilot, lambda: app.screen.shown_task.task_id == a, what=f"back on {a}")
+                await until(pilot, lambda: app.screen.shown_task.task_id == shown, what=f"{key} to show {shown}")
+            assert app.screen.shown_task.task_id == a
             await pilot.press("a")
             await until(pilot, lambda: app.screen.shown_task.task_id != a
                         or app.screen.shown_task.audit_label == "Accepted", what=f"accept of {a}")
@@ -176,7 +172,9 @@ async def test_session_under_20_percent_faults_applies_each_action_once(server, 
             await pilot.press("y")
             await until(pilot, lambda: docs_of(sql, server, [c])[c].get("status") == "canceled"
                         and not isinstance(app.screen, ConfirmDialog), what=f"cancel of {c}")
-            await pilot.pause(0.5)  # let any retried answer land
+            # the action is over (its retries too) once the detail shows its outcome
+            await until(pilot, lambda: app.screen.shown_task.status_label == "Canceled"
+                        and "Canceling" not in screen_text(app).splitlines()[0], what=f"the cancel of {c} shown")
             await back_to_list(pilot, app)
 
             # export every Completed task from the app

@@ -14,6 +14,8 @@ from tasktui.store import BulkResult
 from tasktui.ui.modals.bulk import BulkSummary
 from tasktui.ui.widgets.preview import MediaPreview
 
+from ui.support import wait_for
+
 from .hostile import HOSTILE
 from .screen import foreign_controls, screen_text
 
@@ -35,10 +37,8 @@ async def test_the_bulk_summary_shows_hostile_ids_and_reasons_as_data():
                         skipped={"[red]s2[/red]\x9b": f"is {HOSTILE}"})
     app = SummaryHost(result)
     async with app.run_test(size=(140, 40)) as pilot:
-        for _ in range(100):
-            if isinstance(app.screen, BulkSummary) and "Failed:" in screen_text(app):
-                break
-            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkSummary) and "Failed:" in screen_text(app),
+                       what="the summary drawn")
         text = screen_text(app)
         assert "Failed:" in text and "Skipped:" in text
         assert "[bold]6430a6f1[/bold]" in text  # markup in an id is shown, not applied
@@ -68,10 +68,8 @@ async def test_a_text_attachments_hostile_body_is_shown_as_data():
     app = PreviewHost(body)
     async with app.run_test(size=(140, 40)) as pilot:
         preview = app.query_one(MediaPreview)
-        for _ in range(200):
-            if preview.state == "text" and "line two" in screen_text(app):
-                break
-            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: preview.state == "text" and "line two" in screen_text(app),
+                       what=f"the text preview drawn (state {preview.state}: {preview.message})")
         assert preview.state == "text", preview.message
         text = screen_text(app)
         assert "[bold red]HOSTILE[/]" in text and "[link=https://evil.example]x[/link]" in text

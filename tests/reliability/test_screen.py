@@ -7,7 +7,6 @@ moves) no control character may be there."""
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import re
 import sqlite3
@@ -24,6 +23,8 @@ from tasktui.server.times import ms_to_wire
 from tasktui.testing.faultproxy import Fault, FaultProxy
 from tasktui.ui.keymap import notification_messages
 
+from ui.support import open_tab, steady_screen, wait_for as until
+
 from .hostile import HOSTILE
 from .screen import foreign_controls, screen_text, terminal_bytes
 
@@ -35,44 +36,6 @@ def make_app(url: str, api_key: str, tmp_path, now, **kw):
     kw.setdefault("client_options", {"retry": RetryPolicy.none(), "timeout": 10.0})
     return TaskTuiApp(settings, Backend(url, api_key, "sandbox", "local sandbox"), now=lambda: now,
                       theme="textual-dark", **kw)
-
-
-async def until(pilot, pred, timeout: float = 20.0, what: str = "") -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        if loop.time() > end:
-            raise AssertionError(f"timed out waiting for {what or pred}")
-        await pilot.pause(0.03)
-    await pilot.pause()
-
-
-async def steady_screen(pilot, app, timeout: float = 20.0) -> str:
-    """Wait until the screen's text is the same on three reads in a row (a condition with a
-    timeout, not a fixed pause) and return it."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    last, same = screen_text(app), 0
-    while same < 2:
-        if loop.time() > end:
-            raise AssertionError("the screen kept changing")
-        await pilot.pause(0.05)
-        now = screen_text(app)
-        same = same + 1 if now == last else 0
-        last = now
-    return last
-
-
-TABS = dict(zip("123456", ("summary", "instructions", "json", "response", "audit", "preview")))
-
-
-async def open_tab(pilot, app, key: str) -> None:
-    """Press a tab's key and wait until that tab is active and the screen has changed,
-    so a check never reads the previous tab's frame."""
-    before = screen_text(app)
-    await pilot.press(key)
-    await until(pilot, lambda: app.screen.active_tab == TABS[key] and screen_text(app) != before,
-                what=f"tab {TABS[key]} drawn")
 
 
 def settled(app) -> bool:
@@ -143,7 +106,7 @@ async def test_hostile_task_in_list_and_detail_reaches_the_terminal_as_inert_tex
         await until(pilot, lambda: getattr(app.screen, "task_id", None) == tid, what="the detail screen")
         await until(pilot, lambda: "[@click=app.quit]u␇" in screen_text(app), what="the summary drawn")
         for key in "234561":  # each tab, ending on the summary: every check follows a redraw
-            await open_tab(pilot, app, key)
+            await open_tab(pilot, key)
             assert foreign_controls(app) == [], key
             assert "\x1b]8;" not in terminal_bytes(app), key
         assert "[@click=app.quit]u␇" in screen_text(app)
@@ -156,7 +119,7 @@ async def test_hostile_task_in_list_and_detail_reaches_the_terminal_as_inert_tex
                     and app.screen.shown_task.task_id == bad_id, what="the detail of the hostile id")
         await until(pilot, lambda: "[bold]ID[/]" in screen_text(app), what="the summary drawn")
         for key in "2341":
-            await open_tab(pilot, app, key)
+            await open_tab(pilot, key)
             assert foreign_controls(app) == [], key
         assert "[bold]ID[/]␛[31m⟨9B⟩2J␇" in screen_text(app)
         assert app.is_running
@@ -171,22 +134,23 @@ async def test_resizing_while_loading_leaves_the_same_screen_as_a_fresh_start(sh
     ref = make_app(shared_server.url, shared_server.api_key, tmp_path, seed_now)
     async with ref.run_test(size=final) as pilot:
         await until(pilot, lambda: settled(ref), what="the reference list")
-        expected = await steady_screen(pilot, ref)
+        expected = await steady_screen(pilot)
     # slow answers keep the app loading while the terminal is resized again and again
-    with FaultProxy(shared_server.url, seed=3, rate=1.0, kinds=(Fault.slow(0.6),)).running() as proxy:
+    with FaultProxy(shared_server.url, seed=3, rate=1.0, kinds=(Fault.slow(0.15),)).running() as proxy:
+        # the first page 3 s late: the storm lands while loading even on a slow, busy machine
+        proxy.script(Fault.slow(3.0, match="GET /v1/tasks"))
         app = make_app(proxy.url, shared_server.api_key, tmp_path, seed_now)
         async with app.run_test(size=SIZES[0]) as pilot:
             loading_during_resizes = []
             for size in SIZES:
                 await pilot.resize_terminal(*size)
                 loading_during_resizes.append(not settled(app))
-                await pilot.pause(0.03)
-            # the resizes did land while the list was still loading (every answer is 0.6 s late: the
-            # first page is the first request and goes out as the screen composes)
+                await pilot.pause(0.03)  # deliberate: the pace of a resize storm (what is tested), not evidence
+            # the resizes did land while the list was still loading (every answer is 0.15 s late)
             assert loading_during_resizes[0], loading_during_resizes
             await pilot.resize_terminal(*final)
             await until(pilot, lambda: settled(app), what="the list after resizing")
-            await steady_screen(pilot, app)
+            await steady_screen(pilot)
             assert app.size == final
             lines = screen_text(app).split("\n")
             assert len(lines) == final[1]
@@ -237,13 +201,13 @@ async def test_no_color_is_honoured_and_statuses_keep_their_words(shared_server,
     app = make_app(shared_server.url, shared_server.api_key, tmp_path, seed_now)
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, lambda: settled(app), what="the list")
-        await steady_screen(pilot, app)
+        await steady_screen(pilot)
         raw = terminal_bytes(app)
         text = screen_text(app)
         statuses = {t.status_label for t in app.tasks_screen.table.rows[:30]}
         await pilot.press("enter")  # the detail screen too
         await until(pilot, lambda: app.screen is not app.tasks_screen, what="the detail screen")
-        await steady_screen(pilot, app)
+        await steady_screen(pilot)
         raw_detail = terminal_bytes(app)
     # status and audit are words on screen, never colour alone
     assert len(statuses) >= 3
@@ -295,7 +259,7 @@ async def test_hostile_project_and_batch_names_in_the_pickers_and_the_empty_stat
         bsel.focus()
         await pilot.press("enter")
         await until(pilot, lambda: bsel.expanded, what="the batch picker open")
-        await steady_screen(pilot, app)
+        await steady_screen(pilot)
         assert foreign_controls(app) == []
         await pilot.press("escape")
         sidebar.query_one("#search", Input).value = "zz [i]nope[/i]"
@@ -351,6 +315,6 @@ async def test_a_task_with_an_unknown_hostile_status_in_list_and_detail(server, 
         await until(pilot, lambda: getattr(app.screen, "shown_task", None) is not None
                     and app.screen.shown_task.task_id == tid, what="the detail")
         for key in "3451":  # the summary (1) is open already: visit it last, after the others
-            await open_tab(pilot, app, key)
+            await open_tab(pilot, key)
             assert foreign_controls(app) == [], key
         assert "[b]weird[/b]␛[31m⟨9B⟩2J␇" in screen_text(app)

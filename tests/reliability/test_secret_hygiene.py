@@ -190,15 +190,10 @@ async def test_app_session_never_shows_the_key(keyed_server, tmp_path: Path, sql
     assert found == []
 
 
-async def _until(pilot, pred, timeout: float = 15.0) -> None:
-    import asyncio
+async def _until(pilot, pred, timeout: float = 20.0) -> None:
+    from ui.support import wait_for
 
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        if loop.time() > end:
-            raise AssertionError("timed out")
-        await pilot.pause(0.05)
+    await wait_for(pilot, pred, timeout)
 
 
 def _closed_port() -> int:

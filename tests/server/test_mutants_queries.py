@@ -203,3 +203,10 @@ def test_the_smallest_page_size_and_an_explicit_newest_first_are_accepted():
     assert parse_list_query([("order", "DESC")]).order == "desc"
     assert refused(parse_list_query, [("start_time", "soon")]) == (
         "start_time='soon' is not a date; give an ISO-8601 date such as 2026-03-08 or 2026-03-08T10:00:00Z")
+
+
+def test_a_repeated_parameter_takes_a_hundred_values_and_refuses_the_hundred_and_first():
+    hundred = [("tags", f"g{i}") for i in range(100)]  # the limit, a literal: REPEATED_VALUES_MAX
+    assert parse_list_query(hundred).tags == tuple(f"g{i}" for i in range(100))
+    assert refused(parse_list_query, [*hundred, ("tags", "g100")]) == (
+        "tags was given 101 times; the limit is 100 values of tags per request")

@@ -8,20 +8,13 @@ import asyncio
 import httpx
 import pytest
 
+from waiting import eventually
 from tasktui.api import ServerError, TaskClient
 from tasktui.domain import AuditStatus, OperatorStatus, TaskQuery
 from tasktui.store import ActionRefused, ReadOnlyError
 from tasktui.testing import Fault
 
 S = OperatorStatus
-
-
-async def _wait_for(predicate, what: str, tries: int = 500) -> None:
-    for _ in range(tries):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _first(store, status: OperatorStatus, n: int = 1):
@@ -38,7 +31,7 @@ async def test_an_action_shows_at_once_then_shows_the_servers_truth(server, prox
     i = store.index_of(task.task_id)
     proxy.script(Fault.slow(0.5, match="POST"))
     pending = asyncio.ensure_future(store.cancel(task.task_id))
-    await _wait_for(lambda: store.rows[i].status == "canceled", "the optimistic row")
+    await eventually(lambda: store.rows[i].status == "canceled", "the optimistic row")
     assert not pending.done()  # shown before the server answered
     after = await pending
     assert after.operator_status is S.CANCELED and store.rows[i] is after
@@ -163,8 +156,8 @@ async def test_polling_on_a_timer(server, make_store):
     assert store.polling
     async with TaskClient(server.url, server.api_key) as other:
         await other.reject(done.task_id, "redo it")
-    await _wait_for(lambda: store.row(done.task_id).audit_status is AuditStatus.REJECTED, "the poll")
-    await _wait_for(lambda: rec.of("poll"), "the poll to finish")
+    await eventually(lambda: store.row(done.task_id).audit_status is AuditStatus.REJECTED, "the poll")
+    await eventually(lambda: rec.of("poll"), "the poll to finish")
     assert rec.of("poll")[-1].ok and store.last_poll is not None
     store.stop_polling()
     assert not store.polling

@@ -8,20 +8,13 @@ import asyncio
 
 import httpx
 
+from waiting import eventually
 from tasktui.api import TaskClient
 from tasktui.domain import OperatorStatus, TaskQuery, Zone
 from tasktui.testing import Fault
 
 COMPLETED = TaskQuery(statuses=frozenset({OperatorStatus.COMPLETED}))
 QUEUED = TaskQuery(statuses=frozenset({OperatorStatus.QUEUED}))
-
-
-async def _wait_for(predicate, what: str, tries: int = 500) -> None:
-    for _ in range(tries):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_a_query_changed_while_the_previous_is_in_flight_ends_with_the_newer(
@@ -32,7 +25,7 @@ async def test_a_query_changed_while_the_previous_is_in_flight_ends_with_the_new
     proxy.script(Fault.slow(1.0, match="status=completed"))
     seen = proxy.stats.requests
     slow = asyncio.ensure_future(store.set_query(COMPLETED))
-    await _wait_for(lambda: proxy.stats.requests > seen, "the slow request to reach the proxy")
+    await eventually(lambda: proxy.stats.requests > seen, "the slow request to reach the proxy")
     await store.set_query(QUEUED)
     assert store.query == QUEUED and store.rows
     assert all(t.operator_status is OperatorStatus.QUEUED for t in store.rows)
@@ -158,7 +151,7 @@ async def test_scrolling_while_a_new_query_loads_never_mixes_the_two(shared_serv
     await store.set_query(TaskQuery())
     proxy.script(Fault.slow(0.5, match="status=queued"))
     pending = asyncio.ensure_future(store.set_query(QUEUED))
-    await _wait_for(lambda: proxy.stats.injected["delay"] == 1 or proxy.scripted_left == 0, "the slow request")
+    await eventually(lambda: proxy.stats.injected["delay"] == 1 or proxy.scripted_left == 0, "the slow request")
     assert await store.load_more() == 0  # the old query's tokens are not used for the new one
     assert await store.load_previous() == 0
     await pending

@@ -11,18 +11,11 @@ import asyncio
 
 import pytest
 
+from waiting import eventually
 from tasktui.domain import OperatorStatus as S
 from tasktui.domain import SortOrder, TaskQuery
 
 QUEUED = TaskQuery(statuses=frozenset({S.QUEUED}))
-
-
-async def _wait_for(predicate, what: str, tries: int = 1000) -> None:
-    for _ in range(tries):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def _stores(handle, proxy, make_store, **kw):
@@ -37,7 +30,7 @@ def _ids(sql, handle, where: str, order: str = "DESC") -> list[str]:
 
 
 async def _scan_done(store) -> None:
-    await _wait_for(lambda: not store.scanning and store.total_exact, "the scan to finish")
+    await eventually(lambda: not store.scanning and store.total_exact, "the scan to finish")
 
 
 @pytest.mark.parametrize("status", [S.QUEUED, S.IN_PROGRESS, S.REDO])
@@ -89,18 +82,18 @@ async def test_a_scan_can_be_stopped_and_the_total_stays_at_least(shared_server,
     proxy = await proxy_for(shared_server, public_contract=True, latency=0.2)
     store, rec = await make_store(proxy.url, shared_server.api_key, page_size=20, client_kw={"parallel": 2})
     loading = asyncio.ensure_future(store.set_query(QUEUED.replace(search="zz-none")))
-    await _wait_for(lambda: store.progress is not None and store.progress.scanned >= 40, "some progress")
+    await eventually(lambda: store.progress is not None and store.progress.scanned >= 40, "some progress")
     assert store.scanning and "reading pending tasks: " in store.progress.describe()
     assert store.stop_scan()
     await loading
-    await _wait_for(lambda: not store.scanning, "the scan to stop")
+    await eventually(lambda: not store.scanning, "the scan to stop")
     assert store.progress.stopped and "stopped reading" in store.progress.describe()
     assert not store.total_exact and store.total == 0
     assert not store.is_empty and store.has_more and not store.loading
     # requests already sent are answered (after the proxy's latency), then a quiet window
-    await _wait_for(lambda: proxy.stats.in_flight == 0, "the requests in flight to be answered")
+    await eventually(lambda: proxy.stats.in_flight == 0, "the requests in flight to be answered")
     seen = proxy.stats.requests
-    await asyncio.sleep(0.5)  # an observation window for "nothing is sent", not a wait for a result
+    await asyncio.sleep(0.5)  # deliberate: an observation window for "nothing is sent", not a wait for a result
     assert proxy.stats.requests == seen
     assert store.progress.scanned < store.progress.wire_total
 

@@ -120,18 +120,40 @@ def ui_settings(tmp_path: Path, **changes) -> Settings:
     return s
 
 
-async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
-    """Pause the pilot until ``predicate()`` is truthy (fails the test after ``timeout``)."""
+async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    """Pause the pilot until ``predicate()`` is truthy and return its value; after
+    ``timeout`` s fail the test, quoting the notifications and the screen. The 0.02 s
+    between two checks is a polling interval, never evidence."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while True:
         await pilot.pause()
         value = predicate()
         if value:
+            await pilot.pause()  # and let the screen catch up with what the condition saw
             return value
         if loop.time() > end:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
+            app = pilot.app
+            raise AssertionError(f"timed out waiting for {what or predicate}; notices: "
+                                 f"{' | '.join(notifications(app))}\n{screen_text(app)}")
         await asyncio.sleep(0.02)
+
+
+async def steady_screen(pilot, timeout: float = 20.0, reads: int = 3) -> str:
+    """Wait until the screen's text is the same on ``reads`` reads in a row, 0.05 s apart
+    (a condition with a timeout, not a fixed pause) and return it."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    last, same = screen_text(pilot.app), 0
+    while same < reads - 1:
+        if loop.time() > end:
+            raise AssertionError(f"the screen kept changing:\n{last}")
+        await pilot.pause()
+        await asyncio.sleep(0.05)
+        now = screen_text(pilot.app)
+        same = same + 1 if now == last else 0
+        last = now
+    return last
 
 
 async def wait_loaded(pilot, app: DetailHost, task_id: str | None = None) -> TaskDetailScreen:
@@ -222,3 +244,27 @@ async def open_preview(pilot, app, tid):
     await wait_for(pilot, lambda: preview.state not in ("empty", "loading"), what="preview loaded")
     await pilot.pause()
     return detail, preview
+
+
+#: the detail screen's tab keys
+TAB_KEYS = dict(zip("123456", ("summary", "instructions", "json", "response", "audit", "preview")))
+
+
+async def open_tab(pilot, key: str) -> str:
+    """Press a detail tab's key and wait until that tab is active and drawn (the screen has
+    changed and stays the same; the preview has loaded or said why not), so a check never
+    reads the previous tab's frame. Returns the screen's text."""
+    from tasktui.ui.widgets.preview import MediaPreview
+
+    app = pilot.app
+    detail = app.screen
+    tab = TAB_KEYS[key]
+    before = screen_text(app)
+    assert detail.active_tab != tab, f"tab {tab} is open already: nothing would change"
+    await pilot.press(key)
+    await wait_for(pilot, lambda: detail.active_tab == tab, what=f"tab {tab} active")
+    if tab == "preview":
+        preview = detail.query_one(MediaPreview)
+        await wait_for(pilot, lambda: preview.state not in ("empty", "loading"), what="the preview loaded")
+    await wait_for(pilot, lambda: screen_text(app) != before, what=f"tab {tab} drawn")
+    return await steady_screen(pilot, reads=2)

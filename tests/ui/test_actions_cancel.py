@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tasktui.ui.modals.confirm import ConfirmDialog
 
 from .support import DetailHost, db_status, find_task, notifications, screen_text, wait_for, wait_loaded
@@ -30,22 +28,28 @@ async def test_cancel_a_queued_task_after_confirmation(server, sql):
         await wait_for(pilot, lambda: any(f"Cannot cancel: {tid} is already canceled" in m for m in notifications(app)))
 
 
-@pytest.mark.parametrize("where, words", [
+NOT_CANCELABLE = [
     ("ostatus = 'in_progress'", "is In Progress: it is being worked on and can no longer be canceled "
                                 "(forcing it on the service may be charged)"),
     ("ostatus = 'completed'", "is Completed: completed tasks cannot be canceled"),
-])
-async def test_cancel_refusals_explain_why(shared_server, sql, where, words):
-    tid = find_task(sql, shared_server, where)
-    before = db_status(shared_server, tid)
-    app = DetailHost(shared_server, tid)
+]
+
+
+async def test_cancel_refusals_explain_why(shared_server, sql):
+    # one app steps through both tasks with n (one start-up instead of two)
+    tids = [find_task(sql, shared_server, where) for where, _words in NOT_CANCELABLE]
+    before = [db_status(shared_server, tid) for tid in tids]
+    app = DetailHost(shared_server, tids[0], task_ids=tids)
     async with app.run_test(size=(120, 40)) as pilot:
-        detail = await wait_loaded(pilot, app, tid)
-        await pilot.press("c")
-        await wait_for(pilot, lambda: any(f"Cannot cancel: {tid} {words}" in m for m in notifications(app)),
-                       what="refusal")
-        assert app.screen is detail
-    assert db_status(shared_server, tid) == before
+        for i, (tid, (_where, words)) in enumerate(zip(tids, NOT_CANCELABLE)):
+            if i:
+                await pilot.press("n")
+            detail = await wait_loaded(pilot, app, tid)
+            await pilot.press("c")
+            await wait_for(pilot, lambda: any(f"Cannot cancel: {tid} {words}" in m for m in notifications(app)),
+                           what=f"refusal of {tid}")
+            assert app.screen is detail
+    assert [db_status(shared_server, tid) for tid in tids] == before
 
 
 async def test_a_failed_cancel_says_what_went_wrong(server, sql):

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from tasktui.domain import AuditStatus, OperatorStatus, TaskQuery, Zone
 
 from .support import (DetailHost, api_get, escape_chars_on_screen, hostile_sequences_in_output, find_task, notifications,
-                                 screen_text, wait_for, wait_loaded)
+                                 open_tab, screen_text, steady_screen, wait_for, wait_loaded)
 
 
 async def test_summary_shows_fields_words_and_zone_times(shared_server, sql):
@@ -49,18 +49,15 @@ async def test_instructions_json_response_and_audit_tabs(shared_server, sql):
     async with app.run_test(size=(120, 40)) as pilot:
         detail = await wait_loaded(pilot, app, tid)
 
-        await pilot.press("2")
-        assert detail.active_tab == "instructions"
-        assert doc["project"] in screen_text(app)  # the instructions' title
+        assert doc["project"] in await open_tab(pilot, "2")  # the instructions' title
 
-        await pilot.press("3")
+        await open_tab(pilot, "3")
         ta = detail.query_one("#json-text", TextArea)
         assert ta.read_only and ta.language == "json"
         import json
         assert json.loads(ta.text) == doc
 
-        await pilot.press("4")
-        text = screen_text(app)
+        text = await open_tab(pilot, "4")
         assert "What the fix changed (latest prior → current)" in text
         body = detail.query_one("#response-body").content
         from rich.console import Console
@@ -73,8 +70,7 @@ async def test_instructions_json_response_and_audit_tabs(shared_server, sql):
         assert any(line.startswith("-") and not line.startswith("---") for line in rendered.splitlines())
         assert any(line.startswith("+") and not line.startswith("+++") for line in rendered.splitlines())
 
-        await pilot.press("5")
-        text = screen_text(app)
+        text = await open_tab(pilot, "5")
         audit = doc["audits"][0]
         assert f"Fixed  by {audit['audited_by']}" in text
         assert "Customer review" in text
@@ -139,6 +135,17 @@ async def test_n_and_p_move_through_the_list_keeping_the_tab(shared_server):
         assert detail.active_tab == "json"
 
 
+def all_text(value) -> str:
+    """Every string in a JSON value, keys too, joined with newlines, as the raw characters."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "\n".join(k + "\n" + all_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return "\n".join(all_text(v) for v in value)
+    return ""
+
+
 async def test_hostile_text_is_shown_literally_and_no_escape_reaches_the_screen(shared_server, sql):
     rows = sql(shared_server, "SELECT t.task_id FROM tasks t JOIN task_tags g ON g.id = t.id "
                               "WHERE g.tag = 'hostile-text' ORDER BY t.id")
@@ -148,13 +155,13 @@ async def test_hostile_text_is_shown_literally_and_no_escape_reaches_the_screen(
     app = DetailHost(shared_server, marked["task_id"])
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_loaded(pilot, app, marked["task_id"])
-        for key in "123456":
-            await pilot.press(key)
-            await pilot.pause()
+        await steady_screen(pilot)
+        for key in "123456":  # each tab checked once it is drawn, never on the previous frame
+            if key != "1":
+                await open_tab(pilot, key)
             assert escape_chars_on_screen(app) == [], key
             assert hostile_sequences_in_output(app) == [], key
-        await pilot.press("2")
-        text = screen_text(app)
+        text = await open_tab(pilot, "2")
         assert "[bold red]URGENT[/bold red] re-check this [/] now" in text
         assert "[link=https://evil.invalid/]link[/link]" in text
     # every kind of escape sequence in the seed: one task per distinct hostile string
@@ -162,7 +169,7 @@ async def test_hostile_text_is_shown_literally_and_no_escape_reaches_the_screen(
     picked = []
     for d in docs:
         key = repr(sorted((k, str(v)) for k, v in d.items() if k in ("instruction", "metadata")))
-        flat = json.dumps(d, ensure_ascii=False)
+        flat = all_text(d)
         if ("\x1b" in flat or "\x9b" in flat) and key not in seen:
             seen.add(key)
             picked.append(d)
@@ -170,18 +177,22 @@ async def test_hostile_text_is_shown_literally_and_no_escape_reaches_the_screen(
     assert picked
     ids = [d["task_id"] for d in picked]
     app = DetailHost(shared_server, ids[0], task_ids=ids)
+    red_alerts = 0
     async with app.run_test(size=(100, 30)) as pilot:
         for d in picked:
             await wait_loaded(pilot, app, d["task_id"])
+            shown = {"1": await steady_screen(pilot)}
             for key in "125":  # where task text shows: summary, instructions, audit comments
-                await pilot.press(key)
-                await pilot.pause()
+                if key != "1":
+                    shown[key] = await open_tab(pilot, key)
                 assert escape_chars_on_screen(app) == [], (d["task_id"], key)
                 assert hostile_sequences_in_output(app) == [], (d["task_id"], key)
-            await pilot.press("1")
-            if "\x1b[31mred alert" in json.dumps(d, ensure_ascii=False):
-                await wait_for(pilot, lambda: "␛[31mred alert␛[0m" in screen_text(app))
+            await open_tab(pilot, "1")
+            if "\x1b[31mred alert" in d["instruction"]:  # shown as data, with visible stand-ins
+                assert "␛[31mred alert␛[0m" in shown["2"]
+                red_alerts += 1
             await pilot.press("n")
+    assert red_alerts  # the check above met a task: it did not skip in silence
 
 
 async def test_audit_status_filter_makes_the_audit_queue(shared_server):

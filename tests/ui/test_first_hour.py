@@ -21,7 +21,7 @@ async def test_sidebar_quick_range_buttons_change_the_list(shared_server, make_a
         sidebar.query_one("#quick-7d", Button).press()
         await wait_for(pilot, lambda: app.store.query.start is not None, what="7d applied to the list")
         await settled(pilot, app)
-        assert app.store.total < all_total
+        assert 0 < app.store.total < all_total and app.store.rows
         assert all(t.created_at >= app.store.query.start for t in app.store.rows)
         assert f"{app.store.total:,}" in keymap.screen_text(app)
         sidebar.query_one("#quick-all", Button).press()
@@ -62,9 +62,9 @@ async def test_reject_needs_a_comment(server, sql):
         await pilot.press("x")
         await wait_for(pilot, lambda: isinstance(app.screen, RejectDialog))
         await pilot.press("space", "enter")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "a rejection needs a comment" in keymap.screen_text(app),
+                       what="the refusal of a blank comment")
         assert isinstance(app.screen, RejectDialog)
-        assert "a rejection needs a comment" in keymap.screen_text(app)
         assert db_status(server, tid) == ("completed", "pending")
         await pilot.press(*"loose", "enter")
         await wait_for(pilot, lambda: db_status(server, tid) == ("completed", "rejected"), what="rejected")
@@ -83,14 +83,17 @@ async def test_accepting_an_accepted_task_asks_first(server, sql):
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question")
         assert "is already Accepted" in keymap.screen_text(app)
         await pilot.press("n")
-        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
-        await pilot.pause(0.3)
+        # the action's last step on "no": after this notice nothing more is sent
+        await wait_for(pilot, lambda: "Nothing changed: the task was already Accepted."
+                       in keymap.notification_messages(app), what="the 'nothing changed' notice")
+        assert not isinstance(app.screen, ConfirmDialog)
         assert len(api_get(server, tid).get("audits") or []) == audits
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question")
         await pilot.press("y")
-        await wait_for(pilot, lambda: len(api_get(server, tid).get("audits") or []) == audits + 1,
-                       what="second audit")
+        await wait_for(pilot, lambda: f"Accepted {tid}." in keymap.notification_messages(app),
+                       what="the accept done")
+        assert len(api_get(server, tid).get("audits") or []) == audits + 1
 
 
 async def test_boxes_and_radio_buttons_show_their_state_without_colour(shared_server, make_app):
@@ -190,12 +193,13 @@ async def test_slash_at_80x24_shows_the_search_box_and_what_is_typed(shared_serv
     async with app.run_test(size=NARROW) as pilot:
         await settled(pilot, app)
         assert not app.tasks_screen.sidebar_shown
-        await pilot.press("slash")
-        await pilot.pause(0.2)
-        await pilot.press(*"zq9")
-        await pilot.pause(0.2)
         search = app.tasks_screen.sidebar.query_one("#search", Input)
+        await pilot.press("slash")
+        await wait_for(pilot, lambda: app.focused is search, what="the search box focused")
+        await pilot.press(*"zq9")
+        await wait_for(pilot, lambda: "zq9" in keymap.screen_text(app), what="the typed text on screen")
         assert app.focused is search
+        assert search.value == "zq9"
         assert search.region.y + search.region.height <= NARROW[1]
         assert search.region.height > 0 and app.screen.region.contains_region(search.region)
         assert "zq9" in keymap.screen_text(app)
@@ -207,13 +211,14 @@ async def test_f_goes_to_the_top_of_the_sidebar(shared_server, make_app):
     app = make_app(shared_server)
     async with app.run_test(size=NARROW) as pilot:
         await settled(pilot, app)
-        await pilot.press("slash")  # the last box used is the search box, at the bottom
-        await pilot.pause(0.2)
-        await pilot.press("escape", "f")
-        await pilot.pause(0.2)
         sidebar = app.tasks_screen.sidebar
-        assert app.focused is sidebar.query_one("#date-field", RadioSet)
-        assert sidebar.scroll_y == 0
+        await pilot.press("slash")  # the last box used is the search box, at the bottom
+        await wait_for(pilot, lambda: app.focused is sidebar.query_one("#search"), what="the search box")
+        await wait_for(pilot, lambda: sidebar.scroll_y > 0, what="the sidebar scrolled to the search box")
+        await pilot.press("escape", "f")
+        await wait_for(pilot, lambda: app.focused is sidebar.query_one("#date-field", RadioSet),
+                       what="f to focus the first box")
+        await wait_for(pilot, lambda: sidebar.scroll_y == 0, what="the sidebar back at its top")
         assert "Date" in keymap.screen_text(app)
 
 
@@ -272,9 +277,9 @@ async def test_completed_column_when_filtering_by_completion_and_wide_columns_wi
         header = next(line for line in keymap.screen_text(app).splitlines() if "Task ID" in line)
         assert "Completed" in header
         await pilot.press("ctrl+b")  # sidebar hidden: the width goes to Project and Batch
-        await pilot.pause(0.2)
-        widths = dict((c.key, w) for c, w in table.columns)
-        assert widths["project"] > 8 and widths["batch"] > 8
+        await wait_for(pilot, lambda: not app.tasks_screen.sidebar_shown, what="the sidebar hidden")
+        await wait_for(pilot, lambda: (w := dict((c.key, w) for c, w in table.columns))["project"] > 8
+                       and w["batch"] > 8, what="Project and Batch wider than 8")
         project = app.store.rows[0].project
         assert project and len(project) > 8
         assert any(project in line for line in keymap.screen_text(app).splitlines())
@@ -311,7 +316,8 @@ async def test_fast_typing_across_tab_lands_in_the_next_field(shared_server, mak
         # a paste or a fast typist: every key is queued before the first is handled
         for key, char in (("x", "x"), ("tab", None), ("y", "y"), ("z", "z")):
             app.post_message(events.Key(key, char))
-        await pilot.pause(0.3)
-        assert sidebar.query_one("#from", Input).value == "x"
-        assert sidebar.query_one("#to", Input).value == "yz"
+        start, to = sidebar.query_one("#from", Input), sidebar.query_one("#to", Input)
+        await wait_for(pilot, lambda: len(start.value) + len(to.value) >= 3, what="the three letters handled")
+        assert start.value == "x"
+        assert to.value == "yz"
         assert app.focused is sidebar.query_one("#to", Input)

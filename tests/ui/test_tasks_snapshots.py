@@ -4,12 +4,12 @@ checking the report."""
 
 from __future__ import annotations
 
-from .support import settled, wait_for
+from .support import settled, steady_screen, wait_for
 
 
 async def _ready(pilot) -> None:
     await settled(pilot, pilot.app)
-    await pilot.pause(0.1)
+    await steady_screen(pilot)
 
 
 def test_tasks_screen_120x40(shared_server, make_app, snap_compare):

@@ -29,12 +29,14 @@ def task(**fields) -> Task:
 
 
 def test_the_detail_colours_a_status_as_the_table_does():
-    for wire, expected in (("completed", OperatorStatus.COMPLETED), ("pending", OperatorStatus.QUEUED),
-                           ("error", OperatorStatus.ERROR), ("canceled", OperatorStatus.CANCELED)):
+    for wire, expected, shown in (("completed", OperatorStatus.COMPLETED, "Completed"),
+                                  ("pending", OperatorStatus.QUEUED, "Queued"),
+                                  ("error", OperatorStatus.ERROR, "Error"),
+                                  ("canceled", OperatorStatus.CANCELED, "Canceled")):
         t = task(status=wire)
         assert t.operator_status is expected
         word = status_word(t)
-        assert word.plain == expected.label
+        assert word.plain == shown  # a literal, not the label of the mapping under test
         assert word.style.color == status_cell(t)[1].color == STATUS_LOOK[expected][1].color
         assert word.style.bold
 
