@@ -33,6 +33,7 @@ from tasktui.domain import SortOrder, Task, TaskQuery
 from tasktui.domain.statuses import PENDING_SPLIT
 from tasktui.server.times import ms_to_wire
 from tasktui.store import TaskStore
+from tasktui.store import store as store_module
 from tasktui.testing import Fault
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
@@ -182,8 +183,13 @@ async def test_a_dropped_answer_at_the_nth_request_of_a_count_changes_nothing(bi
     assert proxy.refused == []
 
 
+@pytest.mark.parametrize("paint_early", [False, True])
 async def test_the_queued_view_total_is_exact_through_a_429_and_a_drop_mid_scan(big_server, proxy_for, sql,
-                                                                                fast_retry):
+                                                                                fast_retry, monkeypatch, paint_early):
+    """``paint_early``: the rows are shown after the first page with a match (as a loaded
+    machine does once ``FIRST_PAINT_AFTER`` has passed), the rest appended as they come."""
+    if paint_early:
+        monkeypatch.setattr(store_module, "FIRST_PAINT_AFTER", 0.0)
     proxy = await proxy_for(big_server, public_contract=True, latency=0.01)
     proxy.script(Fault.rate_limit(0, match="next_token="), Fault.drop("body", match="next_token="))
     want = _sql_ids(sql, big_server, "ostatus = 'queued'")
@@ -198,6 +204,8 @@ async def test_the_queued_view_total_is_exact_through_a_429_and_a_drop_mid_scan(
         assert store.total == len(want) and store.total_exact
         assert [t.task_id for t in store.rows] == want[:len(store.rows)] and store.rows
         assert store.progress is not None and store.progress.scanned == pending
+        # shown early or not, the window is filled to a page at least, in SQLite's order
+        assert len(store.rows) >= min(len(want), store.page_size)
         await store.close()
     assert proxy.scripted_left == 0
     assert proxy.refused == []
