@@ -26,6 +26,7 @@ What it does:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sqlite3
 import subprocess
@@ -70,7 +71,8 @@ async def main():
         while not (store.total_exact and not store.scanning):
             await asyncio.sleep(0.005)
         exact = time.perf_counter() - t0
-        print(first, exact, store.total, ",".join(shown[:100]))
+        p = store.progress
+        print(first, exact, store.total, p.scanned if p else -1, p.wire_total if p else -1, ",".join(shown[:100]))
         await store.close()
 
 asyncio.run(main())
@@ -121,6 +123,15 @@ def prepare_db(path: Path, n: int = N) -> None:
         conn.close()
 
 
+def sources_digest() -> str:
+    """A digest of every source file under tasktui/: each round's processes import the
+    tree afresh, so an edit during a run would mix versions of the code under test."""
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "tasktui").rglob("*.py")):
+        h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 def main() -> None:
     from tasktui.testing import FaultProxy
 
@@ -132,6 +143,7 @@ def main() -> None:
         tmpd = Path(tmp)
         db = tmpd / "bench.db"
         subprocess.run([py, "-c", PREPARE, str(db), str(ROOT)], check=True, cwd=ROOT)
+        sources = sources_digest()
         conn = sqlite3.connect(db)
         queued_ids = [r[0] for r in conn.execute(
             "SELECT task_id FROM tasks WHERE ostatus = 'queued' ORDER BY created_at DESC, task_id DESC")]
@@ -177,9 +189,21 @@ def main() -> None:
                 out = subprocess.run([py, "-c", QUEUED_VIEW, purl, API_KEY], capture_output=True, text=True,
                                      check=True, cwd=ROOT).stdout.split()
                 first, exact, total = float(out[0]), float(out[1]), int(out[2])
-                shown = out[3].split(",") if len(out) > 3 else []
-                if total != len(queued_ids) or shown != queued_ids[:len(shown)] or not shown:
-                    raise SystemExit(f"Queued view: total {total} (want {len(queued_ids)}), rows differ")
+                scanned, wire_total = int(out[3]), int(out[4])
+                shown = out[5].split(",") if len(out) > 5 else []
+                if sources_digest() != sources:
+                    raise SystemExit("the source under tasktui/ changed during the run: the rounds ran different "
+                                     "code (each round's processes import it afresh); run again on a quiet tree")
+                if total != len(queued_ids) or scanned != pending or shown != queued_ids[:len(shown)] or not shown:
+                    conn = sqlite3.connect(db)  # the oracle again: did the data move? (it must not)
+                    (now,), = conn.execute("SELECT count(*) FROM tasks WHERE ostatus = 'queued'").fetchall()
+                    conn.close()
+                    raise SystemExit(
+                        f"Queued view: total {total} (want {len(queued_ids)}; SQLite now {now}), first rows "
+                        f"{'same' if shown == queued_ids[:len(shown)] else 'differ'}; the scan read {scanned} "
+                        f"of {wire_total} pending (SQLite {pending}): "
+                        + ("tasks were lost on the way" if scanned != pending else "every pending task was "
+                           "read once, so the matching is what differs"))
                 view.append((first, exact))
                 print(f"round {r + 1} queued view: first rows {first:.2f} s, exact total {exact:.2f} s",
                       file=sys.stderr)
