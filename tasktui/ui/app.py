@@ -54,9 +54,12 @@ class TaskTuiApp(App[int]):
 
     TITLE = "tasktui"
     CSS_PATH = str(stylesheet_path())
-    # the app's own look; the screens' and modals' styles are in screens.tcss
+    # the app's own look; the screens' and modals' styles are in screens.tcss. A modal is a
+    # Screen too: it keeps a see-through backdrop here (this CSS outranks screens.tcss), so
+    # the list stays in sight behind a dialog
     CSS = """
     Screen { background: $surface; }
+    ModalScreen { background: $background 60%; }
     Footer { background: $panel; }
     Toast { max-width: 70; }
     """

@@ -142,3 +142,11 @@ def test_tasktui_open_shows_an_export_read_only_with_no_live_refresh(tmux, tmp_p
     screen = tmux.wait_for(r"READ-ONLY")
     header = screen.splitlines()[0]
     assert "few.ndjson" in header and "○ live off" in header and "● live" not in header, header
+    # a dialog keeps the list in sight behind its see-through backdrop (it was blanked out)
+    rows_before = [line for line in screen.splitlines()[2:] if re.search(r"\b0{20}\w{4}\b", line)]
+    assert rows_before, screen
+    tmux.keys("?")
+    screen = tmux.wait_for(r"Keys — Tasks")
+    assert screen.splitlines()[0] == header, screen  # the header behind the dialog
+    last_row = re.search(r"\b0{20}\w{4}\b", rows_before[-1]).group(0)
+    assert last_row in screen, screen  # the rows below the dialog
