@@ -32,7 +32,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from tasktui.api.throttle import BULK_READ_PARALLEL
 from tasktui.domain import EXT_PAGE_SIZE, PAGE_LIMIT_MAX, TaskQuery
 from tasktui.index.db import (
     ORIGIN_KEY,
@@ -190,9 +189,6 @@ class _Run:
             if query.end is None and now is not None:
                 query = query.replace(end=now.astimezone(timezone.utc).replace(microsecond=0) + timedelta(seconds=1))
         limit = await self.page_size()
-        parallel = self.parallel
-        if parallel is None and limit < BULK_PAGE:
-            parallel = BULK_READ_PARALLEL  # pages of 100: round trips, which chains overlap
         # Pages are handed to a writer task through a bounded queue: the chains keep
         # reading while SQLite writes (in a worker thread: it lets go of the GIL), and the
         # pages that queued up meanwhile are written in one transaction, with the cursor
@@ -203,7 +199,7 @@ class _Run:
         read_whole = False
         try:
             async with contextlib.aclosing(self.client.iter_pages_sliced(
-                    query, start_cursor=st["cursor"], limit=limit, parallel=parallel,
+                    query, start_cursor=st["cursor"], limit=limit, parallel=self.parallel,
                     **({"head": head} if head is not None else {}))) as pages:
                 async for page in pages:
                     if state["started"] is None:
