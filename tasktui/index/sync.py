@@ -180,14 +180,16 @@ class _Run:
         if st["cursor"] is None:
             # The listing's first page, read once: it teaches the extensions (no discovery
             # request of its own), gives the start instant (the server's Date header) and
-            # sizes the slices (the sliced reader uses a head only under a fixed upper
-            # bound: the second after that Date, so every task created before the answer
-            # is in; one created later may be too, and the next delta reads it anyway).
+            # sizes the slices. The sliced reader uses a head only under a fixed upper bound:
+            # OVERLAP_MS after that Date (a Date may lag the clock that stamps created_at —
+            # uvicorn refreshes its Date once a second), so every task created before the
+            # answer is in; one created later may be too, and the next delta reads it anyway.
             head = await self.client.head(query)
             started = self.began(sent)
             now = self.client.server_time
             if query.end is None and now is not None:
-                query = query.replace(end=now.astimezone(timezone.utc).replace(microsecond=0) + timedelta(seconds=1))
+                query = query.replace(end=now.astimezone(timezone.utc).replace(microsecond=0)
+                                      + timedelta(milliseconds=OVERLAP_MS))
         limit = await self.page_size()
         # Pages are handed to a writer task through a bounded queue: the chains keep
         # reading while SQLite writes (in a worker thread: it lets go of the GIL), and the
