@@ -49,7 +49,7 @@ exit codes:
 examples:
   tasktui sync                                       # every task (or the [sync] scope)
   tasktui sync --project "Street Scenes" --from 2026-01-01
-  tasktui sync --parallel 4                          # fewer requests at once
+  tasktui sync --parallel 4                          # fewer requests at once (default 16)
   tasktui sync --status                              # path, tasks, disk use, last sync
   tasktui sync --project "Street Scenes" --prune      # keep that project only
 """
@@ -224,10 +224,13 @@ def run(args: argparse.Namespace) -> int:
 
 async def _sync(backend, conn, scope, parallel, prune, progress):
     from tasktui.api import TaskClient
+    from tasktui.api.throttle import BULK_READ_PARALLEL
     from tasktui.export import public_url
     from tasktui.index.sync import sync_index
 
-    chains = {"parallel": parallel} if parallel else {}
+    # a bulk read, as an export's: 16 chains unless told otherwise (they pay with pages of
+    # 100, each a round trip; pages of 1,000 from the bundled server take two at most)
+    chains = parallel or BULK_READ_PARALLEL
     origin = "local sandbox" if backend.is_sandbox else (public_url(backend.url) or "")
-    async with TaskClient(backend.url, backend.api_key, **chains) as client:
+    async with TaskClient(backend.url, backend.api_key, parallel=chains, max_connections=max(16, chains)) as client:
         return await sync_index(client, conn, scope, origin=origin, prune=prune, on_progress=progress)

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Mapping
 
+from tasktui.api.throttle import BULK_READ_PARALLEL
 from tasktui.domain import (
     EXT_PAGE_SIZE,
     PAGE_LIMIT_MAX,
@@ -56,14 +57,9 @@ except ImportError:  # pragma: no cover - Windows
 
 __all__ = ["EXPORT_PARALLEL", "Exporter", "validate_output_path"]
 
-#: Page chains ``tasktui export`` runs at once unless told otherwise (``--parallel``, the
-#: ``parallel`` config key); the console keeps the client's 8. They pay only with pages
-#: of 100 (the public API: each a round trip); bulk pages of 1,000 from the bundled
-#: server are read by at most two chains whatever this says. Polite enough for a remote
-#: API: an export makes about the requests a loop over the SDK makes (one per 100 tasks,
-#: a few percent more where a slice ends in a part-filled page), only at most 16 at a
-#: time; every 429 halves the chains (16, 8, 4, 2, 1) and ``Retry-After`` is waited out.
-EXPORT_PARALLEL = 16
+#: Page chains ``tasktui export`` runs at once unless told otherwise: the bulk-read
+#: default shared with ``tasktui sync`` (see ``tasktui.api.throttle.BULK_READ_PARALLEL``).
+EXPORT_PARALLEL = BULK_READ_PARALLEL
 
 
 def validate_output_path(path: str | os.PathLike[str]) -> Path:

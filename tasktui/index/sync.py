@@ -28,7 +28,7 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -53,6 +53,25 @@ if TYPE_CHECKING:
 OVERLAP_MS = 120_000
 #: Page size of the initial read where the server offers the page-size extension.
 BULK_PAGE = 1_000
+#: Pages read ahead of the writer at most (their tasks are held in memory meanwhile).
+WRITE_QUEUE_PAGES = 64
+
+
+async def _put(queue: asyncio.Queue, item: object, writer: "asyncio.Task[None]") -> None:
+    """Queue ``item`` for the writer, or raise its error if it stopped (a full queue
+    would otherwise wait for ever)."""
+    if writer.done():
+        writer.result()
+        raise RuntimeError("the index writer stopped")
+    put = asyncio.ensure_future(queue.put(item))
+    try:
+        await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not put.done():
+            put.cancel()
+    if not put.done() or put.cancelled():
+        writer.result()
+        raise RuntimeError("the index writer stopped")
 
 
 class SyncBusy(RuntimeError):
@@ -157,33 +176,88 @@ class _Run:
             self.totals[part] = st["total"]
         started = st["started"]
         sent = time.time()
-        async with contextlib.aclosing(self.client.iter_pages_sliced(
-                query, start_cursor=st["cursor"], limit=await self.page_size(),
-                parallel=self.parallel)) as pages:
-            async for page in pages:
-                if started is None:
-                    started = self.began(sent)
-                docs = [t.raw for t in page.tasks]
-                self.totals[part] = page.total
-                # in a worker thread (SQLite lets go of the GIL): the other chains' requests
-                # keep flowing while a page is written
-                await asyncio.to_thread(self._write_page, part, docs, page.next_token if page.has_more else None,
-                                        started, page.total)
-                self.read += len(docs)
-                self.tell()
+        head = None
+        if st["cursor"] is None:
+            # The listing's first page, read once: it teaches the extensions (no discovery
+            # request of its own), gives the start instant (the server's Date header) and
+            # sizes the slices. The sliced reader uses a head only under a fixed upper bound:
+            # OVERLAP_MS after that Date (a Date may lag the clock that stamps created_at —
+            # uvicorn refreshes its Date once a second), so every task created before the
+            # answer is in; one created later may be too, and the next delta reads it anyway.
+            head = await self.client.head(query)
+            started = self.began(sent)
+            now = self.client.server_time
+            if query.end is None and now is not None:
+                query = query.replace(end=now.astimezone(timezone.utc).replace(microsecond=0)
+                                      + timedelta(milliseconds=OVERLAP_MS))
+        limit = await self.page_size()
+        # Pages are handed to a writer task through a bounded queue: the chains keep
+        # reading while SQLite writes (in a worker thread: it lets go of the GIL), and the
+        # pages that queued up meanwhile are written in one transaction, with the cursor
+        # right after the last of them.
+        queue: asyncio.Queue[tuple[list[dict], str | None, int] | None] = asyncio.Queue(maxsize=WRITE_QUEUE_PAGES)
+        state = {"started": started}
+        writer = asyncio.create_task(self._writer(part, queue, state))
+        read_whole = False
+        try:
+            async with contextlib.aclosing(self.client.iter_pages_sliced(
+                    query, start_cursor=st["cursor"], limit=limit, parallel=self.parallel,
+                    **({"head": head} if head is not None else {}))) as pages:
+                async for page in pages:
+                    if state["started"] is None:
+                        state["started"] = self.began(sent)
+                    self.totals[part] = page.total
+                    item = ([t.raw for t in page.tasks], page.next_token if page.has_more else None, page.total)
+                    await _put(queue, item, writer)
+            read_whole = True
+        finally:
+            if not writer.done():
+                # what was read is written, also when the read failed: the next run continues
+                try:
+                    await _put(queue, None, writer)
+                    await writer
+                except BaseException:
+                    writer.cancel()
+                    if read_whole:
+                        raise
+        writer.result()
 
-    def _write_page(self, part: str, docs: list[dict], cursor: str | None, started: int, total: int) -> None:
-        """A page's tasks and the position right after it, in one transaction."""
+    async def _writer(self, part: str, queue: "asyncio.Queue[tuple[list[dict], str | None, int] | None]",
+                      state: dict) -> None:
+        while True:
+            first = await queue.get()
+            if first is None:
+                return
+            batch = [first]
+            end = False
+            while not queue.empty():
+                nxt = queue.get_nowait()
+                if nxt is None:
+                    end = True
+                    break
+                batch.append(nxt)
+            started = state["started"]
+            await asyncio.to_thread(self._write_pages, part, batch, started)
+            self.read += sum(len(docs) for docs, _, _ in batch)
+            self.tell()
+            if end:
+                return
+
+    def _write_pages(self, part: str, batch: list[tuple[list[dict], str | None, int]], started: int) -> None:
+        """Pages' tasks and the position right after the last of them, in one transaction."""
         conn = self.conn
+        _, cursor, total = batch[-1]
+        n = sum(len(docs) for docs, _, _ in batch)
         with sdb.Tx(conn, write=True):
-            upsert(conn, docs)
+            for docs, _, _ in batch:
+                upsert(conn, docs)
             if cursor is not None:
                 conn.execute("UPDATE sync_state SET cursor=?, started=?, read=read+?, total=? WHERE part=?",
-                             (cursor, started, len(docs), total, part))
+                             (cursor, started, n, total, part))
             else:
                 conn.execute("UPDATE sync_state SET cursor=NULL, complete=1, started=NULL, high_water=?, "
                              "read=read+?, total=?, synced_at=? WHERE part=?",
-                             (started, len(docs), total, time.time(), part))
+                             (started, n, total, time.time(), part))
 
     async def delta(self, part: str, query: TaskQuery, high_water: int) -> None:
         conn = self.conn

@@ -3,10 +3,14 @@ what is wrong, and the one error body ``{"status_code": N, "error": "..."}``."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import orjson
-from starlette.responses import Response
 
 from tasktui.domain.wire import EXTENSIONS_HEADER, extensions_header
+
+if TYPE_CHECKING:  # Starlette only when an answer is made: the index (``tasktui sync``)
+    from starlette.responses import Response  # shares the database code, not the HTTP side
 
 JSON = "application/json"
 
@@ -30,9 +34,11 @@ class Conflict(BadRequest):
         super().__init__(message, 409)
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> "Response":
     """The error body. It carries the extensions header itself because a 500 is sent
     from outside the middleware that adds it to every other answer."""
+    from starlette.responses import Response
+
     h = {EXTENSIONS_HEADER: extensions_header()}
     if headers:
         h.update(headers)
