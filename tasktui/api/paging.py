@@ -359,7 +359,11 @@ class Pager:
             if not oldest and (par <= 1 or total < min_tasks):
                 slices = []  # one chain, page by page from the head read
             else:
-                slices = await self._plan_by_total(wire_q, sizing, slice_target(total, par, page=limit), limit)
+                # a slice no bigger than what may be read ahead of the caller, so that every
+                # slice under way can be read whole while the caller works through an earlier
+                # one (bigger slices left their chains waiting: 2.5 requests in flight of 16)
+                target = slice_target(total, par, page=limit, hold=SLICE_LOOKAHEAD_TASKS // 2)
+                slices = await self._plan_by_total(wire_q, sizing, target, limit)
             if oldest:
                 slices.reverse()
             if not slices:
