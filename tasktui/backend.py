@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import urlsplit
 
 from tasktui.config import ENV_API_KEY, Settings, mask_url
-from tasktui.files import fsync_dir
+from tasktui.files import fsync_dir, move_aside, sqlite_files
 
 if TYPE_CHECKING:  # the server is imported only when the sandbox is opened
     from tasktui.server import ServerHandle
@@ -151,34 +151,12 @@ def sandbox_problem(db_path: Path) -> str | None:
     return "; ".join(str(r[0]) for r in rows[:3])
 
 
-def _sidecars(path: Path) -> list[Path]:
-    return [path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")]
-
-
 def _remove(path: Path) -> None:
-    for p in _sidecars(path):
+    for p in sqlite_files(path):
         try:
             p.unlink()
         except FileNotFoundError:
             pass
-
-
-def _move_aside(db_path: Path) -> Path:
-    """Rename a broken sandbox database (and its WAL files, which must not meet a new
-    database of the same name) to ``sandbox.db.broken-<time>``."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    aside = db_path.with_name(f"{db_path.name}.broken-{stamp}")
-    n = 1
-    while aside.exists():
-        n += 1
-        aside = db_path.with_name(f"{db_path.name}.broken-{stamp}-{n}")
-    for src, dst in zip(_sidecars(db_path), _sidecars(aside)):
-        try:
-            os.replace(src, dst)
-        except FileNotFoundError:
-            pass
-    fsync_dir(db_path.parent)
-    return aside
 
 
 def _write_trouble(directory: Path) -> str:
@@ -232,7 +210,7 @@ def ensure_sandbox_db(db_path: Path, n: int, progress: Callable[[str], None] | N
             problem = sandbox_problem(db_path)
             if problem is None:
                 return
-            aside = _move_aside(db_path)
+            aside = move_aside(db_path)
             if progress:
                 progress(f"The sandbox database {db_path} is damaged ({problem}); it is demo data, so it "
                          f"was moved to {aside.name} and a new one is created.")

@@ -11,6 +11,10 @@ temporary file is removed and ``path`` is left as it was.
 :func:`write_all` writes every byte to a descriptor or raises: a ``write`` may take
 fewer bytes than it was given (a full disk, a file-size limit), and a writer that counts
 what it gave instead of what was taken records bytes the file does not hold.
+
+:func:`sqlite_files` and :func:`move_aside` are the one way a damaged SQLite database
+(the sandbox's, an index) is set aside: with its WAL and journal files, which must never
+meet a new database of the same name.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import errno
 import glob
 import os
 import secrets
+import time
 from pathlib import Path
 
 __all__ = ["TEMP_SUFFIX", "fsync_dir", "leftover_temps", "write_all", "write_atomic"]
@@ -100,3 +105,26 @@ def _create_temp(path: Path) -> tuple[int, Path]:
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def sqlite_files(path: Path) -> list[Path]:
+    """A SQLite database and the files that travel with it (WAL, shared memory, journal)."""
+    return [path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")]
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged SQLite database and its companion files to
+    ``NAME.broken-<time>`` (``-2``, ``-3``... if taken) and return the new path."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.broken-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.broken-{stamp}-{n}")
+    for src, dst in zip(sqlite_files(path), sqlite_files(aside)):
+        try:
+            os.replace(src, dst)
+        except FileNotFoundError:
+            pass
+    fsync_dir(path.parent)
+    return aside

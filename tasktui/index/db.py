@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from tasktui import locations
-from tasktui.files import fsync_dir
+from tasktui.files import move_aside, sqlite_files
 from tasktui.index.scope import ScopeError, SyncScope
 from tasktui.server import db as sdb
 
@@ -142,26 +142,6 @@ def _connect(path: Path) -> IndexConnection:
     return conn
 
 
-def _sidecars(path: Path) -> list[Path]:
-    return [path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")]
-
-
-def _move_aside(path: Path) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    aside = path.with_name(f"{path.name}.broken-{stamp}")
-    n = 1
-    while aside.exists():
-        n += 1
-        aside = path.with_name(f"{path.name}.broken-{stamp}-{n}")
-    for src, dst in zip(_sidecars(path), _sidecars(aside)):
-        try:
-            os.replace(src, dst)
-        except FileNotFoundError:
-            pass
-    fsync_dir(path.parent)
-    return aside
-
-
 def _problem(path: Path) -> str | None:
     """Why the file at ``path`` is not a usable index, or None (a new empty file is fine)."""
     if path.stat().st_size == 0:
@@ -196,7 +176,7 @@ def _secure(path: Path) -> None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     os.close(fd)
     os.chmod(path, 0o600)
-    for side in _sidecars(path)[1:]:
+    for side in sqlite_files(path)[1:]:
         if side.exists():
             os.chmod(side, 0o600)
 
@@ -214,7 +194,7 @@ def open_index(path: Path, *, create: bool = True) -> IndexConnection:
     if path.exists():
         problem = _problem(path)
         if problem is not None:
-            aside = _move_aside(path)
+            aside = move_aside(path)
             notice = (f"the index {path} was {problem}; it was moved to {aside.name} and is rebuilt "
                       "by the next sync")
     if not path.exists() and not create:
@@ -330,7 +310,7 @@ class IndexStatus:
 
 def disk_use(path: Path) -> int:
     total = 0
-    for p in _sidecars(Path(path)):
+    for p in sqlite_files(Path(path)):
         try:
             total += p.stat().st_size
         except FileNotFoundError:
