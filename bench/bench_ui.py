@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import resource
 import shlex
 import shutil
@@ -38,10 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import header, median, percentile, write_section  # noqa: E402
+from bench.bench_startup import time_to_rows  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 KEY = "test_bench_ui_" + uuid.uuid4().hex[:12]
-ROW_RE = re.compile(r"\b[0-9a-f]{24}\b \d{4}-\d\d-\d\d \d\d:\d\d")
 
 
 def vm_hwm_mb() -> float:
@@ -96,47 +95,23 @@ def run_child(*args: str, timeout: float = 900) -> dict:
 
 
 # ----------------------------------------------------------------------------- 1. first paint
-def _cpu_seconds(pid: int) -> float:
-    """user + system CPU time of a process (and its reaped children) so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(x) for x in fields[11:15]) / ticks
-
-
 def first_paint(url: str, runs: int) -> tuple[list[float], list[float]] | None:
     """Wall-clock seconds from spawning ``tasktui`` to a row on screen, and the CPU seconds
-    the process had used by then (less sensitive to a busy machine)."""
+    the process had used by then (less sensitive to a busy machine): bench_startup's
+    ``time_to_rows``, in a fresh config and data directory each run."""
     if shutil.which("tmux") is None:
         return None
     times = []
     cpu = []
     for _ in range(runs):
-        sock = f"bench-ui-{uuid.uuid4().hex[:8]}"
         with tempfile.TemporaryDirectory() as tmp:
             cfg = Path(tmp) / "config.toml"
             cfg.write_text("refresh_interval = 0\n")
             env = (f"TASKTUI_CONFIG={shlex.quote(str(cfg))} TASKTUI_DATA_DIR={shlex.quote(tmp)} "
                    f"SCALE_API_KEY={KEY} TASKTUI_API_URL={shlex.quote(url)} TERM=xterm-256color")
-            cmd = f"exec env -u COLUMNS -u LINES {env} {shlex.quote(sys.executable)} -m tasktui"
-            t0 = time.perf_counter()
-            subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-s", "b", "-x", "120", "-y", "40", cmd],
-                           check=True, cwd=ROOT)
-            try:
-                pid = int(subprocess.run(["tmux", "-L", sock, "display", "-p", "-t", "b", "#{pane_pid}"],
-                                         capture_output=True, text=True).stdout.strip())
-                deadline = t0 + 60
-                while True:
-                    screen = subprocess.run(["tmux", "-L", sock, "capture-pane", "-p", "-t", "b"],
-                                            capture_output=True, text=True).stdout
-                    if ROW_RE.search(screen):
-                        times.append(time.perf_counter() - t0)
-                        cpu.append(_cpu_seconds(pid))
-                        break
-                    if time.perf_counter() > deadline:
-                        raise RuntimeError("no rows painted within 60 s:\n" + screen)
-                    time.sleep(0.005)
-            finally:
-                subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+            wall, used = time_to_rows(f"exec env -u COLUMNS -u LINES {env} {shlex.quote(sys.executable)} -m tasktui")
+            times.append(wall)
+            cpu.append(used)
     return times, cpu
 
 
