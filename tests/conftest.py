@@ -38,6 +38,7 @@ from pathlib import Path
 import pytest
 
 from tasktui.server import seed_database, start_server_thread
+from tasktui.testing import FaultProxy
 
 SEED_N = 1500
 SEED = 7
@@ -137,3 +138,20 @@ def clock_not_on_utc():
         else:
             os.environ["TZ"] = old
         time.tzset()
+
+
+@pytest.fixture
+async def proxy_for():
+    """``await proxy_for(handle, seed=..., rate=..., public_contract=...)``: a started
+    FaultProxy in front of a server, stopped at teardown."""
+    made: list[FaultProxy] = []
+
+    async def make(handle, **kw) -> FaultProxy:
+        p = FaultProxy(handle.url, **kw)
+        await p.start()
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        await p.stop()

@@ -7,7 +7,6 @@ import pytest
 
 from tasktui.api import RetryPolicy, TaskClient
 from tasktui.server import seed_database, start_server_thread
-from tasktui.testing import FaultProxy
 
 #: Retries that are quick in tests but still exercise backoff and the bounds. Built in the
 #: fixtures, not at import: `make mutate` needs importing this file to run no RetryPolicy code.
@@ -24,23 +23,6 @@ def fast_retry() -> RetryPolicy:
 async def client(shared_server, fast_retry):
     async with TaskClient(shared_server.url, shared_server.api_key, retry=fast_retry) as c:
         yield c
-
-
-@pytest.fixture
-async def proxy_for():
-    """``await proxy_for(handle, seed=..., rate=...)``: a started FaultProxy in front of a
-    server, stopped at teardown."""
-    made: list[FaultProxy] = []
-
-    async def make(handle, **kw) -> FaultProxy:
-        p = FaultProxy(handle.url, **kw)
-        await p.start()
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        await p.stop()
 
 
 @pytest.fixture(scope="session")

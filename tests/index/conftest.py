@@ -57,17 +57,11 @@ async def sync_into(path: Path, url: str, key: str, scope: SyncScope = SyncScope
 
 
 @pytest.fixture
-async def public_proxy():
+def public_proxy(proxy_for):
     """``await public_proxy(handle, **kw)``: a started public-contract FaultProxy in front
-    of a server, stopped at teardown."""
-    made: list[FaultProxy] = []
+    of a server, stopped at teardown (the suite's ``proxy_for`` in its public mode)."""
 
     async def make(handle, **kw) -> FaultProxy:
-        p = FaultProxy(handle.url, public_contract=True, **kw)
-        await p.start()
-        made.append(p)
-        return p
+        return await proxy_for(handle, public_contract=True, **kw)
 
-    yield make
-    for p in made:
-        await p.stop()
+    return make

@@ -6,7 +6,6 @@ import pytest
 
 from tasktui.api import RetryPolicy, TaskClient
 from tasktui.store import StoreEvent, TaskStore
-from tasktui.testing import FaultProxy
 
 #: Built per store, not at import: `make mutate` needs importing this file to run no RetryPolicy code.
 FAST_RETRY = dict(max_attempts=8, base_delay=0.002, max_delay=0.02, total_time=20, seed=5)
@@ -45,18 +44,3 @@ async def make_store():
     for store, client in made:
         await store.close()
         await client.aclose()
-
-
-@pytest.fixture
-async def proxy_for():
-    made: list[FaultProxy] = []
-
-    async def make(handle, **kw) -> FaultProxy:
-        p = FaultProxy(handle.url, **kw)
-        await p.start()
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        await p.stop()
