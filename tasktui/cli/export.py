@@ -147,19 +147,8 @@ class ProgressBar:
 
 
 def run(args: argparse.Namespace) -> int:
-    _skip_httpx_cli()
     with _fewer_collections():  # from the start: the imports below allocate a lot too
         return _run(args)
-
-
-def _skip_httpx_cli() -> None:
-    """httpx imports its own command-line client (``httpx._main``: click, pygments and a
-    Rich console) whenever those are installed — and Textual brings Rich. That is most of
-    httpx's import time, in every export's start-up, for a module the export never uses.
-    A ``None`` entry in ``sys.modules`` makes that import fail, and httpx falls back to a
-    stub ``httpx.main`` (its documented behaviour without the ``cli`` extra)."""
-    if "httpx" not in sys.modules:
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -49,6 +49,17 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _skip_httpx_cli() -> None:
+    """httpx imports its own command-line client (``httpx._main``: click, pygments and a
+    Rich console) whenever those are installed — and Textual brings Rich. That is most of
+    httpx's import time, in the start-up of every command that talks to an API (the
+    console, export, sync, get), for a module none of them uses. A ``None`` entry in
+    ``sys.modules`` makes that import fail, and httpx falls back to a stub ``httpx.main``
+    (its documented behaviour without the ``cli`` extra)."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
@@ -63,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    _skip_httpx_cli()  # before the command's run imports httpx
     try:
         return int(args._module.run(args) or 0)
     except KeyboardInterrupt:
