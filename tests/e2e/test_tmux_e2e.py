@@ -111,8 +111,9 @@ def test_tasktui_opens_on_the_embedded_sandbox_in_a_terminal(tmux, tmp_path):
     screen = tmux.wait_for(r"EXITED=0", timeout=60)
     assert (data / "last-view.json").exists()
     # the next start comes back to that view (filter, zone, live), and says so
-    tmux.run("kill-session", "-t", "e2e")
-    tmux.run("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", cmd)
+    # the same pane runs it again: killing the only session ends the tmux server, and a
+    # new-session at once can reach the server while it exits ("server exited unexpectedly")
+    tmux.run("respawn-pane", "-k", "-t", "e2e", cmd)
     tmux.wait_for(r"Restored your last view", timeout=90)
     screen = tmux.wait_for(r"Task status · 1 of 6 on", timeout=60)
     assert "│ Pacific │" in screen and "live 5s" in screen
