@@ -240,7 +240,9 @@ def upsert(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]]) -> int:
     for raw in docs:
         if not isinstance(raw, dict) or not isinstance(raw.get("task_id"), str) or not raw.get("created_at"):
             raise ValueError("a task document without task_id or created_at cannot be indexed")
-        batch.append({k: v for k, v in raw.items() if k not in _INTERNAL})
+        if any(k in raw for k in _INTERNAL):
+            raw = {k: v for k, v in raw.items() if k not in _INTERNAL}
+        batch.append(raw)
     if not batch:
         return 0
     ids = list({d["task_id"] for d in batch})
@@ -302,6 +304,9 @@ class IndexStatus:
     scope: str  # the scope in words
     complete: bool  # every listing of the scope read whole at least once
     problem: str | None = None  # set when the file cannot be read (it is rebuilt by the next sync)
+    #: the API's clock (epoch seconds) before which every change is in the index: the
+    #: earliest high-water mark of the listings read whole (None: none is)
+    changes_before: float | None = None
 
     @property
     def bytes_per_task(self) -> float | None:
@@ -356,8 +361,10 @@ def index_status(path: Path) -> IndexStatus | None:
         scope = stored_scope(conn)
         synced = read_meta(conn, SYNCED_KEY)
         complete = scope is not None and is_complete(conn, scope)
+        (high_water,), = conn.execute("SELECT MIN(high_water) FROM sync_state WHERE complete = 1").fetchall()
         return IndexStatus(path, origin, tasks, size, float(synced) if synced else None,
-                           scope.describe() if scope else "(never synced)", complete)
+                           scope.describe() if scope else "(never synced)", complete,
+                           changes_before=None if high_water is None else high_water / 1000)
     except sqlite3.DatabaseError as e:
         return IndexStatus(path, "", 0, size, None, "", False, problem=f"damaged ({e}); rebuilt by the next sync")
     finally:

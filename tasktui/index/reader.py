@@ -202,6 +202,14 @@ class IndexReader:
         return None if st is None else st.synced_at
 
     @property
+    def changes_before(self) -> float | None:
+        """The API's clock (epoch seconds) up to which the index holds every change: a
+        console reading from it polls the API for what changed since (None: a file, or
+        never synced whole)."""
+        st = self.status()
+        return None if st is None else st.changes_before
+
+    @property
     def scope(self) -> SyncScope | None:
         """What the index holds (None: never synced, or an opened file holding all it has)."""
         self.status()

@@ -96,6 +96,9 @@ class IndexSource(Protocol):
     def synced_at(self) -> float | None: ...
 
     @property
+    def changes_before(self) -> float | None: ...
+
+    @property
     def writable(self) -> bool: ...
 
     async def put(self, tasks: Iterable[Task]) -> int: ...
@@ -519,7 +522,7 @@ class TaskStore:
             self._set_loading(False)
             return
         self._replace_window(pages, keep_before=keep_before, reader=reader)
-        self._watermark = self._first_time(pages) - POLL_OVERLAP
+        self._watermark = self._first_watermark(pages, reader)
         self.loaded_once = True
         self._emit(StoreEventKind.ROWS_REPLACED)
         last = pages[-1]
@@ -579,7 +582,7 @@ class TaskStore:
         def show() -> None:
             nonlocal shown
             self._replace_window(pages, keep_before=keep_before, reader=reader)
-            self._watermark = self._first_time(pages) - POLL_OVERLAP
+            self._watermark = self._first_watermark(pages, reader)
             self.loaded_once = True
             shown = True
             self._emit(StoreEventKind.ROWS_REPLACED)
@@ -695,6 +698,19 @@ class TaskStore:
             p = self.progress
             if p is not None:
                 self._set_progress(ScanProgress(p.scanned, p.wire_total, n, what, done=True))
+
+    def _first_watermark(self, pages: list[TaskPage], reader: TaskClient) -> datetime:
+        """Where the live refresh starts reading changes after a load: when the rows came
+        from the API, the instant it answered; when they came from the local index, the
+        instant up to which the index holds every change (its last sync, maybe hours
+        ago: what changed since must be read from the API, not taken as seen)."""
+        t = self._first_time(pages)
+        index = self._index
+        if index is not None and not self._offline and reader is index.client():
+            before = index.changes_before
+            if before is not None:
+                t = min(t, datetime.fromtimestamp(before, timezone.utc))
+        return t - POLL_OVERLAP
 
     @staticmethod
     def _first_time(pages: list[TaskPage]) -> datetime:
@@ -1050,9 +1066,19 @@ class TaskStore:
         if gen != self.generation:
             return 0
         if too_many:  # too much changed to merge: reload in place
+            message = "many tasks changed: reloaded"
+            index = self._index
+            if index is not None and not self._offline and index.writable and self.from_index:
+                # the rows come from the index: bring it up to date first (a delta sync:
+                # what changed since its last sync), or this poll would find it all again
+                try:
+                    await index.sync(self.client)
+                    message = "many tasks changed: the local index was brought up to date"
+                except Exception:  # noqa: BLE001 - another sync holds it, the API failed: reload anyway
+                    log.exception("bringing the local index up to date failed")
             await self.refresh()
             self.last_poll = datetime.now(timezone.utc)
-            self._emit(StoreEventKind.POLL, message="many tasks changed: reloaded")
+            self._emit(StoreEventKind.POLL, message=message)
             return len(self.rows)
         self._watermark = (first_time or datetime.now(timezone.utc)) - POLL_OVERLAP
         if changed:
