@@ -9,6 +9,7 @@ it knows nothing of HTTP, extensions or the client.
 from __future__ import annotations
 
 import asyncio
+import functools
 import base64
 import contextlib
 from collections import deque
@@ -40,13 +41,19 @@ SLICED_CURSOR_PREFIX = "tasktui-slices."
 Bounds = list[tuple[datetime | None, datetime | None]]
 
 
+@functools.lru_cache(maxsize=4)
+def _wire_bounds(bounds: tuple[tuple[datetime | None, datetime | None], ...]) -> list[list[str | None]]:
+    """The bounds of a slice plan as a cursor holds them (one plan is encoded once per
+    page read: its ISO dates are made once)."""
+    return [[a.isoformat() if a else None, b.isoformat() if b else None] for a, b in bounds]
+
+
 def encode_slice_cursor(bounds: Bounds, index: int, token: str | None, total: int, skip: int = 0) -> str:
     """A cursor that resumes a sliced read: the slices' bounds, the slice being read,
     the server token within it (None: its start), the listing's total, and — for a slice
     read whole and reversed (oldest first on a server that lists newest first only) —
     how many of its tasks were already handed out."""
-    doc = {"b": [[a.isoformat() if a else None, b.isoformat() if b else None] for a, b in bounds],
-           "i": index, "t": token, "n": total}
+    doc = {"b": _wire_bounds(tuple(bounds)), "i": index, "t": token, "n": total}
     if skip:
         doc["s"] = skip
     return SLICED_CURSOR_PREFIX + base64.urlsafe_b64encode(orjson.dumps(doc)).decode("ascii")

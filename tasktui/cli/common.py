@@ -37,6 +37,19 @@ def fail(prog: str, message: str, code: int) -> int:
     return code
 
 
+def bulk_read_gc() -> None:
+    """Before a command that reads many tasks (export, sync): the objects made so far
+    (modules, classes: long-lived) leave the cyclic garbage collector's view, and it
+    runs after 100,000 allocations instead of 700. A page of tasks allocates thousands
+    of dicts and lists that hold no cycles; with the default thresholds a full collection
+    walks everything alive every few pages (a tenth of the CPU of a sync). Memory freed by
+    reference counting is unchanged; cycles are still collected, less often."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+
+
 def stderr_progress(message: str) -> None:
     """Progress of a slow start (seeding the sandbox) on standard error."""
     print(f"tasktui: {message}", file=sys.stderr, flush=True)

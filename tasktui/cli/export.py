@@ -239,6 +239,7 @@ def _run(args: argparse.Namespace) -> int:
         with backend:
             exporter.server_url = _public(backend.url)
             try:
+                common.bulk_read_gc()
                 result = asyncio.run(_export(exporter, backend, bar, args.retries, settings.parallel))
             except KeyboardInterrupt:
                 return fail("interrupted." + saved_hint(), EXIT_INTERRUPTED)

@@ -183,7 +183,7 @@ def init_schema(conn: sqlite3.Connection) -> None:
     new_tag_counts = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE name = 'tag_counts'").fetchone() is None
     conn.executescript(SCHEMA)
-    conn.executescript(INDEXES)
+    create_indexes(conn)
     # triggers of older versions are replaced by the current ones
     if new_tag_counts:
         conn.execute("DROP TRIGGER IF EXISTS tr_tasks_upd")
@@ -204,6 +204,30 @@ def drop_for_bulk(conn: sqlite3.Connection) -> None:
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'tr_%'"
     ).fetchall():
         conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+#: Indexes that writes themselves need (the upsert's lookups by task id and unique id,
+#: the unique-id constraint, a task's tags); every other index only answers queries.
+WRITE_INDEXES = frozenset({"ix_task_id", "ix_unique_id", "ix_tags_id"})
+
+
+def drop_query_indexes(conn: sqlite3.Connection) -> list[str]:
+    """Drop the indexes that only answer queries, before a bulk upsert (a B-tree insert
+    into each of ten indexes per row costs more than building them once after):
+    :func:`create_indexes` puts them back, and so does :func:`init_schema` on the next
+    opening if the process dies before. Triggers stay, so the count tables stay exact
+    and every query stays right meanwhile (only slower). Returns the names dropped."""
+    names = [n for (n,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%'").fetchall()
+        if n not in WRITE_INDEXES]
+    for name in names:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+    return names
+
+
+def create_indexes(conn: sqlite3.Connection) -> None:
+    """Create every index that is missing (outside a transaction: it commits)."""
+    conn.executescript(INDEXES)
 
 
 def rebuild_counts(conn: sqlite3.Connection) -> None:

@@ -58,3 +58,43 @@ async def test_a_failed_write_is_retried_only_where_the_server_replays_writes(
     finally:
         await t.aclose()
     assert proxy.stats.requests == tries
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused():
+    """A kept-alive connection the server closes while it sits idle in the pool (as
+    servers with a short keep-alive do) is seen as closed before the next request and a
+    new one is opened: the next request succeeds on its first attempt (no retry allowed
+    here). httpcore asks the pool's streams ``is_readable``; tasktui answers it from the
+    raw socket (transport._Stream). Oracle: what a raw TCP server saw."""
+    import asyncio
+
+    seen: list[tuple[int, bytes]] = []
+    conns = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal conns
+        conns += 1
+        me = conns
+        head = await reader.readuntil(b"\r\n\r\n")
+        seen.append((me, head.split(b"\r\n", 1)[0]))
+        body = b'{"ok": true}'
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: keep-alive\r\n"
+                     b"content-length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.close()  # closed while the client keeps it in its pool
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    one = RetryPolicy(max_attempts=1, base_delay=0.001, max_delay=0.01, total_time=10, seed=1)
+    t = Transport(httpx.URL(f"http://127.0.0.1:{port}/v1"), "k" * 20, timeout=httpx.Timeout(5.0), retry=one,
+                  max_connections=2, user_agent="test", on_answer=lambda r: None, replays_writes=lambda: False)
+    try:
+        async with server:
+            for path in ("/first", "/second"):
+                body = await t.call("GET", path.lstrip("/"), what="read")
+                assert body == {"ok": True}
+                await asyncio.sleep(0.3)  # deliberate: the server closes the idle connection meanwhile
+    finally:
+        await t.aclose()
+    assert seen == [(1, b"GET /v1/first HTTP/1.1"), (2, b"GET /v1/second HTTP/1.1")]

@@ -213,3 +213,16 @@ async def test_a_narrowed_scope_with_prune_equals_a_fresh_sync_of_it(server, pub
     assert read_sql(kept, "SELECT COUNT(*) FROM tasks") == want and want[0][0] > 0
     assert read_sql(kept, "SELECT COUNT(*) FROM sync_state") == [(1,)]
     assert proxy.refused == []
+
+
+async def test_a_sync_of_many_tasks_leaves_every_index_of_the_schema(shared_server, public_proxy, tmp_path):
+    """An initial read of 1,000 tasks or more writes without the ten indexes that only
+    answer queries and builds them after; the index it leaves has every one (a missing
+    one makes every view of that filter a full scan). Oracle: a literal list of names."""
+    from .test_sync_kill import ALL_INDEXES, indexes_of
+
+    proxy = await public_proxy(shared_server)
+    path = tmp_path / "idx.sqlite"
+    result = await sync_into(path, proxy.url, shared_server.api_key)
+    assert result.initial == 1500
+    assert indexes_of(path) == ALL_INDEXES

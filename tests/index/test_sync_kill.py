@@ -16,10 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from tasktui.index.db import index_path
+from tasktui.index.db import index_path, open_index
 from tasktui.testing import FaultProxy
 
 from .conftest import COUNTS, read_sql, recounted
+
+
+#: Every index of the schema (tasktui.server.db.INDEXES), written out: a sync of many
+#: tasks drops the ten that only answer queries while it writes and builds them after.
+ALL_INDEXES = {"ix_task_id", "ix_created", "ix_status", "ix_status_review", "ix_review", "ix_project_c",
+               "ix_batch_c", "ix_type", "ix_completed_cover", "ix_updated_cover", "ix_unique_id",
+               "ix_unique_id_nocase", "ix_tags_id"}
+
+
+def indexes_of(path: Path) -> set[str]:
+    return {r[0] for r in read_sql(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%'")}
 
 
 def _committed(path: Path) -> int:
@@ -50,6 +61,11 @@ def test_sync_killed_twice_resumes_to_exactly_the_full_set(shared_server, sql, t
             proc.stderr.close()
             held = read_sql(path, "SELECT COUNT(*), COALESCE(MAX(complete), 0) FROM tasks, sync_state")[0]
             assert held[1] == 0 and 0 < held[0] < len(expected)  # killed mid-way, nothing looks complete
+            # killed while it wrote without the query indexes: whoever opens the index next
+            # (here, as the console would) finds every one of them again
+            assert indexes_of(path) < ALL_INDEXES
+            open_index(path).close()
+            assert indexes_of(path) == ALL_INDEXES
         r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
         assert proxy.refused == []
     assert r.returncode == 0, r.stderr[-800:]
@@ -61,3 +77,4 @@ def test_sync_killed_twice_resumes_to_exactly_the_full_set(shared_server, sql, t
     assert read_sql(path, "SELECT COUNT(*) FROM docs") == [(len(expected),)]
     assert read_sql(path, COUNTS) == recounted(path)
     assert read_sql(path, "SELECT complete, cursor FROM sync_state") == [(1, None)]
+    assert indexes_of(path) == ALL_INDEXES
