@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import sys
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from tasktui.cli import common
 from tasktui.cli.common import (
@@ -147,7 +146,7 @@ class ProgressBar:
 
 
 def run(args: argparse.Namespace) -> int:
-    with _fewer_collections():  # from the start: the imports below allocate a lot too
+    with common.fewer_collections():  # from the start: the imports below allocate a lot too
         return _run(args)
 
 
@@ -239,7 +238,6 @@ def _run(args: argparse.Namespace) -> int:
         with backend:
             exporter.server_url = _public(backend.url)
             try:
-                common.bulk_read_gc()
                 result = asyncio.run(_export(exporter, backend, bar, args.retries, settings.parallel))
             except KeyboardInterrupt:
                 return fail("interrupted." + saved_hint(), EXIT_INTERRUPTED)
@@ -345,28 +343,6 @@ async def _export(exporter: Exporter, backend: Backend, bar: ProgressBar, retrie
         exporter.client = client
         with bar:
             return await exporter.run()
-
-
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """An export allocates tens of thousands of dicts per page of 1,000 tasks, and each
-    page is freed by reference counting (task documents hold no cycles). With the default
-    thresholds the cyclic collector runs every 700 allocations and its full passes walk
-    every module object imported so far: a tenth to a sixth of the export's CPU, imports
-    included. Freeze what is loaded (never collected) and collect 30 times less often:
-    memory stays flat (the little cyclic garbage a page leaves is still collected, every
-    20,000 allocations; 50,000 tasks: 93 MiB peak against 76 at the default thresholds,
-    136 at 100,000). The thresholds are restored afterwards (tests run exports in-process)."""
-    import gc
-
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(20_000, 10, 10)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
 
 
 def _silence_stdout() -> None:

@@ -189,8 +189,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with backend, sync_lock(path):
             with bar:
-                common.bulk_read_gc()
-                result = asyncio.run(_sync(backend, conn, scope, checked.parallel, args.prune, progress))
+                with common.fewer_collections():
+                    result = asyncio.run(_sync(backend, conn, scope, checked.parallel, args.prune, progress))
     except SyncBusy as e:
         return fail(str(e), EXIT_FAILED)
     except KeyboardInterrupt:
