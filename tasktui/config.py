@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from tasktui.domain import DateInputError, TaskQuery, Zone, parse_instant, parse_zone
 from tasktui.domain.filters import FilterError, Filters
@@ -87,6 +88,18 @@ def mask_url(url: str) -> str:
     replaced by ``…@``."""
     m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*@)(.*)$", url, re.DOTALL)
     return f"{m.group(1)}…@{m.group(3)}" if m else url
+
+
+def public_url(url: str | None) -> str | None:
+    """An API URL as it may be stored (export checkpoints, the index's origin): without
+    user-info (``https://user:secret@host`` -> ``https://host``), query or fragment."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+:/,-]{0,23}$")

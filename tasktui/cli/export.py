@@ -314,7 +314,7 @@ def _open_index(settings, query, quiet: bool) -> Backend:
 
 
 def _public(url: str) -> str | None:
-    from tasktui.export import public_url
+    from tasktui.config import public_url
 
     return public_url(url)
 

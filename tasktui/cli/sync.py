@@ -226,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
 async def _sync(backend, conn, scope, parallel, prune, progress):
     from tasktui.api import TaskClient
     from tasktui.api.throttle import BULK_READ_PARALLEL
-    from tasktui.export import public_url
+    from tasktui.config import public_url
     from tasktui.index.sync import sync_index
 
     # a bulk read, as an export's: 16 chains unless told otherwise (they pay with pages of

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -33,6 +33,7 @@ from tasktui.domain import (
 )
 from tasktui.export.errors import ExportUsageError
 from tasktui.export.format import ExportFormat
+from tasktui.config import public_url
 from tasktui.files import write_atomic
 
 __all__ = [
@@ -74,18 +75,6 @@ def partial_path(path: str | os.PathLike[str]) -> Path:
 def checkpoint_path(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
     return p.with_name(p.name + CHECKPOINT_SUFFIX)
-
-
-def public_url(url: str | None) -> str | None:
-    """``url`` without user-info (``https://user:secret@host`` -> ``https://host``), query
-    or fragment: safe to store."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
 def same_server(a: str | None, b: str | None) -> bool:

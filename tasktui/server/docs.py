@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from tasktui.domain.statuses import audit_status_of, operator_status_of
-from tasktui.server.content import PROJECT_BY_NAME, fixed_response, response_for
 from tasktui.server.times import ms_to_wire, now_ms, wire_to_ms
 
 
@@ -42,6 +41,10 @@ def materialize(doc: dict[str, Any]) -> dict[str, Any]:
     public_form(doc)
     if not lazy:
         return doc
+    # the demo content (tables of projects and answers) only where a lazy document is
+    # served: the local index, which imports this module for index_row, never needs it
+    from tasktui.server.content import PROJECT_BY_NAME, fixed_response, response_for
+
     project = PROJECT_BY_NAME.get(doc.get("project") or "")
     seed = doc.get("_seed")
     if project is None or seed is None:

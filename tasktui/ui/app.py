@@ -236,7 +236,7 @@ class TaskTuiApp(App[int]):
                    "Offline: syncing needs the API (start without --offline, or run `tasktui sync`).")
             self.notify(why, severity="warning", markup=False)
             return
-        from tasktui.export import public_url
+        from tasktui.config import public_url
         from tasktui.index.db import index_path_for, open_index
         from tasktui.index.reader import IndexReader
         from tasktui.index.scope import ScopeError, SyncScope
