@@ -263,7 +263,7 @@ def main() -> None:
         "- tasktui: `python -m tasktui export --project P --format ndjson -o FILE` (httpx; keyset "
         "pages of 1,000 through the bundled server's `page-size` extension — 100 against the real "
         "API — with the next page prefetched while the current one is written; exports of 20,000 tasks "
-        "or more are read by 2 page chains over creation-time slices, written in order; orjson; the "
+        "or more are read by 4 page chains over creation-time slices, written in order; orjson; the "
         "cyclic garbage collector runs less often during an export). With no filter: the same "
         "command without `--project`.\n"
         "- SDK: `for t in ScaleClient(key, api_instance_url=URL).get_tasks(project_name=P, "

@@ -20,7 +20,7 @@ RECOVER_AFTER = 20
 #: Page chains a bulk read (``tasktui export``, ``tasktui sync``) runs at once unless told
 #: otherwise (``--parallel``, the ``parallel`` config key); the console keeps the client's
 #: 8. They pay only with pages of 100 (the public API: each page a round trip); bulk pages
-#: of 1,000 from the bundled server are read by at most two chains whatever this says.
+#: of 1,000 from the bundled server are read by at most four chains whatever this says.
 #: Polite enough for a remote API: a bulk read makes about the requests a loop over the
 #: SDK makes (one per 100 tasks, a few percent more where a slice ends in a part-filled
 #: page), only at most 16 at a time; every 429 halves the chains (16, 8, 4, 2, 1) and

@@ -71,3 +71,26 @@ def test_parallel_in_the_config_is_read(tmp_path):
     p.write_text("parallel = 12\n")
     s = load_settings(p, env={})
     assert s.parallel == 12 and s.sources["parallel"] == "file"
+
+
+def test_pages_of_a_thousand_are_read_by_four_chains_at_most(cli, api_key, seed_now, tmp_path):
+    """From the bundled server (pages of 1,000 through its page-size extension) an
+    export of 20,000 tasks or more runs four chains whatever --parallel says: chains
+    times page size stays within 4,000 tasks held (PARALLEL_PAGE_BUDGET), and the server
+    always has a page to make. Observed at a proxy that passes the extensions on."""
+    from tasktui.server import seed_database, start_server_thread
+
+    path = tmp_path / "many.db"
+    seed_database(path, 20_500, seed=7, now=seed_now)
+    server = start_server_thread(path, [api_key])
+    try:
+        out = tmp_path / "all.ndjson"
+        with FaultProxy(server.url, latency=0.1).running() as proxy:
+            r = _export(cli, server, proxy, out, "--parallel", "16")
+            assert r.returncode == 0, r.stderr
+            assert proxy.stats.max_in_flight <= 4  # the bound: tasks held
+            assert proxy.stats.max_in_flight > 2  # and more than the two of before
+            assert any("page_size=1000" in s.request_line for s in proxy.log)
+        assert len(out.read_text().splitlines()) == 20_500
+    finally:
+        server.stop()
