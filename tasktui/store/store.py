@@ -1074,8 +1074,8 @@ class TaskStore:
                 try:
                     await index.sync(self.client)
                     message = "many tasks changed: the local index was brought up to date"
-                except Exception:  # noqa: BLE001 - another sync holds it, the API failed: reload anyway
-                    log.exception("bringing the local index up to date failed")
+                except Exception as e:  # noqa: BLE001 - another sync holds it, the API failed: reload anyway
+                    log.warning("bringing the local index up to date after a poll failed: %s", e)
             await self.refresh()
             self.last_poll = datetime.now(timezone.utc)
             self._emit(StoreEventKind.POLL, message=message)
