@@ -100,7 +100,7 @@ class LazyTLSTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._inner is None:
-            self._inner = _http_transport(verify=True, limits=self._limits)
+            self._inner = _http_transport(verify=True, trust_env=True, limits=self._limits)
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -177,13 +177,16 @@ def _http_transport(**kw: Any) -> httpx.AsyncHTTPTransport:
 
 
 def _transports(base: httpx.URL, limits: httpx.Limits) -> dict[str, Any]:
-    """The client's transports. An ``https`` API gets httpx's default one (TLS verified
-    against the CA bundle). A plain ``http`` API (the sandbox, a local server) needs no TLS
-    to start: its transport never speaks TLS (``verify=False`` only spares loading the CA
-    bundle), and ``https`` URLs (attachments on other hosts) go to a LazyTLSTransport, which
+    """The client's transports. An ``https`` API gets httpx's own (TLS verified against the
+    CA bundle, ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` honoured as by default) over
+    ``_Backend``. A plain ``http`` API (the sandbox, a local server) needs no TLS to start:
+    its transport never speaks TLS (``verify=False`` only spares loading the CA bundle),
+    and ``https`` URLs (attachments on other hosts) go to a LazyTLSTransport, which
     verifies as usual. With a proxy in the environment, httpx's defaults as they are."""
-    if base.scheme != "http" or getproxies():
+    if getproxies() or base.scheme not in ("http", "https"):
         return {"limits": limits}
+    if base.scheme == "https":
+        return {"transport": _http_transport(verify=True, trust_env=True, limits=limits)}
     return {"transport": _http_transport(verify=False, limits=limits),
             "mounts": {"https://": LazyTLSTransport(limits)}}
 

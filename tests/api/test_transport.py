@@ -98,3 +98,25 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused():
     finally:
         await t.aclose()
     assert seen == [(1, b"GET /v1/first HTTP/1.1"), (2, b"GET /v1/second HTTP/1.1")]
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1:9/v1", "http://127.0.0.1:9/v1"])
+async def test_https_is_verified_whatever_the_api_scheme(url):
+    """Certificates and host names are checked on every https request: by the API's own
+    transport when the API is https, by the one made on the first https link (an
+    attachment) when the API is plain http. A request to a closed https port makes the
+    transport; its SSL context is then read."""
+    import ssl
+
+    t = _transport(url, "k" * 20)
+    try:
+        http = t._http
+        with pytest.raises(httpx.ConnectError):
+            await http.get("https://127.0.0.1:9/media/a.png")
+        transport = http._transport_for_url(httpx.URL("https://127.0.0.1:9/media/a.png"))
+        transport = getattr(transport, "_inner", transport)  # the lazily made one
+        assert isinstance(transport, httpx.AsyncHTTPTransport)
+        ctx = transport._pool._ssl_context
+        assert ctx.verify_mode is ssl.CERT_REQUIRED and ctx.check_hostname is True
+    finally:
+        await t.aclose()
