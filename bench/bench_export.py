@@ -56,6 +56,30 @@ sys.stdin.read()
 h.stop()
 """
 
+
+
+def start_server(db: Path, key: str) -> tuple[subprocess.Popen, str]:
+    """The bundled server over ``db`` in a process of its own (``SERVER``) and its URL;
+    stop it with ``stop_server``."""
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(db), key], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    url = server.stdout.readline().strip()
+    if not url.startswith("http"):
+        stop_server(server)
+        raise SystemExit("the server did not start")
+    return server, url
+
+
+def stop_server(server: subprocess.Popen, timeout: float = 30) -> None:
+    """Ask a ``start_server`` server to stop (its standard input closes), killed if it
+    does not within ``timeout`` seconds."""
+    try:
+        server.stdin.close()
+        server.wait(timeout=timeout)
+    except Exception:
+        server.kill()
+
+
 SDK_LOOP = r"""
 import json, sys
 import scaleapi
@@ -205,13 +229,11 @@ def main() -> None:
         subprocess.run([py, "-c", PREPARE, str(dbs["projects"]), str(ROOT)], check=True, cwd=ROOT)
         subprocess.run([py, "-c", PREPARE_ALL, str(dbs["all"]), str(ALL_N)], check=True, cwd=ROOT)
         print(f"seeded 110,000 + {ALL_N:,} tasks in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        servers = {name: subprocess.Popen([py, "-c", SERVER, str(db), API_KEY], stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, text=True, cwd=ROOT)
-                   for name, db in dbs.items()}
+        servers: dict[str, subprocess.Popen] = {}
+        urls: dict[str, str] = {}
         try:
-            urls = {name: s.stdout.readline().strip() for name, s in servers.items()}
-            if not all(u.startswith("http") for u in urls.values()):
-                raise SystemExit("a server did not start")
+            for name, db in dbs.items():
+                servers[name], urls[name] = start_server(db, API_KEY)
             env = bytecode_env(tmpd)
             warm_up(env)
             results: dict[tuple[str, str], list[tuple[float, float, float, float]]] = {}
@@ -243,11 +265,7 @@ def main() -> None:
                         raise SystemExit(f"{size}: tasktui and the SDK exported different task sets")
         finally:
             for server in servers.values():
-                try:
-                    server.stdin.close()
-                    server.wait(timeout=15)
-                except Exception:
-                    server.kill()
+                stop_server(server, timeout=15)
 
     cmd = f".venv/bin/python bench/bench_export.py --rounds {args.rounds}"
     lines = [header("Export: `tasktui export` vs a loop over the scaleapi SDK", cmd)]

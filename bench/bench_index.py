@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import header, median, percentile, write_section  # noqa: E402
-from bench.bench_export import SERVER  # noqa: E402
+from bench.bench_export import start_server, stop_server  # noqa: E402
 
 API_KEY = "test_bench_index_key_0123456789"
 LATENCY = 0.1
@@ -163,20 +162,15 @@ def main() -> None:
     ap.add_argument("--api-rounds", type=int, default=1, help="passes over the filters through the API")
     ap.add_argument("--no-write", action="store_true", help="print, do not write BENCHMARKS.md")
     args = ap.parse_args()
-    py = sys.executable
     with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
         tmpd = Path(tmp)
         db = tmpd / "server.db"
         t0 = time.perf_counter()
         seed_database(db, args.n, seed=1)
         print(f"seeded {args.n:,} tasks in {time.perf_counter() - t0:.1f} s", flush=True)
-        server = subprocess.Popen([py, "-c", SERVER, str(db), API_KEY], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        server, url = start_server(db, API_KEY)
         proxy = None
         try:
-            url = server.stdout.readline().strip()
-            if not url.startswith("http"):
-                raise SystemExit("the server did not start")
             idx = tmpd / "index.sqlite"
             made = asyncio.run(make_index(url, idx))
             size = idx.stat().st_size
@@ -189,9 +183,7 @@ def main() -> None:
         finally:
             if proxy is not None:
                 proxy.stop_in_thread()
-            if server.stdin:
-                server.stdin.close()
-            server.wait(timeout=30)
+            stop_server(server)
     p50i, p99i = percentile(ti, 50), percentile(ti, 99)
     cold = [i[0] for i, _ in per.values() if i]  # the first time each filter was asked
     p50a, p99a = percentile(ta, 50), percentile(ta, 99)

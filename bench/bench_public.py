@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import header, median, write_section  # noqa: E402
-from bench.bench_export import SDK_LOOP, SERVER, bytecode_env, check, run_child, warm_up  # noqa: E402
+from bench.bench_export import (  # noqa: E402
+    SDK_LOOP, bytecode_env, check, run_child, start_server, stop_server, warm_up)
 
 API_KEY = "test_bench_public_key_0123456789"
 PROJECT = "bench-public"
@@ -149,13 +150,9 @@ def main() -> None:
             "SELECT task_id FROM tasks WHERE ostatus = 'queued' ORDER BY created_at DESC, task_id DESC")]
         (pending,), = conn.execute("SELECT count(*) FROM tasks WHERE ostatus IN ('queued','in_progress','redo')")
         conn.close()
-        server = subprocess.Popen([py, "-c", SERVER, str(db), API_KEY], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        server, url = start_server(db, API_KEY)
         proxy = None
         try:
-            url = server.stdout.readline().strip()
-            if not url.startswith("http"):
-                raise SystemExit("the server did not start")
             proxy = FaultProxy(url, public_contract=True, latency=LATENCY).start_in_thread()
             purl = proxy.url
             env = bytecode_env(tmpd)
@@ -220,11 +217,7 @@ def main() -> None:
         finally:
             if proxy is not None:
                 proxy.stop_in_thread()
-            try:
-                server.stdin.close()
-                server.wait(timeout=15)
-            except Exception:
-                server.kill()
+            stop_server(server, timeout=15)
 
     ts = median([x[0] for x in export["tasktui"]])
     ss = median([x[0] for x in export["sdk"]])

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import header, median, write_section  # noqa: E402
-from bench.bench_export import SDK_LOOP, SERVER, check, run_child  # noqa: E402
+from bench.bench_export import SDK_LOOP, check, run_child, start_server, stop_server  # noqa: E402
 from bench.bench_public import API_KEY, PROJECT  # noqa: E402
 
 LATENCY = 0.1
@@ -97,14 +97,10 @@ def run_size(n: int, rounds: int, tmpd: Path, py: str) -> dict:
     t0 = time.perf_counter()
     subprocess.run([py, "-c", PREPARE, str(db), str(ROOT), str(n)], check=True, cwd=ROOT)
     print(f"seeded {n:,} tasks in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    server = subprocess.Popen([py, "-c", SERVER, str(db), API_KEY], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    server, url = start_server(db, API_KEY)
     proxy = None
     out: dict = {"n": n, "tasktui": [], "sdk": [], "requests": {"tasktui": [], "sdk": []}, "loads": []}
     try:
-        url = server.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise SystemExit("the server did not start")
         proxy = FaultProxy(url, public_contract=True, latency=LATENCY).start_in_thread()
         purl = proxy.url
         data = tmpd / "data"
@@ -147,11 +143,7 @@ def run_size(n: int, rounds: int, tmpd: Path, py: str) -> dict:
     finally:
         if proxy is not None:
             proxy.stop_in_thread()
-        try:
-            server.stdin.close()
-            server.wait(timeout=30)
-        except Exception:
-            server.kill()
+        stop_server(server)
         db.unlink(missing_ok=True)
     return out
 

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_export import SERVER  # noqa: E402
+from bench.bench_export import start_server, stop_server  # noqa: E402
 from bench.bench_public import API_KEY, PREPARE  # noqa: E402
 
 BURN = "while 1: pass"
@@ -106,11 +106,9 @@ def main() -> None:
                                 "('queued','in_progress','redo') GROUP BY created_at HAVING count(*) > 1)")
         conn.close()
         print(f"{len(queued_ids)} queued of {len(pending_ids)} pending; {ties} shared milliseconds", file=sys.stderr)
-        server = subprocess.Popen([py, "-c", SERVER, str(db), API_KEY], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        server, url = start_server(db, API_KEY)
         burners = [subprocess.Popen([py, "-c", BURN]) for _ in range(args.burners)]
         try:
-            url = server.stdout.readline().strip()
             phases = [
                 ("latency", (), 0.0),
                 ("latency + jitter (10% of requests 0.05-0.5 s late)",
@@ -147,8 +145,7 @@ def main() -> None:
             for b in burners:
                 b.kill()
                 b.wait()
-            server.stdin.close()
-            server.wait(10)
+            stop_server(server, timeout=10)
     lines = [f"## Stress of the parallel slice reader ({started:%Y-%m-%d %H:%M} UTC)", "",
              f"Command: `python bench/stress_reader.py --runs {args.runs} --burners {args.burners}` · "
              f"machine: {platform.machine()}, {os.cpu_count()} CPUs, shared with other helpers (load "
