@@ -40,6 +40,17 @@ def dump(path: Path) -> dict[str, list[tuple]]:
             (("rows", ROWS), ("tags", TAGS), ("counts", COUNTS), ("tag_counts", TAG_COUNTS))}
 
 
+#: Every index of the schema (tasktui.server.db.INDEXES), written out: a sync of many
+#: tasks drops the ten that only answer queries while it writes and builds them after.
+ALL_INDEXES = {"ix_task_id", "ix_created", "ix_status", "ix_status_review", "ix_review", "ix_project_c",
+               "ix_batch_c", "ix_type", "ix_completed_cover", "ix_updated_cover", "ix_unique_id",
+               "ix_unique_id_nocase", "ix_tags_id"}
+
+
+def indexes_of(path: Path) -> set[str]:
+    return {r[0] for r in read_sql(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%'")}
+
+
 def recounted(path: Path) -> list[tuple]:
     """The counts table as it should be, counted from the tasks rows."""
     return read_sql(path, "SELECT created_at / 86400000, ostatus, review, project, batch, type, COUNT(*) "

@@ -21,7 +21,7 @@ from tasktui.index.scope import SyncScope
 from tasktui.server import start_server_thread
 from tasktui.testing import FaultProxy
 
-from .conftest import COUNTS, dump, read_sql, recounted, sync_into
+from .conftest import ALL_INDEXES, COUNTS, dump, indexes_of, read_sql, recounted, sync_into
 
 OSTATUS = [s.value for s in OperatorStatus]
 REVIEWS = ["pending", "accepted", "fixed", "rejected"]
@@ -219,8 +219,6 @@ async def test_a_sync_of_many_tasks_leaves_every_index_of_the_schema(shared_serv
     """An initial read of 1,000 tasks or more writes without the ten indexes that only
     answer queries and builds them after; the index it leaves has every one (a missing
     one makes every view of that filter a full scan). Oracle: a literal list of names."""
-    from .test_sync_kill import ALL_INDEXES, indexes_of
-
     proxy = await public_proxy(shared_server)
     path = tmp_path / "idx.sqlite"
     result = await sync_into(path, proxy.url, shared_server.api_key)

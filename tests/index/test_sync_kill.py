@@ -19,18 +19,7 @@ import pytest
 from tasktui.index.db import index_path, open_index
 from tasktui.testing import FaultProxy
 
-from .conftest import COUNTS, read_sql, recounted
-
-
-#: Every index of the schema (tasktui.server.db.INDEXES), written out: a sync of many
-#: tasks drops the ten that only answer queries while it writes and builds them after.
-ALL_INDEXES = {"ix_task_id", "ix_created", "ix_status", "ix_status_review", "ix_review", "ix_project_c",
-               "ix_batch_c", "ix_type", "ix_completed_cover", "ix_updated_cover", "ix_unique_id",
-               "ix_unique_id_nocase", "ix_tags_id"}
-
-
-def indexes_of(path: Path) -> set[str]:
-    return {r[0] for r in read_sql(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%'")}
+from .conftest import ALL_INDEXES, COUNTS, indexes_of, read_sql, recounted
 
 
 def _committed(path: Path) -> int:
