@@ -340,8 +340,15 @@ def docs_by_ids(conn: sqlite3.Connection, ids: list[int]) -> list[dict[str, Any]
     """The stored documents of these rowids, in their order."""
     if not ids:
         return []
+    return [orjson.loads(t) for t in doc_texts_by_ids(conn, ids)]
+
+
+def doc_texts_by_ids(conn: sqlite3.Connection, ids: list[int]) -> list[bytes]:
+    """The stored documents of these rowids as JSON bytes, in their order."""
+    if not ids:
+        return []
     got = dict(conn.execute(f"SELECT id, doc FROM docs WHERE id IN ({placeholders(ids)})", ids).fetchall())
-    return [orjson.loads(got[i]) for i in ids]
+    return [got[i] for i in ids]
 
 
 def write_doc(conn: sqlite3.Connection, rid: int, doc: dict[str, Any]) -> None:

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+import orjson
+
 from tasktui.domain.statuses import audit_status_of, operator_status_of
 from tasktui.server.times import ms_to_wire, now_ms, wire_to_ms
 
@@ -88,6 +91,69 @@ def present(doc: dict[str, Any], origin: str, instructions: dict[str, str]) -> d
         if isinstance(att, str) and att.startswith("/"):
             out["params"] = {**params, "attachment": origin + att}
     return out
+
+
+_Raw = msgspec.Raw
+_split_top = msgspec.json.Decoder(dict[str, _Raw]).decode
+_COMPLETED = b'"completed"'
+_ATTACHMENT_PATH = b'"attachment":"/'
+_ATTACHMENT_FIRST = b'{' + _ATTACHMENT_PATH
+
+
+def present_all(stored: list[bytes], origin: str, instructions: dict[str, str]) -> list[Any]:
+    """``present`` over stored documents (their JSON bytes) for a page, as values that
+    ``encode`` turns into the same bytes as ``orjson.dumps`` of ``present``'s documents
+    — without parsing the parts ``present`` leaves alone: a document's top level is
+    split into the JSON text of each value (``msgspec.Raw``), copied as it is."""
+    out: list[Any] = []
+    instruction_text: dict[bytes, _Raw | None] = {}
+    origin_text = orjson.dumps(origin)[1:-1]
+    for blob in stored:
+        try:
+            top = _split_top(blob)
+        except msgspec.DecodeError:
+            top = None
+        # lazy parts, an old database's fields, a completed task without its review
+        # status: the whole treatment (the keys only ``present`` handles)
+        if top is None or "_lazy" in top or "redo" in top or "error" in top or (
+                bytes(top.get("status", b"")) == _COMPLETED and not _nonempty_string(top.get("customer_review_status"))):
+            out.append(_Raw(orjson.dumps(present(orjson.loads(blob), origin, instructions))))
+            continue
+        top.pop("_seed", None)
+        if "instruction" not in top:
+            project = bytes(top.get("project", b"null"))
+            if project not in instruction_text:
+                name = orjson.loads(project) or ""
+                text = instructions.get(name) if isinstance(name, str) else None
+                instruction_text[project] = _Raw(orjson.dumps(text)) if text else None
+            instr = instruction_text[project]
+            if instr is not None:
+                top["instruction"] = instr
+        params = top.get("params")
+        params_text = b"" if params is None else bytes(params)
+        if params_text.startswith(_ATTACHMENT_FIRST):
+            # the first key of params is an attachment path: JSON escapes each character
+            # on its own, so the URL's text is the origin's followed by the path's
+            top["params"] = _Raw(_ATTACHMENT_FIRST[:-1] + origin_text + params_text[len(_ATTACHMENT_FIRST) - 1:])
+        elif _ATTACHMENT_PATH in params_text:
+            values = orjson.loads(params_text)
+            att = values.get("attachment") if isinstance(values, dict) else None
+            if isinstance(att, str) and att.startswith("/"):
+                top["params"] = _Raw(orjson.dumps({**values, "attachment": origin + att}))
+        out.append(top)
+    return out
+
+
+def _nonempty_string(text: _Raw | None) -> bool:
+    """Whether a JSON value's text is a string other than ``""``."""
+    if text is None:
+        return False
+    b = bytes(text)
+    return b[:1] == b'"' and b != b'""'
+
+
+#: JSON bytes of values holding ``present_all``'s (``msgspec.Raw`` is copied as it is)
+encode = msgspec.json.Encoder().encode
 
 
 def limited(doc: dict[str, Any]) -> dict[str, Any]:

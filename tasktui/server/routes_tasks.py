@@ -15,7 +15,7 @@ from starlette.responses import Response
 from tasktui.server import db as dbm
 from tasktui.server import idempotency
 from tasktui.server.bodies import json_response, parse_json_as, read_body, task_id_of
-from tasktui.server.docs import limited, present
+from tasktui.server.docs import encode, limited, present, present_all
 from tasktui.server.errors import BadRequest, Conflict, NotFound
 from tasktui.server.idempotency import IdempotencyKey
 from tasktui.server.limits import NAME_LENGTH_MAX
@@ -42,14 +42,15 @@ class TaskRoutes:
             with dbm.Tx(conn):
                 total = count_total(conn, q)
                 rows, more = fetch_page(conn, q, total)
-                docs = dbm.docs_by_ids(conn, [r[0] for r in rows])
+                ids = [r[0] for r in rows]
                 instructions = ctx.instructions.get(conn)
-                out = [present(d, origin, instructions) for d in docs]
-            if q.limited_response:
-                out = [limited(d) for d in out]
+                if q.limited_response:
+                    out = [limited(present(d, origin, instructions)) for d in dbm.docs_by_ids(conn, ids)]
+                else:
+                    out = present_all(dbm.doc_texts_by_ids(conn, ids), origin, instructions)
             token = encode_token(rows[-1][1], rows[-1][2], q.order) if more and rows else None
-            return orjson.dumps({"docs": out, "total": total, "limit": q.limit, "offset": 0,
-                                 "has_more": token is not None, "next_token": token})
+            return encode({"docs": out, "total": total, "limit": q.limit, "offset": 0,
+                           "has_more": token is not None, "next_token": token})
 
         return json_response(await run_in_threadpool(work))
 
