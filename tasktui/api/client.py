@@ -20,6 +20,7 @@ import httpx
 
 from tasktui import __version__
 from tasktui.api.errors import InvalidRequestError, NotFoundError, UnsupportedError, malformed
+from tasktui.api.listing import RawListing, decode_listing
 from tasktui.api.page import Attachment, ListingHead, TaskPage
 from tasktui.api.paging import Pager, is_slice_cursor
 from tasktui.api.throttle import Throttle
@@ -290,10 +291,15 @@ class TaskClient:
 
     # tasks -----------------------------------------------------------------------
     def _parse_page(self, data: Any, what: str, token: str | None) -> tuple[list[Task], int, bool, str | None]:
-        if not isinstance(data, dict):
+        tasks: list[Task] | None = None
+        if isinstance(data, RawListing):
+            tasks = data.tasks()
+            if tasks is None:  # a document the fast path does not take: say what is wrong
+                data = data.parsed()
+        if not isinstance(data, (dict, RawListing)):
             raise malformed(what, f"expected a JSON object with 'docs' and 'total', got {_kind(data)}")
         docs = data.get("docs")
-        if not isinstance(docs, list):
+        if not isinstance(docs, list):  # (a RawListing always has one)
             raise malformed(what, f"the answer has no 'docs' list (got {_kind(docs)})")
         total = data.get("total")
         if not isinstance(total, int) or isinstance(total, bool) or total < 0:
@@ -309,7 +315,8 @@ class TaskClient:
         if has_more and token is not None and nxt == token:
             raise malformed(what, "the server sent the same page token again: paging would never end")
         try:
-            tasks = [Task.from_wire(d) for d in docs]
+            if tasks is None:
+                tasks = [Task.from_wire(d) for d in docs]
         except MalformedTaskError as e:
             raise malformed(what, f"a task in the answer is malformed ({clean_for_error(e, 120)})") from None
         return tasks, total, has_more, (nxt or None) if has_more else None
@@ -367,7 +374,8 @@ class TaskClient:
         what = "list tasks"
         try:
             async with self.throttle.slot():
-                response, data = await self._transport.send("GET", "tasks", params=params, what=what)
+                response, data = await self._transport.send("GET", "tasks", params=params, what=what,
+                                                            decode=decode_listing)
         except InvalidRequestError:
             # A server that takes one audit status only (the SDK documents a comma list, but
             # a server may refuse it with a 400): ask without them and filter here, from now

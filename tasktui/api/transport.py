@@ -300,12 +300,14 @@ class Transport:
         follow_redirects: bool = False,
         max_bytes: int | None = None,
         parse_json: bool = True,
+        decode: Callable[[bytes], Any] = orjson.loads,
     ) -> tuple[httpx.Response, Any]:
         """Send with retries. ``url`` is a path under the base URL (an API request) or
         an absolute URL (anything else, e.g. an attachment); the key goes only with
         requests to the API's origin, and only successful API answers are reported to
         ``on_answer``. Returns the (closed) response and the parsed JSON (or
         the raw bytes when ``parse_json`` is false, at most ``max_bytes`` of them).
+        ``decode`` reads a JSON answer (a ValueError: not JSON, which a retry may mend).
         Raises an ``ApiError``."""
         api = "://" not in url
         if api:
@@ -332,7 +334,7 @@ class Transport:
             request = self._http.build_request(method, url, content=content, headers=headers)
             outcome = await self._try(request, auth, what=what, attempt=attempt, state_changing=state_changing,
                                       follow_redirects=follow_redirects, max_bytes=max_bytes,
-                                      parse_json=parse_json, api=api)
+                                      parse_json=parse_json, decode=decode, api=api)
             if not isinstance(outcome, _Failure):
                 return outcome
             err, retryable = outcome.error, outcome.retryable
@@ -358,7 +360,7 @@ class Transport:
 
     async def _try(self, request: httpx.Request, auth: Any, *, what: str, attempt: int, state_changing: bool,
                    follow_redirects: bool, max_bytes: int | None, parse_json: bool,
-                   api: bool) -> "tuple[httpx.Response, Any] | _Failure":
+                   decode: Callable[[bytes], Any], api: bool) -> "tuple[httpx.Response, Any] | _Failure":
         """One try: the answer, or the error it amounts to and whether another try may help."""
 
         def may_repeat() -> bool:
@@ -390,8 +392,8 @@ class Transport:
             if not raw.strip():
                 return response, None
             try:
-                return response, orjson.loads(raw)
-            except orjson.JSONDecodeError:
+                return response, decode(raw)
+            except ValueError:  # orjson.JSONDecodeError is one
                 return _Failure(self.malformed(what, "the answer is not valid JSON (garbled or cut short)",
                                                raw, attempt), may_repeat())
         if auth is None and code in (401, 403):

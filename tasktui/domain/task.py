@@ -6,8 +6,11 @@ when a task is shown as JSON, downloaded or exported; accessors parse on demand.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from tasktui.domain.statuses import AuditStatus, OperatorStatus, audit_status_of, operator_status_of
 from tasktui.domain.timezones import parse_wire_time
@@ -17,11 +20,59 @@ class MalformedTaskError(ValueError):
     """A task document that lacks the fields every task has."""
 
 
+def parse_json_object(text: Any) -> tuple[dict[str, Any], bool]:
+    """A task's JSON text (bytes or a buffer), already checked to be well-formed, as
+    objects, and whether they give the same text back when serialized. orjson refuses a
+    few well-formed texts (a number beyond a double's range); the stdlib reads those
+    (as infinity: not the same)."""
+    try:
+        doc, same = orjson.loads(memoryview(text)), True
+    except orjson.JSONDecodeError:
+        doc, same = json.loads(bytes(text).decode("utf-8")), False
+    if not isinstance(doc, dict):
+        raise MalformedTaskError(f"a task must be a JSON object, got {type(doc).__name__}")
+    return doc, same
+
+
 class Task:
-    __slots__ = ("raw",)
+    __slots__ = ("_raw", "_json", "_id")
 
     def __init__(self, raw: dict[str, Any]):
-        self.raw = raw
+        self._raw: dict[str, Any] | None = raw
+        self._json: Any = None
+        self._id: str | None = None
+
+    @classmethod
+    def from_json(cls, text: Any, task_id: str) -> "Task":
+        """A task kept as its JSON text (bytes or a buffer over them), parsed when first
+        read: a bulk reader that only copies tasks (an export) never builds their
+        objects. The caller has checked that ``text`` is one well-formed JSON object
+        with a non-empty string ``task_id`` (given) and a string ``status``."""
+        t = cls.__new__(cls)
+        t._raw = None
+        t._json = text
+        t._id = task_id
+        return t
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The wire document (parsed on first use for a task made by ``from_json``)."""
+        r = self._raw
+        if r is None:
+            text = self._json
+            if text is None:  # another thread parsed it meanwhile (it sets _raw first)
+                return self._raw  # type: ignore[return-value]
+            r, same = parse_json_object(text)
+            self._raw = r
+            if same:
+                self._json = None
+        return r
+
+    def json_text(self) -> Any:
+        """The task's JSON text as the server sent it (a buffer: ``bytes(...)`` copies
+        it) while it is unparsed, or when its objects would not give it back (a number
+        beyond a double's range); else None: serialize ``raw`` then."""
+        return self._json
 
     @classmethod
     def from_wire(cls, doc: Any) -> "Task":
@@ -45,7 +96,8 @@ class Task:
     # wire fields -------------------------------------------------------------
     @property
     def task_id(self) -> str:
-        return self.raw["task_id"]
+        tid = self._id
+        return tid if tid is not None else self.raw["task_id"]
 
     @property
     def status(self) -> str:

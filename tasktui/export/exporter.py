@@ -363,18 +363,18 @@ class Exporter:
 
     def _encode_page(self, tasks: Iterable[Task], st: _State,
                      seen: set[str]) -> tuple[bytes, int, set[str]]:
-        raws = [t.raw for t in tasks]
-        ids_list = [r["task_id"] for r in raws]
+        records = list(tasks)
+        ids_list = [t.task_id for t in records]
         ids = set(ids_list)
         if len(ids) != len(ids_list) or not ids.isdisjoint(seen):
             # a page (or a page boundary) repeated by the server: each task once
             keep, ids = [], set()
-            for r, tid in zip(raws, ids_list):
+            for t, tid in zip(records, ids_list):
                 if tid not in seen and tid not in ids:
                     ids.add(tid)
-                    keep.append(r)
-            raws = keep
-        return self.format.frame(raws, after_records=st.written > 0), len(raws), ids
+                    keep.append(t)
+            records = keep
+        return self.format.frame(records, after_records=st.written > 0), len(records), ids
 
     def _take_page(self, page: Any, st: _State, seen: set[str]) -> tuple[bytes, int, set[str]]:
         if st.total is None:

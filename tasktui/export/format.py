@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import orjson
 
+from tasktui.domain import Task
 from tasktui.domain.text import json_escape_unsafe_utf8
 
 __all__ = ["ExportFormat", "terminal_safe"]
@@ -68,15 +69,25 @@ class ExportFormat(StrEnum):
         return _JSON_CLOSE_EMPTY if empty else _JSON_CLOSE
 
     def frame(self, docs: Sequence[Any], after_records: bool) -> bytes:
-        """``docs`` as this format's records, terminal safe; ``after_records``: the output
-        already holds records (a JSON array then needs a separator first)."""
+        """``docs`` (wire documents, or tasks: the JSON text a task came as is copied
+        as it is) as this format's records, one per line, terminal safe;
+        ``after_records``: the output already holds records (a JSON array then needs a
+        separator first)."""
+        if not docs:
+            return b""
+        sep = b"\n" if self is ExportFormat.NDJSON else _JSON_SEP
+        texts = list(map(_text, docs))
+        flat = b"".join(texts)
+        if b"\n" in flat or b"\r" in flat:
+            # a server that indents: a text as received spans lines. A line break (or a
+            # tab) in well-formed JSON can only be whitespace between tokens — inside a
+            # string it would be escaped — and JSON never needs whitespace: drop them.
+            texts = [bytes(t).translate(None, b"\r\n\t") for t in texts]
         if self is ExportFormat.NDJSON:
-            blob = b"\n".join(map(_dumps, docs)) + b"\n" if docs else b""
-        else:
-            blob = _JSON_SEP.join(map(_dumps, docs))
-            if docs and after_records:
-                blob = _JSON_SEP + blob
-        return terminal_safe(blob)
+            texts.append(b"")  # each line ends with a newline
+        elif after_records:
+            texts.insert(0, b"")  # a separator after the records already written
+        return terminal_safe(sep.join(texts))
 
 
 _JSON_OPEN = b"[\n"
@@ -89,6 +100,14 @@ def terminal_safe(data: bytes) -> bytes:
     """JSON text with the characters a terminal may act on written as ``\\uXXXX``
     escapes (an equivalent JSON document): the hostile-text policy of ``domain.text``."""
     return json_escape_unsafe_utf8(data)
+
+
+def _text(doc: Any) -> Any:
+    """A record's JSON text: a task's as received while it is unparsed (a buffer)."""
+    if isinstance(doc, Task):
+        text = doc.json_text()
+        return text if text is not None else _dumps(doc.raw)
+    return _dumps(doc)
 
 
 def _dumps(doc: Any) -> bytes:

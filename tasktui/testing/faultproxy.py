@@ -15,7 +15,10 @@ answers with a fault instead:
 - ``truncate``: a well-formed HTTP answer whose JSON body is cut in half;
 - ``garbage``: 200 with a body that is not JSON;
 - ``custom``: an answer given in full (status, body, content type), e.g. a JSON
-  envelope with a key missing.
+  envelope with a key missing;
+- ``indent``: the real answer, its JSON written again indented over many lines (with
+  tabs and CRLF line ends), as a server that pretty-prints sends it — not a fault
+  but a legal answer a client must read the same.
 
 With ``forward=True`` (always so for the kinds that need the real answer) the request
 reaches the server first: the action is applied, and only the answer is lost — the case
@@ -40,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import threading
 import time
@@ -54,8 +58,8 @@ from tasktui.domain import EXTENSIONS_HEADER
 from tasktui.testing import public_contract
 
 KINDS = ("status", "rate_limit", "html", "delay", "drop_before", "drop_after_headers",
-         "drop_mid_body", "truncate", "garbage", "custom")
-_NEEDS_UPSTREAM = {"delay", "drop_after_headers", "drop_mid_body", "truncate"}
+         "drop_mid_body", "truncate", "garbage", "custom", "indent")
+_NEEDS_UPSTREAM = {"delay", "drop_after_headers", "drop_mid_body", "truncate", "indent"}
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 408: "Request Timeout",
             429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
             503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -119,6 +123,10 @@ class Fault:
     @classmethod
     def garbage(cls, *, forward: bool = False, match: str | None = None) -> "Fault":
         return cls("garbage", forward=forward, match=match)
+
+    @classmethod
+    def indent(cls, *, match: str | None = None) -> "Fault":
+        return cls("indent", match=match)
 
 
 #: The mix used by ``rate`` when no kinds are given: every fault a client must survive
@@ -532,8 +540,21 @@ class FaultProxy:
         elif k == "truncate":
             cut = resp.body[: max(1, len(resp.body) // 2)]
             writer.write(_rebuild(resp.first_line, resp.headers, cut) + cut)
+        elif k == "indent":
+            body = _indented(resp.body)
+            writer.write(_rebuild(resp.first_line, resp.headers, body) + body)
         await writer.drain()
         return True
+
+
+def _indented(body: bytes) -> bytes:
+    """A JSON body written again over many lines (tab indents, CRLF line ends, a space
+    after each colon); a body that is not JSON is left as it is."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return body
+    return json.dumps(doc, indent="\t", ensure_ascii=False).replace("\n", "\r\n").encode("utf-8")
 
 
 def _encode_chunked(body: bytes) -> bytes:

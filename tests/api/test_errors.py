@@ -195,6 +195,14 @@ async def test_garbage_body_is_malformed_not_a_crash(shared_server, proxy_for, a
         ('{"docs": [], "total": 5, "has_more": true, "next_token": null}', "gave no token"),
         ('{"docs": [{"status": "pending"}], "total": 1, "has_more": false}', "without a task_id"),
         ('{"docs": ["t1"], "total": 1, "has_more": false}', "must be a JSON object"),
+        # the same checks where each task is kept as its text (api.listing)
+        ('{"docs": [{"task_id": "", "status": "pending"}], "total": 1}', "without a task_id"),
+        ('{"docs": [{"task_id": "t1", "status": 3}], "total": 1}', "has no status"),
+        ('{"docs": [{"task_id": "t1", "status": "pending"}], "total": true}', "'total' is not a count"),
+        ('{"docs": [{"task_id": "t1", "status": "pending"}], "total": 1, "has_more": null}', "not true/false"),
+        ('{"docs": [{"task_id": "t1", "status": "pending"}], "total": 1, "next_token": 7}',
+         "'next_token' is not a string"),
+        ('{"docs": {"task_id": "t1"}, "total": 1}', "no 'docs' list"),
     ],
 )
 async def test_envelopes_are_validated(shared_server, proxy_for, api_key, body, words):
