@@ -372,7 +372,9 @@ class Transport:
                 if max_bytes is not None and response.status_code < 300:
                     raw = await self._read_capped(response, max_bytes, what)
                 else:
-                    raw = await response.aread()
+                    # not aread(): it keeps the body on the response, which sits in a
+                    # reference cycle, so every page's bytes would wait for the GC
+                    raw = b"".join([part async for part in response.aiter_bytes()])
             finally:
                 await response.aclose()
         except httpx.TransportError as exc:
