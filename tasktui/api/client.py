@@ -515,6 +515,7 @@ class TaskClient:
         parallel: int | None = None,
         min_tasks: int | None = None,
         head: ListingHead | None = None,
+        in_order: bool = True,
     ) -> AsyncIterator[TaskPage]:
         """Every page of the listing, in its order, like :meth:`iter_pages` — but a
         listing of at least ``min_tasks`` (default ``parallel_min_tasks``) is read by up
@@ -531,7 +532,8 @@ class TaskClient:
         filter, and oldest first is read slice by slice from the oldest. A 429 lowers
         the chains running at once (``throttle``); ``Retry-After`` is waited out.
         ``head`` (from :meth:`head`, for the same filters) spares that reader its first
-        request: the listing's size is read from it."""
+        request: the listing's size is read from it. ``in_order=False``: pages as they
+        arrive, for a reader that files tasks by id (``Pager.sliced``)."""
         query = query or TaskQuery()
         await self._ensure_extensions_for(query, limit)
         if self._exact_search(query) and start_cursor is None:
@@ -547,7 +549,8 @@ class TaskClient:
             parallel = min(self.parallel, BULK_CHAINS) if limit >= BULK_PAGE_SIZE else self.parallel
         async with contextlib.aclosing(self._pager.sliced(
                 query, start_cursor=start_cursor, limit=limit, parallel=parallel,
-                min_tasks=floor, head=None if start_cursor else self._usable_head(head, query))) as pages:
+                min_tasks=floor, head=None if start_cursor else self._usable_head(head, query),
+                in_order=in_order)) as pages:
             async for page in pages:
                 yield page
 

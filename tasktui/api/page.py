@@ -30,6 +30,10 @@ class TaskPage:
     scanned: int = 0
     #: The server's clock when it answered (its ``Date`` header), if it sent one.
     server_time: datetime | None = None
+    #: Handed out as pages arrive (``iter_pages_sliced(in_order=False)``): how many of the
+    #: tasks handed out since the read began lie before ``next_token`` (the rest will be
+    #: read again by a resume from it). None in listing order, where all of them do.
+    covered: int | None = None
 
     def __len__(self) -> int:
         return len(self.tasks)

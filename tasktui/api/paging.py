@@ -166,6 +166,84 @@ async def in_slice_order(first: int, count: int, par: int, lookahead: int,
             await asyncio.gather(*(t for t, _ in running.values()), return_exceptions=True)
 
 
+async def in_arrival_order(first: int, count: int, par: int, bound: int,
+                           produce: Callable[[int], AsyncIterator[Any]]) -> AsyncIterator[tuple[int, Any]]:
+    """Run ``produce(i)`` for slices ``first`` .. ``count - 1``, at most ``par`` of them
+    at once (started in slice order, the next as one ends), and yield ``(i, item)`` as
+    items arrive — a slice's own items in their order — with at most ``bound`` of them
+    waiting for the consumer. A producer's error is raised here at once; closing the
+    generator cancels the producers still running."""
+    queue: asyncio.Queue = asyncio.Queue(maxsize=max(1, bound))
+    running: dict[int, asyncio.Task] = {}
+
+    async def pump(i: int) -> None:
+        try:
+            async with contextlib.aclosing(produce(i)) as items:
+                async for item in items:
+                    await queue.put((i, item))
+            await queue.put((i, _DONE))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as e:  # handed to the consumer
+            await queue.put((i, e))
+
+    started = first
+    try:
+        while started < count and len(running) < par:
+            running[started] = asyncio.ensure_future(pump(started))
+            started += 1
+        while running:
+            i, item = await queue.get()
+            if item is _DONE:
+                del running[i]
+                if started < count:
+                    running[started] = asyncio.ensure_future(pump(started))
+                    started += 1
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            yield i, item
+    finally:
+        for task in running.values():
+            task.cancel()
+        if running:
+            await asyncio.gather(*running.values(), return_exceptions=True)
+
+
+class _Frontier:
+    """Where a listing read out of slice order may resume without losing a task: the
+    first slice not yet read whole, after the last of its pages handed out. Pages of
+    later slices handed out already are read again from there (a reader that resumes
+    must take a task twice in its stride, as an upsert does)."""
+
+    def __init__(self, index: int, token: str | None, count: int):
+        self.slice = index
+        self.count = count
+        self.tokens: dict[int, str | None] = {index: token}
+        self.done: set[int] = set()
+        self.handed: dict[int, int] = {}  # tasks handed out per slice
+        self.covered = 0  # tasks handed out before the resume point
+
+    def advance(self, i: int, more: str | None, tasks: int) -> None:
+        """Slice ``i`` handed out a page of ``tasks`` tasks; ``more``: the token of its
+        next page (None: it was its last)."""
+        self.handed[i] = self.handed.get(i, 0) + tasks
+        if i == self.slice:
+            self.covered += tasks
+        if more is None:
+            self.done.add(i)
+        else:
+            self.tokens[i] = more
+        while self.slice in self.done:
+            self.slice += 1
+            self.covered += self.handed.get(self.slice, 0)
+
+    def cursor(self, bounds: "Bounds", total: int) -> str | None:
+        if self.slice >= self.count:
+            return None
+        return encode_slice_cursor(bounds, self.slice, self.tokens.get(self.slice), total)
+
+
 class Pager:
     """Page chains over one source of pages.
 
@@ -220,7 +298,8 @@ class Pager:
                 pending.add_done_callback(_consume_result)
 
     async def sliced(self, query: TaskQuery, *, start_cursor: str | None = None, limit: int,
-                     parallel: int, min_tasks: int, head: TaskPage | None = None) -> AsyncIterator[TaskPage]:
+                     parallel: int, min_tasks: int, head: TaskPage | None = None,
+                     in_order: bool = True) -> AsyncIterator[TaskPage]:
         """Every page of the listing, in its order, like :meth:`pages` — but a listing of
         at least ``min_tasks`` is read by up to ``parallel`` chains over creation-time
         slices, each at most ``SLICE_LOOKAHEAD_TASKS`` ahead of the caller.
@@ -237,12 +316,19 @@ class Pager:
         is older the head holds every task past the bound, and the listing's size is
         its ``total`` less those: the first request of the read is spared. It is used
         to size the slices only, never handed out (its token belongs to another query).
+
+        ``in_order=False`` (a reader that files tasks by id: ``tasktui sync``): pages are
+        handed out as they arrive, a slice's own in its order, so that the caller never
+        waits on one slow slice while others are read; each page's ``next_token`` is
+        then where a resume loses nothing (``_Frontier``: pages of later slices already
+        handed out are read again), and the last page handed out ends the listing.
+        Oldest first is always handed out in order.
         """
         one_chain = parallel <= 1 and query.order is SortOrder.NEWEST and not is_slice_cursor(start_cursor)
         if self._wire_page is not None and not one_chain and not await self._can_slice(query):
             async with contextlib.aclosing(self._sliced_by_total(
                     query, start_cursor=start_cursor, limit=limit, parallel=parallel,
-                    min_tasks=min_tasks, head=head)) as pages:
+                    min_tasks=min_tasks, head=head, in_order=in_order)) as pages:
                 async for page in pages:
                     yield page
             return
@@ -263,13 +349,14 @@ class Pager:
             slices, total = planned
             bounds = [(q.start, q.end) for q in slices]
             index, token = 0, None
-        async with contextlib.aclosing(
-                self._read_slices(slices, bounds, index, token, total, limit, par, start_cursor)) as pages:
+        async with contextlib.aclosing(self._read_slices(slices, bounds, index, token, total, limit, par,
+                                                         start_cursor, in_order)) as pages:
             async for page in pages:
                 yield page
 
     async def _read_slices(self, slices: list[TaskQuery], bounds: Bounds, index: int, token: str | None,
-                           total: int, limit: int, par: int, start_cursor: str | None) -> AsyncIterator[TaskPage]:
+                           total: int, limit: int, par: int, start_cursor: str | None,
+                           in_order: bool = True) -> AsyncIterator[TaskPage]:
         lookahead = max(1, SLICE_LOOKAHEAD_TASKS // max(1, limit))
 
         async def produce(i: int) -> AsyncIterator[TaskPage]:
@@ -279,6 +366,17 @@ class Pager:
                     yield page
 
         previous = start_cursor
+        if not in_order:
+            front = _Frontier(index, token, len(slices))
+            async with contextlib.aclosing(in_arrival_order(index, len(slices), par, par * lookahead,
+                                                            produce)) as arrived:
+                async for i, item in arrived:
+                    front.advance(i, item.next_token if item.has_more else None, len(item.tasks))
+                    cursor = front.cursor(bounds, total)
+                    yield replace(item, next_token=cursor, has_more=cursor is not None, token=previous, total=total,
+                                  covered=front.covered)
+                    previous = cursor
+            return
         async with contextlib.aclosing(in_slice_order(index, len(slices), par, lookahead, produce)) as items:
             async for i, item in items:
                 if item.has_more:
@@ -329,7 +427,7 @@ class Pager:
 
     async def _sliced_by_total(self, query: TaskQuery, *, start_cursor: str | None, limit: int,
                                parallel: int, min_tasks: int,
-                               head: TaskPage | None = None) -> AsyncIterator[TaskPage]:
+                               head: TaskPage | None = None, in_order: bool = True) -> AsyncIterator[TaskPage]:
         """``sliced`` for a server that lists newest first only and may not filter the
         whole query: the listing is cut into creation-time slices sized from the totals
         the server returns (a slice is cut again while it is too big), read by up to
@@ -385,7 +483,7 @@ class Pager:
             index, token = 0, None
         async with contextlib.aclosing(self._read_by_total(
                 wire_q, slices, bounds, index, token, skip, total, limit, par,
-                self._needs_local(query), oldest, start_cursor)) as pages:
+                self._needs_local(query), oldest, start_cursor, in_order or oldest)) as pages:
             async for page in pages:
                 yield page
 
@@ -433,7 +531,7 @@ class Pager:
 
     async def _read_by_total(self, wire_q: TaskQuery, slices: list[_Slice], bounds: Bounds, index: int,
                              token: str | None, skip: int, total: int, limit: int, par: int, local: bool,
-                             oldest: bool, start_cursor: str | None) -> AsyncIterator[TaskPage]:
+                             oldest: bool, start_cursor: str | None, in_order: bool = True) -> AsyncIterator[TaskPage]:
         assert self._wire_page is not None
         # Twice as many slices under way as requests in flight, each half as far ahead:
         # while the caller waits on a slow slice, the chains go on with the next ones
@@ -482,7 +580,10 @@ class Pager:
 
         previous = start_cursor
         seen_at_edges: set[str] = set()
-        async with contextlib.aclosing(in_slice_order(index, len(slices), 2 * par, lookahead, produce)) as items:
+        front = None if in_order else _Frontier(index, token, len(slices))
+        items = (in_slice_order(index, len(slices), 2 * par, lookahead, produce) if in_order else
+                 in_arrival_order(index, len(slices), 2 * par, 2 * par * lookahead, produce))
+        async with contextlib.aclosing(items) as items:
             async for i, (tasks, scanned, more, at) in items:
                 if edges:
                     # A task created at a cut is in one slice only (start inclusive, end
@@ -495,12 +596,16 @@ class Pager:
                             seen_at_edges.add(t.task_id)
                         fresh.append(t)
                     tasks = fresh
-                if more is not None:
+                if front is not None:  # (never oldest first: ``more`` is a server token)
+                    front.advance(i, more, len(tasks))
+                    cursor = front.cursor(bounds, total)
+                elif more is not None:
                     cursor = encode_slice_cursor(bounds, i, more or None, total, at)
                 elif i + 1 < len(slices):
                     cursor = encode_slice_cursor(bounds, i + 1, None, total)
                 else:
                     cursor = None
                 yield TaskPage(tasks, total, cursor, cursor is not None, token=previous,
-                               total_exact=not local, scanned=scanned)
+                               total_exact=not local, scanned=scanned,
+                               covered=None if front is None else front.covered)
                 previous = cursor

@@ -215,19 +215,27 @@ class _Run:
         # reading while SQLite writes (in a worker thread: it lets go of the GIL), and the
         # pages that queued up meanwhile are written in one transaction, with the cursor
         # right after the last of them.
-        queue: asyncio.Queue[tuple[list[dict], str | None, int] | None] = asyncio.Queue(maxsize=WRITE_QUEUE_PAGES)
+        queue: asyncio.Queue[tuple[list[dict], str | None, int, int] | None] = asyncio.Queue(maxsize=WRITE_QUEUE_PAGES)
         state = {"started": started}
         writer = asyncio.create_task(self._writer(part, queue, state))
         read_whole = False
         try:
+            # pages as they arrive: the index files tasks by id, and each page's cursor
+            # is where a resume loses nothing (later slices' pages it holds are read again)
             async with contextlib.aclosing(self.client.iter_pages_sliced(
-                    query, start_cursor=st["cursor"], limit=limit, parallel=self.parallel,
+                    query, start_cursor=st["cursor"], limit=limit, parallel=self.parallel, in_order=False,
                     **({"head": head} if head is not None else {}))) as pages:
+                covered = 0
                 async for page in pages:
                     if state["started"] is None:
                         state["started"] = self.began(sent)
                     self.totals[part] = page.total
-                    item = ([t.raw for t in page.tasks], page.next_token if page.has_more else None, page.total)
+                    # the position's count: the tasks before the page's cursor (those of
+                    # later slices read already are read again by a resume from it)
+                    now = page.covered if page.covered is not None else covered + len(page.tasks)
+                    item = ([t.raw for t in page.tasks], page.next_token if page.has_more else None, page.total,
+                            now - covered)
+                    covered = now
                     await _put(queue, item, writer)
             read_whole = True
         finally:
@@ -245,7 +253,7 @@ class _Run:
                         raise
         writer.result()
 
-    async def _writer(self, part: str, queue: "asyncio.Queue[tuple[list[dict], str | None, int] | None]",
+    async def _writer(self, part: str, queue: "asyncio.Queue[tuple[list[dict], str | None, int, int] | None]",
                       state: dict) -> None:
         while True:
             first = await queue.get()
@@ -261,18 +269,19 @@ class _Run:
                 batch.append(nxt)
             started = state["started"]
             await asyncio.to_thread(self._write_pages, part, batch, started)
-            self.read += sum(len(docs) for docs, _, _ in batch)
+            self.read += sum(len(docs) for docs, _, _, _ in batch)
             self.tell()
             if end:
                 return
 
-    def _write_pages(self, part: str, batch: list[tuple[list[dict], str | None, int]], started: int) -> None:
-        """Pages' tasks and the position right after the last of them, in one transaction."""
+    def _write_pages(self, part: str, batch: list[tuple[list[dict], str | None, int, int]], started: int) -> None:
+        """Pages' tasks and the position right after the last of them, in one transaction
+        (``read`` counts the tasks before that position)."""
         conn = self.conn
-        _, cursor, total = batch[-1]
-        n = sum(len(docs) for docs, _, _ in batch)
+        _, cursor, total, _ = batch[-1]
+        n = sum(counted for _, _, _, counted in batch)
         with sdb.Tx(conn, write=True):
-            for docs, _, _ in batch:
+            for docs, _, _, _ in batch:
                 upsert(conn, docs)
             if cursor is not None:
                 conn.execute("UPDATE sync_state SET cursor=?, started=?, read=read+?, total=? WHERE part=?",
