@@ -21,7 +21,9 @@ try:
     runpy.run_module("tasktui", run_name="__main__", alter_sys=True)
 except SystemExit as e:
     code = e.code
-sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "modules": sorted(sys.modules)}) + "\\n")
+# a None entry is an import blocked on purpose (tasktui/__init__.py), not a module loaded
+loaded = sorted(name for name, module in sys.modules.items() if module is not None)
+sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "modules": loaded}) + "\\n")
 """
 
 
