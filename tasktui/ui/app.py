@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -38,6 +41,11 @@ from tasktui.ui.modals.prompt import PromptDialog, RejectDialog
 from tasktui.ui.screens.help import HelpScreen
 from tasktui.ui.screens.tasks import TasksScreen
 from tasktui.ui.widgets.task_table import TaskTable
+
+#: How often (seconds) the console checks that its terminal is still there, and how long
+#: it then gives Textual to shut down before the process ends without it.
+TERMINAL_CHECK_INTERVAL = 2.0
+TERMINAL_GONE_GRACE = 5.0
 
 
 def stylesheet_path() -> Path:
@@ -118,6 +126,7 @@ class TaskTuiApp(App[int]):
             self.theme = theme
 
     async def on_mount(self) -> None:
+        self._watch_terminal()
         if self.settings.keymap:
             for w in check_keymap(self.settings.keymap, remappable()):
                 self.notify(w, severity="warning", timeout=10, markup=False)
@@ -146,6 +155,37 @@ class TaskTuiApp(App[int]):
             restore=restore, on_fresh_start=self._forget_last_view,
         )
         await self.push_screen(self.tasks_screen)
+
+    def _watch_terminal(self) -> None:
+        """Leave, as ``q`` does, once the terminal is gone. A dropped SSH connection or a
+        closed window normally ends the process with SIGHUP, but not when something
+        between it and the terminal keeps the signal (make, a wrapper that ignores it);
+        the terminal then reads as end-of-file for ever, and Textual's input thread spins
+        on it at full CPU. A terminal that hung up is no longer a tty."""
+        if self.is_headless or sys.__stdin__ is None:
+            return
+        try:
+            fd = sys.__stdin__.fileno()
+        except (OSError, ValueError):
+            return
+        if not os.isatty(fd):
+            return
+
+        async def check() -> None:
+            if not os.isatty(fd):
+                timer.stop()
+                with contextlib.suppress(Exception):
+                    self.save_last_view()
+                # Textual's shutdown writes to the terminal to restore it, and on a terminal
+                # that hung up it can block for ever (its output queue fills, nothing drains
+                # it): past a few seconds the process ends without it — committed SQLite
+                # writes are durable, the view is saved, there is no screen to restore.
+                watchdog = threading.Timer(TERMINAL_GONE_GRACE, os._exit, args=(129,))
+                watchdog.daemon = True
+                watchdog.start()
+                self.exit(return_code=129)  # as a process ended by SIGHUP reports (128 + 1)
+
+        timer = self.set_interval(TERMINAL_CHECK_INTERVAL, check)
 
     async def on_unmount(self) -> None:
         if self.store is not None:

@@ -8,6 +8,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -151,3 +152,40 @@ def test_tasktui_open_shows_an_export_read_only_with_no_live_refresh(tmux, tmp_p
     assert screen.splitlines()[0] == header, screen  # the header behind the dialog
     last_row = re.search(r"\b0{20}\w{4}\b", rows_before[-1]).group(0)
     assert last_row in screen, screen  # the rows below the dialog
+
+
+def _running(pid: int) -> bool:
+    """Whether a process (not our child: tmux's) still runs; a zombie has ended."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def test_the_console_leaves_when_its_terminal_goes_away_without_a_hangup_signal(tmux, tmp_path):
+    """A dropped connection normally ends the process with SIGHUP, but not when something in
+    between keeps the signal (here a wrapper that ignores it, as make does while it waits):
+    the console must notice the terminal is gone, save the view and end, not spin for ever
+    on a terminal that reads as end-of-file."""
+    config = tmp_path / "config.toml"
+    data = tmp_path / "data"
+    config.write_text("sandbox_seed = 200\n")
+    env = {"TASKTUI_CONFIG": str(config), "TASKTUI_DATA_DIR": str(data), "TERM": "xterm-256color",
+           "PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "")}
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    cmd = (f"trap '' HUP; exec env -u SCALE_API_KEY -u TASKTUI_API_URL -u COLUMNS -u LINES {exports} "
+           f"{shlex.quote(sys.executable)} -m tasktui")
+    tmux.run("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", cmd)
+    tmux.wait_for(r"Showing \d+ of [\d,]+", timeout=90)
+    pid = int(tmux.run("display", "-p", "-t", "e2e", "#{pane_pid}").stdout.strip())
+    assert _running(pid)
+    ignored = int(Path(f"/proc/{pid}/status").read_text().split("SigIgn:")[1].split()[0], 16)
+    assert ignored & 1, "SIGHUP (signal 1) is ignored: only the console itself can end it"
+    try:
+        tmux.run("kill-server")  # the terminal goes away; no SIGHUP reaches the console
+        wait_until(lambda: not _running(pid), "the console ended", timeout=60)
+    finally:
+        if _running(pid):  # failed: leave no console spinning behind
+            os.kill(pid, signal.SIGKILL)
+    assert (data / "last-view.json").exists(), "the view was saved for next time"
