@@ -19,6 +19,7 @@ import msgspec
 import orjson
 
 from tasktui.domain import Task
+from tasktui.domain.task import parse_json_object
 
 
 class _Envelope(msgspec.Struct):
@@ -72,9 +73,11 @@ class RawListing:
             out.append(Task.from_json(doc, tid))
         return out
 
-    def parsed(self) -> Any:
-        """The whole answer as objects (the plain way)."""
-        return orjson.loads(self.text)
+    def parsed(self) -> dict[str, Any]:
+        """The whole answer as objects (the plain way). It is well-formed (msgspec read it)
+        but may hold what orjson refuses, a number beyond a double's range: the task's
+        own reader (orjson, then the stdlib) takes it."""
+        return parse_json_object(self.text)[0]
 
 
 def decode_listing(text: bytes) -> Any:
