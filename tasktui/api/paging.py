@@ -124,6 +124,28 @@ def trim_head(head: TaskPage, end: datetime | None) -> TaskPage | None:
                     total_exact=head.total_exact, scanned=len(head.tasks), server_time=head.server_time)
 
 
+async def _pump(items: AsyncIterator[Any], put: Callable[[Any], Awaitable[None]]) -> None:
+    """Hand each of a producer's items to ``put``, then ``_DONE``; its error, if any,
+    is handed on as an item (the consumer raises it in its turn)."""
+    try:
+        async with contextlib.aclosing(items) as it:
+            async for item in it:
+                await put(item)
+        await put(_DONE)
+    except asyncio.CancelledError:
+        raise
+    except BaseException as e:  # handed to the consumer
+        await put(e)
+
+
+async def _cancel(tasks: list[asyncio.Task]) -> None:
+    """Cancel producers still running and wait until they have stopped."""
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def in_slice_order(first: int, count: int, par: int, lookahead: int,
                          produce: Callable[[int], AsyncIterator[Any]]) -> AsyncIterator[tuple[int, Any]]:
     """Run ``produce(i)`` for slices ``first`` .. ``count - 1``, at most ``par`` of them
@@ -131,24 +153,12 @@ async def in_slice_order(first: int, count: int, par: int, lookahead: int,
     ``(i, item)`` in slice order. A producer's error is raised here, in its turn; closing
     the generator cancels the producers still running."""
     running: dict[int, tuple[asyncio.Task, asyncio.Queue]] = {}
-
-    async def pump(i: int, queue: asyncio.Queue) -> None:
-        try:
-            async with contextlib.aclosing(produce(i)) as items:
-                async for item in items:
-                    await queue.put(item)
-            await queue.put(_DONE)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as e:  # handed to the consumer, in order
-            await queue.put(e)
-
     started = first
     try:
         for i in range(first, count):
             while started < count and started < i + par:
                 q: asyncio.Queue = asyncio.Queue(maxsize=lookahead)
-                running[started] = (asyncio.ensure_future(pump(started, q)), q)
+                running[started] = (asyncio.ensure_future(_pump(produce(started), q.put)), q)
                 started += 1
             _, queue = running[i]
             while True:
@@ -160,10 +170,7 @@ async def in_slice_order(first: int, count: int, par: int, lookahead: int,
                 yield i, item
             del running[i]
     finally:
-        for task, _ in running.values():
-            task.cancel()
-        if running:
-            await asyncio.gather(*(t for t, _ in running.values()), return_exceptions=True)
+        await _cancel([t for t, _ in running.values()])
 
 
 async def in_arrival_order(first: int, count: int, par: int, bound: int,
@@ -176,38 +183,30 @@ async def in_arrival_order(first: int, count: int, par: int, bound: int,
     queue: asyncio.Queue = asyncio.Queue(maxsize=max(1, bound))
     running: dict[int, asyncio.Task] = {}
 
-    async def pump(i: int) -> None:
-        try:
-            async with contextlib.aclosing(produce(i)) as items:
-                async for item in items:
-                    await queue.put((i, item))
-            await queue.put((i, _DONE))
-        except asyncio.CancelledError:
-            raise
-        except BaseException as e:  # handed to the consumer
-            await queue.put((i, e))
+    def start(i: int) -> None:
+        async def put(item: Any) -> None:
+            await queue.put((i, item))
+
+        running[i] = asyncio.ensure_future(_pump(produce(i), put))
 
     started = first
     try:
         while started < count and len(running) < par:
-            running[started] = asyncio.ensure_future(pump(started))
+            start(started)
             started += 1
         while running:
             i, item = await queue.get()
             if item is _DONE:
                 del running[i]
                 if started < count:
-                    running[started] = asyncio.ensure_future(pump(started))
+                    start(started)
                     started += 1
                 continue
             if isinstance(item, BaseException):
                 raise item
             yield i, item
     finally:
-        for task in running.values():
-            task.cancel()
-        if running:
-            await asyncio.gather(*running.values(), return_exceptions=True)
+        await _cancel(list(running.values()))
 
 
 class _Frontier:
@@ -216,17 +215,19 @@ class _Frontier:
     later slices handed out already are read again from there (a reader that resumes
     must take a task twice in its stride, as an upsert does)."""
 
-    def __init__(self, index: int, token: str | None, count: int):
+    def __init__(self, bounds: Bounds, index: int, token: str | None, total: int):
+        self.bounds = bounds
+        self.total = total
         self.slice = index
-        self.count = count
         self.tokens: dict[int, str | None] = {index: token}
         self.done: set[int] = set()
         self.handed: dict[int, int] = {}  # tasks handed out per slice
         self.covered = 0  # tasks handed out before the resume point
 
-    def advance(self, i: int, more: str | None, tasks: int) -> None:
+    def after(self, i: int, more: str | None, tasks: int) -> str | None:
         """Slice ``i`` handed out a page of ``tasks`` tasks; ``more``: the token of its
-        next page (None: it was its last)."""
+        next page (None: it was its last). Returns the cursor to resume from (None: every
+        slice is read whole)."""
         self.handed[i] = self.handed.get(i, 0) + tasks
         if i == self.slice:
             self.covered += tasks
@@ -237,11 +238,9 @@ class _Frontier:
         while self.slice in self.done:
             self.slice += 1
             self.covered += self.handed.get(self.slice, 0)
-
-    def cursor(self, bounds: "Bounds", total: int) -> str | None:
-        if self.slice >= self.count:
+        if self.slice >= len(self.bounds):
             return None
-        return encode_slice_cursor(bounds, self.slice, self.tokens.get(self.slice), total)
+        return encode_slice_cursor(self.bounds, self.slice, self.tokens.get(self.slice), self.total)
 
 
 class Pager:
@@ -367,12 +366,11 @@ class Pager:
 
         previous = start_cursor
         if not in_order:
-            front = _Frontier(index, token, len(slices))
+            front = _Frontier(bounds, index, token, total)
             async with contextlib.aclosing(in_arrival_order(index, len(slices), par, par * lookahead,
                                                             produce)) as arrived:
                 async for i, item in arrived:
-                    front.advance(i, item.next_token if item.has_more else None, len(item.tasks))
-                    cursor = front.cursor(bounds, total)
+                    cursor = front.after(i, item.next_token if item.has_more else None, len(item.tasks))
                     yield replace(item, next_token=cursor, has_more=cursor is not None, token=previous, total=total,
                                   covered=front.covered)
                     previous = cursor
@@ -580,7 +578,7 @@ class Pager:
 
         previous = start_cursor
         seen_at_edges: set[str] = set()
-        front = None if in_order else _Frontier(index, token, len(slices))
+        front = None if in_order else _Frontier(bounds, index, token, total)
         items = (in_slice_order(index, len(slices), 2 * par, lookahead, produce) if in_order else
                  in_arrival_order(index, len(slices), 2 * par, 2 * par * lookahead, produce))
         async with contextlib.aclosing(items) as items:
@@ -597,8 +595,7 @@ class Pager:
                         fresh.append(t)
                     tasks = fresh
                 if front is not None:  # (never oldest first: ``more`` is a server token)
-                    front.advance(i, more, len(tasks))
-                    cursor = front.cursor(bounds, total)
+                    cursor = front.after(i, more, len(tasks))
                 elif more is not None:
                     cursor = encode_slice_cursor(bounds, i, more or None, total, at)
                 elif i + 1 < len(slices):

@@ -338,8 +338,6 @@ def load_doc(conn: sqlite3.Connection, task_id: str) -> tuple[int, dict[str, Any
 
 def docs_by_ids(conn: sqlite3.Connection, ids: list[int]) -> list[dict[str, Any]]:
     """The stored documents of these rowids, in their order."""
-    if not ids:
-        return []
     return [orjson.loads(t) for t in doc_texts_by_ids(conn, ids)]
 
 
