@@ -106,6 +106,7 @@ class _Slice:
     hi: datetime | None
     first: TaskPage | None = None
     cuttable: bool = True
+    depth: int = 0  # cuts above it (arrival order)
 
 
 _DONE = object()
@@ -122,6 +123,30 @@ def trim_head(head: TaskPage, end: datetime | None) -> TaskPage | None:
         return None
     return TaskPage(kept, head.total - (len(head.tasks) - len(kept)), None, False,
                     total_exact=head.total_exact, scanned=len(head.tasks), server_time=head.server_time)
+
+
+def _first_cut(wire_q: TaskQuery, head: TaskPage, target: int) -> list[_Slice]:
+    """The slices of a listing's first cut (from its first page, newest first), as
+    ``Pager._plan_by_total`` makes them; [] when it is small enough or cannot be cut."""
+    hi = _top(wire_q, head)
+    if hi is None or not too_big(head.total, target):
+        return []
+    cuts = cut_points(wire_q.start, hi, [t.created_at for t in head.tasks if t.created_at], head.total, target)
+    edges: list[datetime | None] = [hi, *cuts, wire_q.start]
+    return [_Slice(bottom, top, depth=1) for top, bottom in zip(edges, edges[1:])] if cuts else []
+
+
+def _top(wire_q: TaskQuery, head: TaskPage) -> datetime | None:
+    """The upper bound of a listing's slices: the query's, else just after the newest
+    task of its first page (None when that page tells none)."""
+    if head.total == 0 or not head.tasks:
+        return None
+    times = [t.created_at for t in head.tasks if t.created_at is not None]
+    return wire_q.end or (max(times) + TICK if times else None)
+
+
+#: Cuts of cuts at most (a slice whose tasks share one instant cannot be cut for ever).
+MAX_CUT_DEPTH = 12
 
 
 async def _pump(items: AsyncIterator[Any], put: Callable[[Any], Awaitable[None]]) -> None:
@@ -320,7 +345,10 @@ class Pager:
         handed out as they arrive, a slice's own in its order, so that the caller never
         waits on one slow slice while others are read; each page's ``next_token`` is
         then where a resume loses nothing (``_Frontier``: pages of later slices already
-        handed out are read again), and the last page handed out ends the listing.
+        handed out are read again), and the last page handed out ends the listing. A
+        fresh read plans and reads in one stream (``_arriving_by_total``): the pages
+        handed out before every slice is sized carry no resume position yet
+        (``next_token`` None, ``has_more`` True, ``covered`` 0: a resume starts again).
         Oldest first is always handed out in order.
         """
         one_chain = parallel <= 1 and query.order is SortOrder.NEWEST and not is_slice_cursor(start_cursor)
@@ -468,6 +496,13 @@ class Pager:
                 # slice under way can be read whole while the caller works through an earlier
                 # one (bigger slices left their chains waiting: 2.5 requests in flight of 16)
                 target = slice_target(total, par, page=limit, hold=SLICE_LOOKAHEAD_TASKS // 2)
+                parts = [] if in_order or oldest else _first_cut(wire_q, sizing, target)
+                if parts:
+                    async with contextlib.aclosing(self._arriving_by_total(
+                            wire_q, parts, target, limit, par, total, self._needs_local(query))) as pages:
+                        async for page in pages:
+                            yield page
+                    return
                 slices = await self._plan_by_total(wire_q, sizing, target, limit)
             if oldest:
                 slices.reverse()
@@ -491,9 +526,7 @@ class Pager:
         assert self._wire_page is not None
         if head.total == 0 or not head.tasks:
             return []
-        newest = max(t.created_at for t in head.tasks if t.created_at is not None) if any(
-            t.created_at is not None for t in head.tasks) else None
-        hi = wire_q.end or (newest + TICK if newest is not None else None)
+        hi = _top(wire_q, head)
         work = [_Slice(wire_q.start, hi, head)]
         if hi is None:
             return work
@@ -526,6 +559,146 @@ class Pager:
             await asyncio.gather(*(probe(p) for p in probes))
             work = [sl for sl in nxt if sl.first is not None and sl.first.total > 0]
         return work
+
+    async def _arriving_by_total(self, wire_q: TaskQuery, parts: list[_Slice], target: int,
+                                 limit: int, par: int, total: int, local: bool) -> AsyncIterator[TaskPage]:
+        """A fresh read in arrival order (``sliced(in_order=False)``): planning and reading
+        in one stream. Every slice's chain starts with its probe; a probe that finds its
+        slice too big cuts it and the parts start chains of their own (the probe's page is
+        dropped: the parts read its tasks), any other goes on through its slice at once —
+        no round trip waits for the whole plan, and the requests stay ``par`` in flight
+        from the first probe to the last page. Pages are handed out as they arrive. A
+        resume position exists once the plan is whole (every slice probed and kept): the
+        pages handed out before carry none (``next_token`` None with ``has_more``: resume
+        from the start), the later ones the first slice not read whole (``_Frontier``).
+        At most ``2 * par * lookahead`` pages are held (under way or not yet taken)."""
+        assert self._wire_page is not None
+        wire_page = self._wire_page
+        gate = asyncio.Semaphore(par)
+        room = asyncio.Semaphore(max(1, 2 * par * max(1, SLICE_LOOKAHEAD_TASKS // 2 // max(1, limit))))
+        arrivals: asyncio.Queue[tuple] = asyncio.Queue()
+        runners: set[asyncio.Task] = set()
+
+        async def fetch(sl: _Slice, token: str | None) -> TaskPage:
+            await room.acquire()
+            try:
+                async with gate:
+                    return await wire_page(wire_q.replace(start=sl.lo, end=sl.hi), token, limit)
+            except BaseException:
+                room.release()
+                raise
+
+        async def chain(sl: _Slice) -> None:
+            try:
+                page = await fetch(sl, None)  # each page fetched holds room until it is taken
+                if sl.cuttable and too_big(page.total, target):
+                    cuts = cut_points(sl.lo, sl.hi, [t.created_at for t in page.tasks if t.created_at],
+                                      page.total, target)
+                    if cuts:
+                        arrivals.put_nowait(("cut", sl, cuts))
+                        return
+                while True:
+                    arrivals.put_nowait(("page", sl, page))
+                    if not page.has_more:
+                        return
+                    page = await fetch(sl, page.next_token)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as e:  # handed to the consumer, which raises it
+                arrivals.put_nowait(("error", e))
+            finally:
+                arrivals.put_nowait(("end",))
+
+        def start(sl: _Slice) -> None:
+            runners.add(asyncio.ensure_future(chain(sl)))
+
+        seen_at_edges: set[str] = set()
+
+        def handed_out(sl: _Slice, tasks: list[Task]) -> list[Task]:
+            out = []
+            for t in tasks:
+                if local and not wire_q.matches(t):
+                    continue
+                # a task created at a cut is in one slice only (start inclusive, end
+                # exclusive); should a server count both ends in, it is handed out once
+                if t.created_at == sl.lo or t.created_at == sl.hi:
+                    if t.task_id in seen_at_edges:
+                        continue
+                    seen_at_edges.add(t.task_id)
+                out.append(t)
+            return out
+
+        live: dict[int, _Slice] = {id(p): p for p in parts}
+        state: dict[int, tuple[int, str | None]] = {}  # per slice: tasks handed out, next token (None: done)
+        unplanned = len(parts)  # slices whose probe has not told yet whether they stay
+        front: _Frontier | None = None
+        where: dict[int, int] = {}
+        last: TaskPage | None = None
+        running = len(parts)
+        for p in parts:
+            start(p)
+        try:
+            while running:
+                item = await arrivals.get()
+                kind = item[0]
+                if kind == "end":
+                    running -= 1
+                    continue
+                if kind == "error":
+                    raise item[1]
+                sl = item[1]
+                room.release()
+                if kind == "cut":
+                    cuts = item[2]
+                    del live[id(sl)]
+                    unplanned -= 1
+                    edges: list[datetime | None] = [sl.hi, *cuts, sl.lo]
+                    for top, bottom in zip(edges, edges[1:]):
+                        part = _Slice(bottom, top, depth=sl.depth + 1)
+                        part.cuttable = part.depth < MAX_CUT_DEPTH
+                        live[id(part)] = part
+                        unplanned += 1
+                        running += 1
+                        start(part)
+                    continue
+                page: TaskPage = item[2]
+                tasks = handed_out(sl, page.tasks)
+                more = page.next_token if page.has_more else None
+                if front is None:
+                    if id(sl) not in state:
+                        unplanned -= 1
+                    n, _ = state.get(id(sl), (0, None))
+                    state[id(sl)] = (n + len(tasks), more)
+                    cursor = None
+                    if unplanned == 0:  # the plan is whole: from now on, a resume position
+                        order = sorted(live.values(), key=lambda x: x.hi, reverse=True)  # type: ignore[arg-type,return-value]
+                        bounds = [(x.lo, x.hi) for x in order]
+                        front = _Frontier(bounds, 0, None, total)
+                        for i, x in enumerate(order):
+                            where[id(x)] = i
+                            n, nxt = state[id(x)]
+                            cursor = front.after(i, nxt, n)
+                        state.clear()
+                        out = TaskPage(tasks, total, cursor, cursor is not None, total_exact=not local,
+                                       scanned=len(page.tasks), covered=front.covered)
+                    else:
+                        out = TaskPage(tasks, total, None, True, total_exact=not local, scanned=len(page.tasks),
+                                       covered=0)
+                else:
+                    cursor = front.after(where[id(sl)], more, len(tasks))
+                    out = TaskPage(tasks, total, cursor, cursor is not None, total_exact=not local,
+                                   scanned=len(page.tasks), covered=front.covered)
+                if page.tasks or not out.has_more:  # (an empty slice hands out nothing)
+                    last = out
+                    yield out
+            if last is None or last.has_more:  # the listing's end, when no page carried it
+                yield TaskPage([], total, None, False, total_exact=not local,
+                               covered=front.covered if front is not None else 0)
+        finally:
+            for r in runners:
+                r.cancel()
+            if runners:
+                await asyncio.gather(*runners, return_exceptions=True)
 
     async def _read_by_total(self, wire_q: TaskQuery, slices: list[_Slice], bounds: Bounds, index: int,
                              token: str | None, skip: int, total: int, limit: int, par: int, local: bool,

@@ -6,7 +6,9 @@ delta syncs of what changed.
   from the totals the API returns, ``parallel`` chains, standard parameters only). After
   every page, its tasks and the cursor that resumes right after it are written in ONE
   transaction: a sync killed at any point resumes from the last page written, without
-  losing or repeating a task (upserts make a repeat harmless anyway).
+  losing or repeating a task (upserts make a repeat harmless anyway). Pages handed out
+  while the reader still sizes its slices have no position yet: they are written and
+  the position stays (a sync killed then starts the listing again).
 - **Delta**: a complete listing is read again with ``updated_after`` = its high-water
   mark less ``OVERLAP`` (tasks accepted, cancelled or created since; a task updated
   twice is simply upserted twice). The high-water mark is the server's clock (its
@@ -76,6 +78,11 @@ async def _put(queue: asyncio.Queue, item: object, writer: "asyncio.Task[None]")
     if not put.done() or put.cancelled():
         writer.result()
         raise RuntimeError("the index writer stopped")
+
+
+#: The position of a page handed out before the read's cursor exists (the listing's
+#: slices still being planned): a resume starts the listing again.
+_UNMOVED = "<unmoved>"
 
 
 class SyncBusy(RuntimeError):
@@ -233,8 +240,11 @@ class _Run:
                     # the position's count: the tasks before the page's cursor (those of
                     # later slices read already are read again by a resume from it)
                     now = page.covered if page.covered is not None else covered + len(page.tasks)
-                    item = ([t.raw for t in page.tasks], page.next_token if page.has_more else None, page.total,
-                            now - covered)
+                    # a page handed out while the slices were being planned has no cursor
+                    # yet (more to come, nowhere to resume from but the start): its tasks
+                    # are written and the position stays where it was
+                    where = (_UNMOVED if page.next_token is None else page.next_token) if page.has_more else None
+                    item = ([t.raw for t in page.tasks], where, page.total, now - covered)
                     covered = now
                     await _put(queue, item, writer)
             read_whole = True
@@ -283,7 +293,9 @@ class _Run:
         with sdb.Tx(conn, write=True):
             for docs, _, _, _ in batch:
                 upsert(conn, docs)
-            if cursor is not None:
+            if cursor is _UNMOVED:
+                assert n == 0 and all(c is _UNMOVED for _, c, _, _ in batch)
+            elif cursor is not None:
                 conn.execute("UPDATE sync_state SET cursor=?, started=?, read=read+?, total=? WHERE part=?",
                              (cursor, started, n, total, part))
             else:

@@ -65,6 +65,8 @@ class Scrambled:
     server sorts, ``start_time`` inclusive and ``end_time`` exclusive, offset tokens; every
     answer is held back a seeded number of event-loop turns, before and after it is read."""
 
+    end_inclusive = False  # a server that counts a task at ``end_time`` in as well
+
     def __init__(self, tasks: list[Task], seed: int):
         self.tasks = tasks
         self.rng = random.Random(seed)
@@ -76,7 +78,8 @@ class Scrambled:
             await asyncio.sleep(0)
         rows = sorted((t for t in self.tasks
                        if (query.start is None or t.created_at >= query.start)
-                       and (query.end is None or t.created_at < query.end)),
+                       and (query.end is None or t.created_at < query.end
+                            or (self.end_inclusive and t.created_at == query.end))),
                       key=lambda t: (t.created_at, t.task_id), reverse=True)
         at = int(token or 0)
         more = at + limit < len(rows)
@@ -118,6 +121,102 @@ async def test_every_task_once_in_order_whatever_order_the_answers_come_in(seed)
         assert got == want, (query, len(got), len(want))
         assert sum(p.scanned for p in pages) == 1_865  # every wire task read once, none twice
         assert {p.total for p in pages} == {1_865}
+
+
+class Counted(Scrambled):
+    """``Scrambled`` that also counts requests under way (most at once) and wire tasks sent."""
+
+    def __init__(self, tasks: list[Task], seed: int):
+        super().__init__(tasks, seed)
+        self.in_flight = self.most = self.sent = 0
+
+    async def wire_page(self, query: TaskQuery, token: str | None, limit: int) -> TaskPage:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            page = await super().wire_page(query, token, limit)
+        finally:
+            self.in_flight -= 1
+        self.sent += len(page.tasks)
+        return page
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_in_arrival_order_every_task_once_and_every_cursor_resumes(seed):
+    """``sliced(in_order=False)`` (``tasktui sync``), planning and reading in one stream
+    over bursts, gaps and ties, answers in a seeded order: every task once; pages handed
+    out before the plan is whole carry no cursor (a resume starts again) and count
+    nothing as covered; the last page ends the listing; from any page's cursor a resume
+    loses nothing and leaves exactly ``covered`` behind; never more than ``parallel``
+    requests at once. Oracle: the in-memory listing's rows."""
+    tasks = _pending(1_865, seed)
+    cuts_again = 0
+    for query in (QUEUED, TaskQuery()):
+        listing = Counted(tasks, seed)
+        async with contextlib.aclosing(_pager(listing).sliced(
+                query, limit=100, parallel=8, min_tasks=0, in_order=False)) as it:
+            pages = [p async for p in it]
+        want = set(_want(tasks, query))
+        got = [t.task_id for p in pages for t in p.tasks]
+        assert len(got) == len(set(got)) and set(got) == want
+        assert sum(p.scanned for p in pages) == 1_865  # each wire task handed out in one page
+        assert listing.most <= 8
+        assert [p.has_more for p in pages] == [True] * (len(pages) - 1) + [False]
+        covered = [p.covered for p in pages]
+        assert covered == sorted(covered) and covered[-1] == len(want)
+        planning = [p for p in pages if p.has_more and p.next_token is None]
+        assert planning and all(p.covered == 0 for p in planning), "pages handed out while planning"
+        # probes of slices cut again: their tasks are read again by the parts
+        cuts_again += listing.sent > 1_865 + 100
+        for k in range(len(pages) - 1):
+            again = Counted(tasks, seed + k)
+            async with contextlib.aclosing(_pager(again).sliced(
+                    query, limit=100, parallel=8, min_tasks=0, in_order=False,
+                    start_cursor=pages[k].next_token)) as it:
+                rest = [t.task_id for p in [p async for p in it] for t in p.tasks]
+            before = {t.task_id for p in pages[:k + 1] for t in p.tasks}
+            assert before | set(rest) == want, k
+            assert len(rest) == len(set(rest)), k
+            assert pages[k].covered == len(want - set(rest)), k
+    if seed in (0, 1, 2):
+        assert cuts_again, "these listings' first cut is too coarse somewhere: a slice is cut again"
+
+
+async def test_in_arrival_order_the_pages_held_are_bounded():
+    """A caller that stops taking pages holds the reader back: what was read and not
+    taken stays within ``2 * parallel * lookahead`` pages (here 2 x 2 x 8 pages of 100),
+    however big the listing. Oracle: tasks sent by the in-memory listing."""
+    tasks = [Task.from_wire({"task_id": f"t{i:07d}", "status": "pending",  # evenly spread: no cut again
+                             "created_at": ms_to_wire(int(T0.timestamp() * 1000) + 60_000 * i)})
+             for i in range(20_000)]
+    listing = Counted(tasks, 4)
+    async with contextlib.aclosing(_pager(listing).sliced(
+            TaskQuery(), limit=100, parallel=2, min_tasks=0, in_order=False)) as it:
+        first = await it.__anext__()
+        for _ in range(20_000):  # deliberate: time for the chains to run ahead (event-loop turns)
+            await asyncio.sleep(0)
+        assert listing.sent - 100 - len(first.tasks) <= 2 * 2 * 8 * 100  # the head's 100 aside
+        assert listing.requests - 1 - 1 <= 2 * 2 * 8
+        assert listing.sent > 2_000  # they did run ahead
+        rest = [t.task_id for p in [p async for p in it] for t in p.tasks]
+    assert len(first.tasks) + len(rest) == 20_000 == len(set(rest) | {t.task_id for t in first.tasks})
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+async def test_a_server_counting_both_ends_of_a_range_in_still_hands_each_task_out_once(in_order):
+    """Were ``end_time`` inclusive on some server, a task created exactly at a cut would
+    be listed by both slices around it; the reader hands it out once. Ties at cuts are
+    forced: every task shares its millisecond with four others."""
+    tasks = [Task.from_wire({"task_id": f"t{i:06d}", "status": "pending",
+                             "created_at": ms_to_wire(int(T0.timestamp() * 1000) + i // 5)})
+             for i in range(3_000)]
+    listing = Counted(tasks, 8)
+    listing.end_inclusive = True
+    async with contextlib.aclosing(_pager(listing).sliced(
+            TaskQuery(), limit=100, parallel=8, min_tasks=0, in_order=in_order)) as it:
+        got = [t.task_id for p in [p async for p in it] for t in p.tasks]
+    assert listing.sent > 3_000 + 100  # the server did list some tasks twice
+    assert len(got) == len(set(got)) == 3_000
 
 
 async def test_a_cut_exactly_on_a_shared_millisecond_hands_each_tied_task_out_once():
