@@ -1,5 +1,5 @@
 """``python -m tasktui``: the same as the ``tasktui`` command."""
 
-from tasktui.cli.main import main
+from tasktui.cli.main import entry
 
-raise SystemExit(main())
+entry()

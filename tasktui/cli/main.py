@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from tasktui import __version__
@@ -58,6 +59,32 @@ def _skip_httpx_cli() -> None:
     (its documented behaviour without the ``cli`` extra)."""
     if "httpx" not in sys.modules:
         sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
+#: Commands that close everything they opened before they return: their process ends
+#: right after (``entry``), without the interpreter's teardown — which frees every
+#: object and module one by one (0.1 s after a sync of 10,000 tasks, interleaved runs).
+ENDS_AT_ONCE = frozenset({"export", "sync", "get"})
+
+
+def entry() -> None:
+    """The ``tasktui`` command and ``python -m tasktui``: ``main``, then the end of the
+    process. After a command of ``ENDS_AT_ONCE`` the standard streams are flushed and the
+    ``atexit`` functions run, and the process ends without tearing the interpreter down;
+    an error on the way (a closed pipe) takes the ordinary exit, which reports it."""
+    argv = sys.argv[1:]
+    code = main(argv)
+    if argv and argv[0] in ENDS_AT_ONCE:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            raise SystemExit(code) from None
+        import atexit
+
+        atexit._run_exitfuncs()
+        os._exit(code)
+    raise SystemExit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
