@@ -69,10 +69,13 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused():
     servers with a short keep-alive do) is seen as closed before the next request and a
     new one is opened: the next request succeeds on its first attempt (no retry allowed
     here). httpcore asks the pool's streams ``is_readable``; tasktui answers it from the
-    raw socket (transport._Stream). Oracle: what a raw TCP server saw."""
+    raw socket (transport._Stream). Oracle: what a raw TCP server saw. The server closes
+    each connection only once the client has its answer (so it is idle in the pool), and
+    the test goes on only once the server's side is closed: no fixed wait."""
     import asyncio
 
     seen: list[tuple[int, bytes]] = []
+    served: asyncio.Queue[tuple[asyncio.Event, asyncio.Event]] = asyncio.Queue()
     conns = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -85,8 +88,12 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused():
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: keep-alive\r\n"
                      b"content-length: %d\r\n\r\n%s" % (len(body), body))
         await writer.drain()
-        await asyncio.sleep(0.05)
-        writer.close()  # closed while the client keeps it in its pool
+        idle, closed = asyncio.Event(), asyncio.Event()
+        await served.put((idle, closed))
+        await idle.wait()  # the client has read the answer: the connection sits in its pool
+        writer.close()
+        await writer.wait_closed()
+        closed.set()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -98,7 +105,12 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused():
             for path in ("/first", "/second"):
                 body = await t.call("GET", path.lstrip("/"), what="read")
                 assert body == {"ok": True}
-                await asyncio.sleep(0.3)  # deliberate: the server closes the idle connection meanwhile
+                idle, closed = await asyncio.wait_for(served.get(), 5)
+                idle.set()
+                try:
+                    await asyncio.wait_for(closed.wait(), 5)
+                except asyncio.TimeoutError:
+                    raise AssertionError(f"the server never closed the idle connection after {path}") from None
     finally:
         await t.aclose()
     assert seen == [(1, b"GET /v1/first HTTP/1.1"), (2, b"GET /v1/second HTTP/1.1")]
