@@ -46,7 +46,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             mod = importlib.import_module(module)
             mod.add_arguments(p)
             one_line_errors(p, f"tasktui {name}")
-            p.set_defaults(_module=mod)
+            p.set_defaults(command_module=mod)
     return parser
 
 
@@ -103,6 +103,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _skip_httpx_cli()  # before the command's run imports httpx
     try:
-        return int(args._module.run(args) or 0)
+        return int(args.command_module.run(args) or 0)
     except KeyboardInterrupt:
         return 130

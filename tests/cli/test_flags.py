@@ -136,7 +136,7 @@ def test_the_subcommand_table_names_a_module_for_each_command():
     full = build_parser()
     for name, (module, _) in SUBCOMMANDS.items():
         args = full.parse_args([name] + (["x"] if name in ("get", "open") else []))
-        assert args._module.__name__ == module == f"tasktui.cli.{name}"
+        assert args.command_module.__name__ == module == f"tasktui.cli.{name}"
 
 
 def test_the_documented_relative_from_reaches_the_export(capsys, tmp_path: Path, monkeypatch):

@@ -154,6 +154,35 @@ def test_tasktui_open_shows_an_export_read_only_with_no_live_refresh(tmux, tmp_p
     assert last_row in screen, screen  # the rows below the dialog
 
 
+def test_y_puts_the_task_id_on_the_terminals_clipboard(tmux, tmp_path):
+    """y on the list sends the task id under the cursor to the terminal's clipboard (OSC 52)
+    through the app's real driver: tmux, told to accept clipboard writes from its panes,
+    puts it in a paste buffer. The console runs with TMUX unset, so it sends the plain
+    sequence that tmux itself reads (not the passthrough meant for the terminal outside).
+    Oracle: tmux's buffer, against the newest task of the file written here (a literal)."""
+    import json
+
+    tasks = [{"task_id": f"{i:024x}", "created_at": f"2026-03-{i:02d}T10:00:00.000Z",
+              "updated_at": "2026-03-20T10:00:00.000Z", "status": "pending", "type": "imageannotation",
+              "project": "Copied", "params": {}, "metadata": {}} for i in range(1, 6)]
+    path = tmp_path / "five.ndjson"
+    path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    env = f"env -u TMUX -u SCALE_API_KEY -u COLUMNS -u LINES TERM=xterm-256color TASKTUI_CLIPBOARD=osc52 " \
+          f"TASKTUI_DATA_DIR={shlex.quote(str(tmp_path / 'd'))} " \
+          f"TASKTUI_CONFIG={shlex.quote(str(tmp_path / 'none.toml'))} PYTHONPATH={shlex.quote(str(ROOT))}"
+    cmd = f"{env} {shlex.quote(sys.executable)} -m tasktui open {shlex.quote(str(path))}; echo EXITED=$?; sleep 30"
+    tmux.run("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", cmd)
+    tmux.run("set-option", "-g", "set-clipboard", "on")
+    tmux.wait_for(r"Showing 5 of 5")
+    assert tmux.run("list-buffers").stdout == ""
+    tmux.keys("y")
+    newest = "000000000000000000000005"  # created 2026-03-05, first in the default newest-first order
+    wait_until(lambda: tmux.run("show-buffer", check=False).stdout == newest,
+               f"tmux's paste buffer to hold {newest}", timeout=20)
+    tmux.keys("C-q")
+    tmux.wait_for(r"EXITED=0", timeout=60)
+
+
 def _running(pid: int) -> bool:
     """Whether a process (not our child: tmux's) still runs; a zombie has ended."""
     try:

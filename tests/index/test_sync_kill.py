@@ -43,8 +43,14 @@ def test_sync_killed_twice_resumes_to_exactly_the_full_set(shared_server, sql, t
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline and proc.poll() is None and _committed(path) < rows:
-                time.sleep(0.02)
+                time.sleep(0.02)  # polling interval
             assert proc.poll() is None, f"the sync ended before kill {i + 1} ({proc.stderr.read()[-500:]!r})"
+            committed = _committed(path)
+            if committed < rows:
+                proc.kill()  # not the kill under test: the process must not outlive the failure
+                proc.wait(timeout=30)
+            assert committed >= rows, (f"the index never had {rows} rows committed in time before kill {i + 1} "
+                                       f"({committed} were; {proc.stderr.read()[-500:]!r})")
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
             proc.stderr.close()

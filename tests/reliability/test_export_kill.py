@@ -34,11 +34,18 @@ def test_export_killed_twice_resumes_to_exactly_the_full_set(shared_server, sql,
             proc = subprocess.Popen([*cmd, *(["--resume"] if i else [])], env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             deadline = time.monotonic() + 60
+            reached = False
             while time.monotonic() < deadline and proc.poll() is None:
                 if partial.exists() and partial.read_bytes().count(b"\n") >= lines:
+                    reached = True
                     break
                 time.sleep(0.02)  # polling interval
             assert proc.poll() is None, f"the export ended before kill {i + 1} ({proc.stderr.read()[-500:]!r})"
+            if not reached:
+                proc.kill()  # not the kill under test: the process must not outlive the failure
+                proc.wait(timeout=30)
+            assert reached, (f"the partial file never reached {lines} lines in time before kill {i + 1} "
+                             f"({proc.stderr.read()[-500:]!r})")
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
             proc.stderr.close()

@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from textual.app import App
+
 from tasktui.ui import clipboard
 from tasktui.ui.clipboard import DEFAULT_OSC52_MAX, copy_text, multiplexer, osc52_sequence
 
@@ -44,70 +46,60 @@ def test_multiplexer_detection():
     assert multiplexer({"TERM": "xterm-256color"}) is None
 
 
-class _Recorder:
-    def __init__(self):
-        self.written: list[str] = []
-
-    def write(self, data: str) -> None:
-        self.written.append(data)
-
-    def flush(self) -> None:
-        pass
-
-
-class _FakeApp:
-    """Only the two attributes copy_text touches: the local clipboard and the driver."""
-
-    def __init__(self):
-        self._clipboard = ""
-        self._driver = _Recorder()
+@pytest.fixture
+def terminal(monkeypatch) -> list[str]:
+    """What copy_text sends to the terminal, seen at its one seam (``write_to_terminal``;
+    that it reaches a real terminal is tests/e2e's clipboard test). The app is a real,
+    not running Textual App, read through its public ``App.clipboard``."""
+    written: list[str] = []
+    monkeypatch.setattr(clipboard, "write_to_terminal", lambda _app, data: written.append(data))
+    return written
 
 
-def test_copy_text_over_ssh_in_tmux_writes_the_wrapped_sequence():
-    app = _FakeApp()
+def test_copy_text_over_ssh_in_tmux_writes_the_wrapped_sequence(terminal):
+    app = App()
     res = copy_text(app, "abc", what="the id", env={"SSH_TTY": "/dev/pts/1", "TMUX": "x"},
                     native=lambda t: pytest.fail("native clipboard used over SSH"))
     assert res.ok and res.method == "osc52"
-    assert app._clipboard == "abc"
-    assert app._driver.written == [osc52_sequence("abc", mux="tmux")]
+    assert app.clipboard == "abc"
+    assert terminal == [osc52_sequence("abc", mux="tmux")]
 
 
-def test_copy_text_prefers_native_locally():
+def test_copy_text_prefers_native_locally(terminal):
     got = []
-    app = _FakeApp()
+    app = App()
     res = copy_text(app, "abc", env={"TERM": "xterm"}, native=got.append)
     assert res.ok and res.method == "native" and got == ["abc"]
-    assert app._driver.written == []
+    assert app.clipboard == "abc"
+    assert terminal == []
 
 
-def test_copy_text_falls_back_to_osc52_when_native_fails():
+def test_copy_text_falls_back_to_osc52_when_native_fails(terminal):
     def broken(_t):
         raise RuntimeError("xclip: cannot open display")
-    app = _FakeApp()
+    app = App()
     res = copy_text(app, "abc", env={"TERM": "xterm"}, native=broken)
     assert res.ok and res.method == "osc52"
-    assert app._driver.written == [osc52_sequence("abc")]
+    assert terminal == [osc52_sequence("abc")]
 
 
-def test_copy_text_over_the_cap_sends_nothing_and_says_so():
-    app = _FakeApp()
+def test_copy_text_over_the_cap_sends_nothing_and_says_so(terminal):
     big = "x" * (DEFAULT_OSC52_MAX)
-    res = copy_text(app, big, what="the JSON", env={"TASKTUI_CLIPBOARD": "osc52"},
+    res = copy_text(App(), big, what="the JSON", env={"TASKTUI_CLIPBOARD": "osc52"},
                     too_big_hint="Download it with d instead.")
     assert not res.ok
-    assert app._driver.written == []
+    assert terminal == []
     assert "more than the terminal clipboard accepts" in res.message
     assert "TASKTUI_OSC52_MAX" in res.message and "Download it with d" in res.message
     # the cap is configurable
-    app2 = _FakeApp()
-    res2 = copy_text(app2, big, env={"TASKTUI_CLIPBOARD": "osc52", "TASKTUI_OSC52_MAX": str(10 * DEFAULT_OSC52_MAX)})
-    assert res2.ok and len(app2._driver.written) == 1
+    res2 = copy_text(App(), big, env={"TASKTUI_CLIPBOARD": "osc52", "TASKTUI_OSC52_MAX": str(10 * DEFAULT_OSC52_MAX)})
+    assert res2.ok and len(terminal) == 1
 
 
-def test_copy_text_off_keeps_it_in_the_app():
-    app = _FakeApp()
+def test_copy_text_off_keeps_it_in_the_app(terminal):
+    app = App()
     res = copy_text(app, "abc", env={"TASKTUI_CLIPBOARD": "off"})
-    assert res.ok and app._clipboard == "abc" and app._driver.written == []
+    assert res.ok and app.clipboard == "abc" and terminal == []
 
 
 async def test_y_Y_u_copy_id_json_and_url(shared_server, sql, monkeypatch):
@@ -137,12 +129,11 @@ async def test_y_Y_u_copy_id_json_and_url(shared_server, sql, monkeypatch):
         await wait_for(pilot, lambda: any("attachment URL" in m for m in notifications(app)))
 
 
-def test_osc52_through_tmux_says_what_tmux_must_allow():
-    app = _FakeApp()
-    res = copy_text(app, "6b0c", what="the task id", env={"TASKTUI_CLIPBOARD": "osc52", "TMUX": "/tmp/x"})
+def test_osc52_through_tmux_says_what_tmux_must_allow(terminal):
+    res = copy_text(App(), "6b0c", what="the task id", env={"TASKTUI_CLIPBOARD": "osc52", "TMUX": "/tmp/x"})
     assert res.ok and res.message.startswith("Sent the task id to the terminal's clipboard (OSC 52 through tmux).")
     assert "set -g set-clipboard on" in res.message and "The text: 6b0c" in res.message
     long = "x" * 500
-    res = copy_text(_FakeApp(), long, what="the JSON", env={"TASKTUI_CLIPBOARD": "osc52"})
+    res = copy_text(App(), long, what="the JSON", env={"TASKTUI_CLIPBOARD": "osc52"})
     assert long not in res.message and "ctrl+v pastes it" in res.message
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from textual.widgets import Select
+from textual.widgets import OptionList, Select
 
 from sql_oracle import expected_ids
 from tasktui.config import SavedView
@@ -41,6 +41,21 @@ async def _exact(pilot, app, what: str) -> None:
     await wait_for(pilot, lambda: app.store.loaded_once and not app.store.loading and not app.store.scanning
                    and app.store.total_exact, timeout=60, what=f"{what}: the exact total")
     await pilot.pause()
+
+
+async def pick(pilot, sel: Select, value: str) -> None:
+    """Choose ``value`` in a picker as a user does: open it, wait until its menu (an
+    OptionList) offers an option that reads ``value``, highlight it and press enter."""
+    sel.focus()
+    await pilot.pause()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: sel.expanded, what=f"{sel.id} opened")
+    menu = sel.query_one(OptionList)
+    index = await wait_for(pilot, lambda: next((i + 1 for i, o in enumerate(menu.options) if str(o.prompt) == value),
+                                               None), what=f"{value} offered") - 1
+    menu.highlighted = index
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: not sel.expanded and sel.value == value, what=f"{value} chosen")
 
 
 def _check(app, handle, q: TaskQuery, what: str) -> None:
@@ -95,9 +110,7 @@ async def test_project_and_batch_with_a_status_show_the_same_rows(shared_server,
             for select_id, value, q in (("#project", project, TaskQuery(statuses=queued, projects=(project,))),
                                         ("#batch", batch, TaskQuery(statuses=queued, projects=(project,),
                                                                     batches=(batch,)))):
-                sel = app.tasks_screen.sidebar.query_one(select_id, Select)
-                await wait_for(pilot, lambda: any(v == value for _, v in sel._options), what=f"{value} offered")
-                sel.value = value
+                await pick(pilot, app.tasks_screen.sidebar.query_one(select_id, Select), value)
                 await wait_for(pilot, lambda: app.store.query == app.store.query.replace(
                     statuses=q.statuses, projects=q.projects, batches=q.batches), what=f"{value} applied")
                 await settled(pilot, app)
