@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from textual.widgets import Input, SelectionList
 
+from sql_oracle import WIRE_OSTATUS, WIRE_REVIEW
 from tasktui.domain import AuditStatus, OperatorStatus, Zone, parse_wire_time
 from tasktui.testing.faultproxy import FaultProxy
 from .support import settled, wait_for
@@ -35,7 +36,8 @@ AUDIT_WORDS = {"pending": "Ready to Audit", "accepted": "Accepted", "fixed": "Fi
 
 
 async def test_each_status_box_changes_the_rows(shared_server, make_app, sql):
-    counts = dict(sql(shared_server, "SELECT ostatus, COUNT(*) FROM tasks GROUP BY ostatus"))
+    # statuses from the wire fields (sql_oracle), not the server's ostatus column
+    counts = dict(sql(shared_server, f"SELECT {WIRE_OSTATUS}, COUNT(*) FROM tasks GROUP BY 1"))
     app = make_app(shared_server)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot, app)
@@ -49,7 +51,7 @@ async def test_each_status_box_changes_the_rows(shared_server, make_app, sql):
             await settled(pilot, app)
             rows = shown_tasks(app)
             assert rows, f"no rows for {status}"
-            newest = [r[0] for r in sql(shared_server, "SELECT task_id FROM tasks WHERE ostatus = ? "
+            newest = [r[0] for r in sql(shared_server, f"SELECT task_id FROM tasks WHERE {WIRE_OSTATUS} = ? "
                                                        "ORDER BY created_at DESC, task_id DESC LIMIT 100",
                                         status.value)]
             assert [t.task_id for t in rows[:len(newest)]] == newest  # SQL, not the status mapping
@@ -68,7 +70,7 @@ async def test_each_status_box_changes_the_rows(shared_server, make_app, sql):
 
 
 async def test_each_audit_box_changes_the_rows(shared_server, make_app, sql):
-    rows_db = sql(shared_server, "SELECT ostatus, review, COUNT(*) FROM tasks GROUP BY 1, 2")
+    rows_db = sql(shared_server, f"SELECT {WIRE_OSTATUS}, {WIRE_REVIEW}, COUNT(*) FROM tasks GROUP BY 1, 2")
     expected = {
         AuditStatus.READY_TO_AUDIT: sum(n for s, r, n in rows_db if s == "completed" and r in ("", "pending")),
         AuditStatus.ACCEPTED: sum(n for s, r, n in rows_db if r == "accepted"),
