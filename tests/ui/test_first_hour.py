@@ -186,6 +186,62 @@ async def test_the_end_of_the_list_is_not_claimed_while_more_tasks_match():
         assert "— end of the list —" in keymap.screen_text(app)
 
 
+async def test_tasks_arriving_beyond_the_loaded_end_are_told_not_the_end_of_the_list(
+        server, make_app, sql, tmp_path):
+    """The real wiring (the screen's count of what is not loaded, the live poll's exact
+    total, the table's last line): tasks tagged on the server while the tag's view is open
+    and scrolled to its end join the view below its loaded end; the list says so, and
+    "end of the list" comes back once r has loaded them."""
+    import httpx
+
+    from tasktui.config import SavedView
+    from tasktui.domain.filters import Filters
+    from .support import ui_settings
+
+    tag = "arrivals"
+    # 40 tasks in the view at first; 7 older ones join it while it is open (older than its
+    # top row: they belong below the loaded rows, where scrolling does not fetch any more)
+    ids = [r[0] for r in sql(server, "SELECT task_id FROM tasks ORDER BY created_at DESC, task_id DESC "
+                                     "LIMIT 47 OFFSET 200")]
+    first, later = ids[:40], ids[40:]
+
+    def count() -> int:
+        return sql(server, "SELECT COUNT(*) FROM task_tags WHERE tag = ?", tag)[0][0]
+
+    async def tag_tasks(task_ids):
+        async with httpx.AsyncClient(base_url=server.url, auth=(server.api_key, "")) as http:
+            for tid in task_ids:
+                r = await http.put(f"/task/{tid}/tags", json=[tag])
+                assert r.status_code == 200, r.text
+
+    await tag_tasks(first)
+    assert count() == 40
+    views = {"Arrivals": SavedView.of("Arrivals", Filters.parse({"tag": [tag]}))}
+    app = make_app(server, settings=ui_settings(tmp_path, views=views, refresh_interval=0.2),
+                   initial_view="Arrivals")
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot, app)
+        await pilot.press("G")  # the last row: the line under it is on screen
+        await wait_for(pilot, lambda: "— end of the list —" in keymap.screen_text(app), what="the end of the list")
+        assert "Showing 40 of 40" in keymap.screen_text(app)
+
+        await tag_tasks(later)
+        assert count() == 47
+        await wait_for(pilot, lambda: "Showing 40 of 47" in keymap.screen_text(app),
+                       what="the live poll's total (the SQL count)")
+        await wait_for(pilot, lambda: "7 more tasks match now: r refreshes" in keymap.screen_text(app),
+                       what="the last line telling what is not loaded")
+        text = keymap.screen_text(app)
+        assert "end of the list" not in text, text
+
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "Showing 47 of 47" in keymap.screen_text(app), what="the refresh")
+        await pilot.press("G")
+        await wait_for(pilot, lambda: "— end of the list —" in keymap.screen_text(app),
+                       what="the end of the list once everything is loaded")
+        assert "more tasks match now" not in keymap.screen_text(app)
+
+
 async def test_slash_at_80x24_shows_the_search_box_and_what_is_typed(shared_server, make_app):
     from textual.widgets import Input
 
