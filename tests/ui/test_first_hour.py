@@ -137,6 +137,50 @@ async def test_detail_opens_with_the_content_focused_so_keys_scroll_it(shared_se
         assert "Keys — Task detail" in text and "TaskDetailScreen" not in text
 
 
+def help_words(text: str) -> str:
+    """The words inside the help dialog's frame (between its two side borders), one line
+    after another, so a note the dialog wraps reads as one sentence."""
+    out = []
+    for line in text.splitlines():
+        if line.count("█") >= 2:
+            out.append(line[line.index("█") + 1:line.rindex("█")].strip())
+    return " ".join(" ".join(out).split())
+
+
+async def test_detail_help_tells_tab_and_the_scroll_keys_and_n_N_in_find(shared_server, make_app):
+    from textual.widgets import Tabs
+    from tasktui.ui.screens.detail import TaskDetailScreen
+    from tasktui.ui.screens.help import HelpScreen
+
+    scroll = ("The tab's content has the focus: j / k, PgUp / PgDn, Home / End scroll it. "
+              "tab moves the focus to the tab strip (← / → change tab there) and back.")
+    find = ("Find in JSON: / opens the find bar, enter finds; then n / N go to the next / previous match")
+    app = make_app(shared_server)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot, app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TaskDetailScreen) and app.screen.shown_task is not None,
+                       what="the task's detail")
+        detail = app.screen
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+        assert "Keys — Task detail" in keymap.screen_text(app)
+        await pilot.press("G")  # the notes close the help: its end
+        await wait_for(pilot, lambda: "Notes" in help_words(keymap.screen_text(app)), what="the notes shown")
+        words = help_words(keymap.screen_text(app))
+        assert scroll in words, words
+        assert find in words, words
+        # what the first note says holds: tab goes to the tab strip and back to the content
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is detail, what="the help closed")
+        content = app.focused
+        assert content is not None and not isinstance(content, Tabs)
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: isinstance(app.focused, Tabs), what="tab to the tab strip")
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: app.focused is content, what="tab back to the content")
+
+
 async def test_help_scrolls_with_G_and_ctrl_d_and_lists_esc_on_the_list(shared_server, make_app):
     from textual.containers import VerticalScroll
     from tasktui.ui.screens.help import HelpScreen
