@@ -322,7 +322,8 @@ async def test_f_goes_to_the_top_of_the_sidebar(shared_server, make_app):
         assert "Date" in keymap.screen_text(app)
 
 
-async def test_q_asks_and_the_next_start_restores_the_view_then_start_fresh(shared_server, make_app, tmp_path):
+async def test_q_asks_and_the_next_start_restores_the_view_then_start_fresh(
+        shared_server, make_app, tmp_path, sql):
     from tasktui.domain import OperatorStatus, Zone
     from tasktui.ui.modals.confirm import ConfirmDialog
     from .test_tasks_filters import toggle_box
@@ -347,7 +348,7 @@ async def test_q_asks_and_the_next_start_restores_the_view_then_start_fresh(shar
         await wait_for(pilot, lambda: path.exists(), what="the view saved on quit")
 
     again = make_app(shared_server, last_view_path=path)
-    async with again.run_test(size=WIDE) as pilot:
+    async with again.run_test(size=WIDE, notifications=True) as pilot:  # toasts drawn
         await settled(pilot, again)
         screen = again.tasks_screen
         assert again.store.query.statuses == {OperatorStatus.COMPLETED}
@@ -355,8 +356,28 @@ async def test_q_asks_and_the_next_start_restores_the_view_then_start_fresh(shar
         assert any("Restored your last view (1 filter, Pacific, live 15s)" in m
                    for m in keymap.notification_messages(again))
         assert "1 of 6 on" in keymap.screen_text(again)
-        await screen.start_fresh()
-        await wait_for(pilot, lambda: not again.store.query.statuses, what="filters cleared")
+        assert "Pacific" in keymap.screen_text(again).splitlines()[0]
+        # start fresh as the notice says: ctrl+p, its name, enter
+        from textual.command import CommandPalette
+
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(again.screen, CommandPalette), what="the palette")
+        await pilot.press(*"start fresh")
+        await wait_for(pilot, lambda: "forget the last view" in keymap.screen_text(again),
+                       what="Start fresh offered")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: again.screen is screen, what="the palette closed")
+        await wait_for(pilot, lambda: "Fresh start: no filters, newest first, UTC, live off."
+                       in keymap.screen_text(again), what="the operator told (the toast)")
+        total = sql(shared_server, "SELECT COUNT(*) FROM tasks")[0][0]
+        await wait_for(pilot, lambda: f"Showing 100 of {total:,}" in keymap.screen_text(again),
+                       what="every task listed again")
+        await settled(pilot, again)
+        text = keymap.screen_text(again)
+        header = text.splitlines()[0]
+        assert "UTC" in header and "Pacific" not in header and "live off" in header, header
+        assert "newest first" in header
+        assert "Task status · all shown" in text and "of 6 on" not in text
         assert again.store.zone is Zone.UTC and screen.live_interval == 0
         assert not path.exists()
 
