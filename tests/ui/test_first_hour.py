@@ -137,6 +137,50 @@ async def test_detail_opens_with_the_content_focused_so_keys_scroll_it(shared_se
         assert "Keys — Task detail" in text and "TaskDetailScreen" not in text
 
 
+def help_words(text: str) -> str:
+    """The words inside the help dialog's frame (between its two side borders), one line
+    after another, so a note the dialog wraps reads as one sentence."""
+    out = []
+    for line in text.splitlines():
+        if line.count("█") >= 2:
+            out.append(line[line.index("█") + 1:line.rindex("█")].strip())
+    return " ".join(" ".join(out).split())
+
+
+async def test_detail_help_tells_tab_and_the_scroll_keys_and_n_N_in_find(shared_server, make_app):
+    from textual.widgets import Tabs
+    from tasktui.ui.screens.detail import TaskDetailScreen
+    from tasktui.ui.screens.help import HelpScreen
+
+    scroll = ("The tab's content has the focus: j / k, PgUp / PgDn, Home / End scroll it. "
+              "tab moves the focus to the tab strip (← / → change tab there) and back.")
+    find = ("Find in JSON: / opens the find bar, enter finds; then n / N go to the next / previous match")
+    app = make_app(shared_server)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot, app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TaskDetailScreen) and app.screen.shown_task is not None,
+                       what="the task's detail")
+        detail = app.screen
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+        assert "Keys — Task detail" in keymap.screen_text(app)
+        await pilot.press("G")  # the notes close the help: its end
+        await wait_for(pilot, lambda: "Notes" in help_words(keymap.screen_text(app)), what="the notes shown")
+        words = help_words(keymap.screen_text(app))
+        assert scroll in words, words
+        assert find in words, words
+        # what the first note says holds: tab goes to the tab strip and back to the content
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is detail, what="the help closed")
+        content = app.focused
+        assert content is not None and not isinstance(content, Tabs)
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: isinstance(app.focused, Tabs), what="tab to the tab strip")
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: app.focused is content, what="tab back to the content")
+
+
 async def test_help_scrolls_with_G_and_ctrl_d_and_lists_esc_on_the_list(shared_server, make_app):
     from textual.containers import VerticalScroll
     from tasktui.ui.screens.help import HelpScreen
@@ -186,6 +230,62 @@ async def test_the_end_of_the_list_is_not_claimed_while_more_tasks_match():
         assert "— end of the list —" in keymap.screen_text(app)
 
 
+async def test_tasks_arriving_beyond_the_loaded_end_are_told_not_the_end_of_the_list(
+        server, make_app, sql, tmp_path):
+    """The real wiring (the screen's count of what is not loaded, the live poll's exact
+    total, the table's last line): tasks tagged on the server while the tag's view is open
+    and scrolled to its end join the view below its loaded end; the list says so, and
+    "end of the list" comes back once r has loaded them."""
+    import httpx
+
+    from tasktui.config import SavedView
+    from tasktui.domain.filters import Filters
+    from .support import ui_settings
+
+    tag = "arrivals"
+    # 40 tasks in the view at first; 7 older ones join it while it is open (older than its
+    # top row: they belong below the loaded rows, where scrolling does not fetch any more)
+    ids = [r[0] for r in sql(server, "SELECT task_id FROM tasks ORDER BY created_at DESC, task_id DESC "
+                                     "LIMIT 47 OFFSET 200")]
+    first, later = ids[:40], ids[40:]
+
+    def count() -> int:
+        return sql(server, "SELECT COUNT(*) FROM task_tags WHERE tag = ?", tag)[0][0]
+
+    async def tag_tasks(task_ids):
+        async with httpx.AsyncClient(base_url=server.url, auth=(server.api_key, "")) as http:
+            for tid in task_ids:
+                r = await http.put(f"/task/{tid}/tags", json=[tag])
+                assert r.status_code == 200, r.text
+
+    await tag_tasks(first)
+    assert count() == 40
+    views = {"Arrivals": SavedView.of("Arrivals", Filters.parse({"tag": [tag]}))}
+    app = make_app(server, settings=ui_settings(tmp_path, views=views, refresh_interval=0.2),
+                   initial_view="Arrivals")
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot, app)
+        await pilot.press("G")  # the last row: the line under it is on screen
+        await wait_for(pilot, lambda: "— end of the list —" in keymap.screen_text(app), what="the end of the list")
+        assert "Showing 40 of 40" in keymap.screen_text(app)
+
+        await tag_tasks(later)
+        assert count() == 47
+        await wait_for(pilot, lambda: "Showing 40 of 47" in keymap.screen_text(app),
+                       what="the live poll's total (the SQL count)")
+        await wait_for(pilot, lambda: "7 more tasks match now: r refreshes" in keymap.screen_text(app),
+                       what="the last line telling what is not loaded")
+        text = keymap.screen_text(app)
+        assert "end of the list" not in text, text
+
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "Showing 47 of 47" in keymap.screen_text(app), what="the refresh")
+        await pilot.press("G")
+        await wait_for(pilot, lambda: "— end of the list —" in keymap.screen_text(app),
+                       what="the end of the list once everything is loaded")
+        assert "more tasks match now" not in keymap.screen_text(app)
+
+
 async def test_slash_at_80x24_shows_the_search_box_and_what_is_typed(shared_server, make_app):
     from textual.widgets import Input
 
@@ -222,7 +322,8 @@ async def test_f_goes_to_the_top_of_the_sidebar(shared_server, make_app):
         assert "Date" in keymap.screen_text(app)
 
 
-async def test_q_asks_and_the_next_start_restores_the_view_then_start_fresh(shared_server, make_app, tmp_path):
+async def test_q_asks_and_the_next_start_restores_the_view_then_start_fresh(
+        shared_server, make_app, tmp_path, sql):
     from tasktui.domain import OperatorStatus, Zone
     from tasktui.ui.modals.confirm import ConfirmDialog
     from .test_tasks_filters import toggle_box
@@ -247,7 +348,7 @@ async def test_q_asks_and_the_next_start_restores_the_view_then_start_fresh(shar
         await wait_for(pilot, lambda: path.exists(), what="the view saved on quit")
 
     again = make_app(shared_server, last_view_path=path)
-    async with again.run_test(size=WIDE) as pilot:
+    async with again.run_test(size=WIDE, notifications=True) as pilot:  # toasts drawn
         await settled(pilot, again)
         screen = again.tasks_screen
         assert again.store.query.statuses == {OperatorStatus.COMPLETED}
@@ -255,8 +356,28 @@ async def test_q_asks_and_the_next_start_restores_the_view_then_start_fresh(shar
         assert any("Restored your last view (1 filter, Pacific, live 15s)" in m
                    for m in keymap.notification_messages(again))
         assert "1 of 6 on" in keymap.screen_text(again)
-        await screen.start_fresh()
-        await wait_for(pilot, lambda: not again.store.query.statuses, what="filters cleared")
+        assert "Pacific" in keymap.screen_text(again).splitlines()[0]
+        # start fresh as the notice says: ctrl+p, its name, enter
+        from textual.command import CommandPalette
+
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(again.screen, CommandPalette), what="the palette")
+        await pilot.press(*"start fresh")
+        await wait_for(pilot, lambda: "forget the last view" in keymap.screen_text(again),
+                       what="Start fresh offered")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: again.screen is screen, what="the palette closed")
+        await wait_for(pilot, lambda: "Fresh start: no filters, newest first, UTC, live off."
+                       in keymap.screen_text(again), what="the operator told (the toast)")
+        total = sql(shared_server, "SELECT COUNT(*) FROM tasks")[0][0]
+        await wait_for(pilot, lambda: f"Showing 100 of {total:,}" in keymap.screen_text(again),
+                       what="every task listed again")
+        await settled(pilot, again)
+        text = keymap.screen_text(again)
+        header = text.splitlines()[0]
+        assert "UTC" in header and "Pacific" not in header and "live off" in header, header
+        assert "newest first" in header
+        assert "Task status · all shown" in text and "of 6 on" not in text
         assert again.store.zone is Zone.UTC and screen.live_interval == 0
         assert not path.exists()
 

@@ -184,3 +184,36 @@ async def test_the_app_opens_on_a_saved_view_and_live_toggles(shared_server, mak
         await pilot.press("escape")
         await wait_for(pilot, lambda: "● live" in header.text().plain, what="resumed")
         assert not app.store.poll_paused
+
+
+async def test_a_saved_view_keeps_its_type_and_tag_once_the_sidebar_is_up(shared_server, make_app, sql, tmp_path):
+    """The sidebar has no type or tag field: a view's type and tag filters were dropped the
+    moment it mounted (the list showed every task). They stay until C clears the filters,
+    and the empty state names them."""
+    from .support import screen_text
+
+    ttype = sql(shared_server, "SELECT t.type FROM tasks t JOIN task_tags g ON g.id = t.id WHERE g.tag = 'rain' "
+                               "GROUP BY t.type ORDER BY COUNT(*) DESC LIMIT 1")[0][0]
+    want = sql(shared_server, "SELECT COUNT(*) FROM tasks t JOIN task_tags g ON g.id = t.id "
+                              "WHERE g.tag = 'rain' AND t.type = ?", ttype)[0][0]
+    everything = sql(shared_server, "SELECT COUNT(*) FROM tasks")[0][0]
+    assert 0 < want < 100
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'refresh_interval = 0\n[views.rainy]\ntype = ["{ttype}"]\ntag = ["rain"]\n'
+                   '[views.nothing]\ntag = ["no-such-tag"]\n')
+    settings = load_settings(cfg, env={})
+    app = make_app(shared_server, settings=settings, initial_view="rainy")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot, app)
+        assert f"Showing {want} of {want}" in screen_text(app).splitlines()[0]
+        await pilot.press("C")
+        await wait_for(pilot, lambda: f"of {everything:,}" in screen_text(app).splitlines()[0],
+                       what="every task once the filters are cleared")
+        from textual.command import CommandPalette
+
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        await pilot.press(*"view: nothing")
+        await wait_for(pilot, lambda: "View: nothing" in screen_text(app), what="the view offered")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Tag: no-such-tag" in screen_text(app), what="the empty state naming the tag")

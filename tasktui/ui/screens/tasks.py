@@ -388,6 +388,9 @@ class TasksScreen(Screen):
             if kind is K.ROWS_REPLACED and self._go_top_pending:
                 self._go_top_pending = False
                 self.table.go_top()
+        elif kind is K.TOTAL:
+            # the line under the last row tells tasks matching beyond the loaded ones
+            self.table.refresh_end_line()
         if kind in (K.ROWS_REPLACED, K.ERROR) and not self._sidebar_ready:
             # "after refresh" is before the frame has reached the terminal (Textual writes it
             # from a thread): mounting the sidebar at once delays the first rows on screen

@@ -95,6 +95,10 @@ class FilterSidebar(VerticalScroll):
         self._projects: list[str] = []
         self._batches_offered: list[str] = []
         self._batches: list[tuple[str, str]] = []  # (name, project)
+        # a saved view's filters the sidebar has no field for: kept as they were and sent
+        # with the query (a view's tags and types), until another view or clear replaces them
+        self._types: tuple[str, ...] = ()
+        self._tags: tuple[str, ...] = ()
         self._date_error: str | None = None
         self._silence = 0
         self.can_focus = False
@@ -221,6 +225,8 @@ class FilterSidebar(VerticalScroll):
             audit_statuses=self.selected_audits(),
             projects=(project,) if project else (),
             batches=(batch,) if batch else (),
+            types=self._types,
+            tags=self._tags,
             search=self.query_one("#search", Input).value.strip(),
             order=self.order,
         )
@@ -379,6 +385,7 @@ class FilterSidebar(VerticalScroll):
             self._set_select("#batch", view.batches[0] if view.batches else None,
                              [b for b, _ in self._batches])
             self.query_one("#search", Input).value = view.search
+            self._types, self._tags = tuple(view.types), tuple(view.tags)
             self.order = view.order
         finally:
             self.call_after_refresh(self._unsilence)
@@ -425,6 +432,10 @@ class FilterSidebar(VerticalScroll):
             out.append(f"Project: {self.selected_project()}")
         if self.selected_batch():
             out.append(f"Batch: {self.selected_batch()}")
+        if self._types:
+            out.append("Type: " + ", ".join(self._types))
+        if self._tags:
+            out.append("Tag: " + ", ".join(self._tags))
         s = self.query_one("#search", Input).value.strip()
         if s:
             out.append(f"Search: {s}")

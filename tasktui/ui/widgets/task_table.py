@@ -305,6 +305,10 @@ class TaskTable(ScrollView, can_focus=True):
             self.post_message(self.CursorMoved(self, self._rows[i], i))
         return True
 
+    def refresh_end_line(self) -> None:
+        """Repaint the line under the last row (what it says depends on the total)."""
+        self.refresh_line(len(self._rows) + 1)
+
     def set_zone(self, zone: Zone) -> None:
         if zone is not self._zone:
             self._zone = zone
@@ -342,10 +346,13 @@ class TaskTable(ScrollView, can_focus=True):
     def _scroll_cursor_into_view(self) -> None:
         top = int(self.scroll_y)
         page = self._page_rows
+        # on the last loaded row, the line under it (end of the list, more loading, or
+        # more tasks matching now) comes into view with it: it says what G / End reached
+        bottom = self.cursor_row + (1 if self.cursor_row == len(self._rows) - 1 else 0)
         if self.cursor_row < top:
             self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
-        elif self.cursor_row >= top + page:
-            self.scroll_to(y=self.cursor_row - page + 1, animate=False, immediate=True)
+        elif bottom >= top + page:
+            self.scroll_to(y=bottom - page + 1, animate=False, immediate=True)
 
     def _check_near_end(self) -> None:
         n = len(self._rows)
