@@ -170,7 +170,11 @@ def test_y_puts_the_task_id_on_the_terminals_clipboard(tmux, tmp_path):
     env = f"env -u TMUX -u SCALE_API_KEY -u COLUMNS -u LINES TERM=xterm-256color TASKTUI_CLIPBOARD=osc52 " \
           f"TASKTUI_DATA_DIR={shlex.quote(str(tmp_path / 'd'))} " \
           f"TASKTUI_CONFIG={shlex.quote(str(tmp_path / 'none.toml'))} PYTHONPATH={shlex.quote(str(ROOT))}"
-    cmd = f"{env} {shlex.quote(sys.executable)} -m tasktui open {shlex.quote(str(path))}; echo EXITED=$?; sleep 30"
+    status = tmp_path / "exit-status"
+    # the exit status goes to a file: read whether or not the tmux server outlives the console
+    # (one CI run saw it gone right after the console quit)
+    cmd = (f"{env} {shlex.quote(sys.executable)} -m tasktui open {shlex.quote(str(path))}; "
+           f"echo $? > {shlex.quote(str(status))}; sleep 600")
     tmux.run("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", cmd)
     tmux.run("set-option", "-g", "set-clipboard", "on")
     tmux.wait_for(r"Showing 5 of 5")
@@ -180,7 +184,8 @@ def test_y_puts_the_task_id_on_the_terminals_clipboard(tmux, tmp_path):
     wait_until(lambda: tmux.run("show-buffer", check=False).stdout == newest,
                f"tmux's paste buffer to hold {newest}", timeout=20)
     tmux.keys("C-q")
-    tmux.wait_for(r"EXITED=0", timeout=60)
+    wait_until(lambda: status.exists() and status.read_text().strip() != "", "the console to quit", timeout=60)
+    assert status.read_text().strip() == "0"
 
 
 def _running(pid: int) -> bool:
