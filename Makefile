@@ -36,7 +36,8 @@ clean:
 
 # Mutation testing of the modules that carry the promises (mutmut 3, installed on demand;
 # configuration in pyproject.toml [tool.mutmut], scope and report in bench/mutate.py).
-# Writes the scores to RELIABILITY.md; about 10 minutes on 2 cores.
+# Writes the scores to RELIABILITY.md; the whole scope took 51.5 min on 2 cores (2,610 mutants,
+# 2026-12-01): run it when nothing else needs the machine.
 mutate: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,mutate]'
 	$(BIN)/python bench/mutate.py --max-children 2 --write $(ARGS)
