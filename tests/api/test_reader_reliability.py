@@ -37,6 +37,8 @@ from tasktui.store import TaskStore
 from tasktui.store import store as store_module
 from tasktui.testing import Fault
 
+from .conftest import BIG_N
+
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 QUEUED = TaskQuery(statuses=frozenset({S.QUEUED}))
 
@@ -283,6 +285,49 @@ async def test_a_fault_on_a_probe_or_mid_slice_loses_and_doubles_nothing(big_ser
     assert proxy.scripted_left == 0 and proxy.stats.injected[FAULTS[kind].kind] == 1
     assert got == want
     assert proxy.refused == []
+
+
+@pytest.mark.parametrize("kind", sorted(FAULTS))
+@pytest.mark.parametrize("where", ["probe", "mid-slice"])
+async def test_in_arrival_order_a_fault_on_a_probe_or_mid_slice_loses_and_doubles_nothing(
+        big_server, proxy_for, sql, fast_retry, kind, where):
+    """The stream ``tasktui sync`` reads (planning and reading at once, pages as they
+    arrive) over real HTTP, one fault on a probe or in the middle of a slice: retried,
+    every task once, the last page ends the listing. Oracle: the server's SQLite."""
+    proxy = await proxy_for(big_server, public_contract=True)
+    proxy.script(dataclasses.replace(FAULTS[kind], match="end_time=" if where == "probe" else "next_token="))
+    want = {r[0] for r in sql(big_server, "SELECT task_id FROM tasks")}
+    async with TaskClient(proxy.url, big_server.api_key, retry=fast_retry) as c:
+        pages = [p async for p in c.iter_pages_sliced(TaskQuery(), min_tasks=0, in_order=False, limit=100)]
+    assert proxy.scripted_left == 0 and proxy.stats.injected[FAULTS[kind].kind] == 1
+    got = [t.task_id for p in pages for t in p.tasks]
+    assert len(got) == len(set(got)) and set(got) == want
+    assert [p.has_more for p in pages] == [True] * (len(pages) - 1) + [False]
+    assert pages[-1].covered == len(want)
+    assert proxy.refused == []
+
+
+@pytest.mark.parametrize("where", ["probe", "mid-slice"])
+async def test_in_arrival_order_an_answer_not_retried_stops_the_read_with_its_error(
+        big_server, proxy_for, fast_retry, where):
+    """With no retry left, a failed probe or page ends the stream with the API's error
+    (the caller's sync keeps what it filed), not with a listing silently short of a
+    slice, and no chain is left running after it."""
+    from tasktui.api import ApiError
+
+    proxy = await proxy_for(big_server, public_contract=True)
+    proxy.script(dataclasses.replace(Fault.error(503), match="end_time=" if where == "probe" else "next_token="))
+    once = dataclasses.replace(fast_retry, max_attempts=1)
+    handed = 0
+    async with TaskClient(proxy.url, big_server.api_key, retry=once) as c:
+        with pytest.raises(ApiError) as err:
+            async for p in c.iter_pages_sliced(TaskQuery(), min_tasks=0, in_order=False, limit=100):
+                handed += len(p.tasks)
+        assert "503" in str(err.value) or "unavailable" in str(err.value).lower()
+        assert handed < BIG_N  # the listing did not complete
+        before = proxy.stats.requests
+        await asyncio.sleep(0.3)  # deliberate: an observation window for "nothing more is sent"
+        assert proxy.stats.requests == before, "a chain kept reading after the error"
 
 
 @pytest.mark.parametrize("n", [2, 3, 9, 17, 24])
