@@ -125,6 +125,14 @@ def trim_head(head: TaskPage, end: datetime | None) -> TaskPage | None:
                     total_exact=head.total_exact, scanned=len(head.tasks), server_time=head.server_time)
 
 
+def _parts(lo: datetime | None, hi: datetime | None, cuts: list[datetime], depth: int = 0) -> list[_Slice]:
+    """The slices ``[lo, hi)`` is cut into at ``cuts`` (descending), newest first; at
+    ``depth`` cuts below the listing (``MAX_CUT_DEPTH`` deep, a slice is not cut again)."""
+    edges: list[datetime | None] = [hi, *cuts, lo]
+    return [_Slice(bottom, top, depth=depth, cuttable=depth < MAX_CUT_DEPTH)
+            for top, bottom in zip(edges, edges[1:])]
+
+
 def _first_cut(wire_q: TaskQuery, head: TaskPage, target: int) -> list[_Slice]:
     """The slices of a listing's first cut (from its first page, newest first), as
     ``Pager._plan_by_total`` makes them; [] when it is small enough or cannot be cut."""
@@ -132,8 +140,7 @@ def _first_cut(wire_q: TaskQuery, head: TaskPage, target: int) -> list[_Slice]:
     if hi is None or not too_big(head.total, target):
         return []
     cuts = cut_points(wire_q.start, hi, [t.created_at for t in head.tasks if t.created_at], head.total, target)
-    edges: list[datetime | None] = [hi, *cuts, wire_q.start]
-    return [_Slice(bottom, top, depth=1) for top, bottom in zip(edges, edges[1:])] if cuts else []
+    return _parts(wire_q.start, hi, cuts, depth=1) if cuts else []
 
 
 def _top(wire_q: TaskQuery, head: TaskPage) -> datetime | None:
@@ -545,11 +552,9 @@ class Pager:
                     sl.cuttable = False
                     nxt.append(sl)
                     continue
-                edges: list[datetime | None] = [sl.hi, *cuts, sl.lo]
-                for top, bottom in zip(edges, edges[1:]):
-                    part = _Slice(bottom, top)
-                    probes.append(part)
-                    nxt.append(part)
+                parts = _parts(sl.lo, sl.hi, cuts)
+                probes += parts
+                nxt += parts
             if not probes:
                 break
 
@@ -649,13 +654,9 @@ class Pager:
                 sl = item[1]
                 room.release()
                 if kind == "cut":
-                    cuts = item[2]
                     del live[id(sl)]
                     unplanned -= 1
-                    edges: list[datetime | None] = [sl.hi, *cuts, sl.lo]
-                    for top, bottom in zip(edges, edges[1:]):
-                        part = _Slice(bottom, top, depth=sl.depth + 1)
-                        part.cuttable = part.depth < MAX_CUT_DEPTH
+                    for part in _parts(sl.lo, sl.hi, item[2], depth=sl.depth + 1):
                         live[id(part)] = part
                         unplanned += 1
                         running += 1
@@ -664,30 +665,25 @@ class Pager:
                 page: TaskPage = item[2]
                 tasks = handed_out(sl, page.tasks)
                 more = page.next_token if page.has_more else None
+                cursor = None
                 if front is None:
                     if id(sl) not in state:
                         unplanned -= 1
                     n, _ = state.get(id(sl), (0, None))
                     state[id(sl)] = (n + len(tasks), more)
-                    cursor = None
                     if unplanned == 0:  # the plan is whole: from now on, a resume position
                         order = sorted(live.values(), key=lambda x: x.hi, reverse=True)  # type: ignore[arg-type,return-value]
-                        bounds = [(x.lo, x.hi) for x in order]
-                        front = _Frontier(bounds, 0, None, total)
+                        front = _Frontier([(x.lo, x.hi) for x in order], 0, None, total)
                         for i, x in enumerate(order):
                             where[id(x)] = i
                             n, nxt = state[id(x)]
                             cursor = front.after(i, nxt, n)
                         state.clear()
-                        out = TaskPage(tasks, total, cursor, cursor is not None, total_exact=not local,
-                                       scanned=len(page.tasks), covered=front.covered)
-                    else:
-                        out = TaskPage(tasks, total, None, True, total_exact=not local, scanned=len(page.tasks),
-                                       covered=0)
                 else:
                     cursor = front.after(where[id(sl)], more, len(tasks))
-                    out = TaskPage(tasks, total, cursor, cursor is not None, total_exact=not local,
-                                   scanned=len(page.tasks), covered=front.covered)
+                # before the plan is whole: no position yet, more to come, nothing covered
+                out = TaskPage(tasks, total, cursor, cursor is not None or front is None, total_exact=not local,
+                               scanned=len(page.tasks), covered=0 if front is None else front.covered)
                 if page.tasks or not out.has_more:  # (an empty slice hands out nothing)
                     last = out
                     yield out
