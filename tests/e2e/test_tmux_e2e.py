@@ -126,16 +126,10 @@ def test_tasktui_open_shows_an_export_read_only_with_no_live_refresh(tmux, tmp_p
     """`tasktui open FILE` in a real terminal: the header names the file, counts its tasks
     and says the console is read-only with live refresh off (a file does not change); at
     80x24 the count and the order still fit. Oracle: the file written here."""
-    import json
-
-    tasks = [{"task_id": f"{i:024x}", "created_at": f"2026-03-0{1 + i % 9}T10:00:00.000Z",
-              "updated_at": "2026-03-10T10:00:00.000Z", "status": "pending", "type": "imageannotation",
-              "project": "Opened", "params": {}, "metadata": {}} for i in range(1, 38)]
-    path = tmp_path / "few.ndjson"
-    path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
-    env = f"env -u SCALE_API_KEY -u COLUMNS -u LINES TERM=xterm-256color TASKTUI_DATA_DIR={shlex.quote(str(tmp_path / 'd'))} " \
-          f"TASKTUI_CONFIG={shlex.quote(str(tmp_path / 'none.toml'))} PYTHONPATH={shlex.quote(str(ROOT))}"
-    cmd = f"{env} {shlex.quote(sys.executable)} -m tasktui open {shlex.quote(str(path))}; echo EXITED=$?; sleep 30"
+    opened = _open_command(tmp_path / "few.ndjson", [
+        (f"{i:024x}", f"2026-03-0{1 + i % 9}T10:00:00.000Z", "2026-03-10T10:00:00.000Z", "Opened")
+        for i in range(1, 38)])
+    cmd = f"{opened}; echo EXITED=$?; sleep 30"
     tmux.run("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", cmd)
     screen = tmux.wait_for(r"Showing \d+ of 37", timeout=90)
     header = screen.splitlines()[0]
@@ -160,21 +154,13 @@ def test_y_puts_the_task_id_on_the_terminals_clipboard(tmux, tmp_path):
     puts it in a paste buffer. The console runs with TMUX unset, so it sends the plain
     sequence that tmux itself reads (not the passthrough meant for the terminal outside).
     Oracle: tmux's buffer, against the newest task of the file written here (a literal)."""
-    import json
-
-    tasks = [{"task_id": f"{i:024x}", "created_at": f"2026-03-{i:02d}T10:00:00.000Z",
-              "updated_at": "2026-03-20T10:00:00.000Z", "status": "pending", "type": "imageannotation",
-              "project": "Copied", "params": {}, "metadata": {}} for i in range(1, 6)]
-    path = tmp_path / "five.ndjson"
-    path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
-    env = f"env -u TMUX -u SCALE_API_KEY -u COLUMNS -u LINES TERM=xterm-256color TASKTUI_CLIPBOARD=osc52 " \
-          f"TASKTUI_DATA_DIR={shlex.quote(str(tmp_path / 'd'))} " \
-          f"TASKTUI_CONFIG={shlex.quote(str(tmp_path / 'none.toml'))} PYTHONPATH={shlex.quote(str(ROOT))}"
+    opened = _open_command(tmp_path / "five.ndjson", [
+        (f"{i:024x}", f"2026-03-{i:02d}T10:00:00.000Z", "2026-03-20T10:00:00.000Z", "Copied")
+        for i in range(1, 6)], env="-u TMUX TASKTUI_CLIPBOARD=osc52")
     status = tmp_path / "exit-status"
     # the exit status goes to a file: read whether or not the tmux server outlives the console
     # (one CI run saw it gone right after the console quit)
-    cmd = (f"{env} {shlex.quote(sys.executable)} -m tasktui open {shlex.quote(str(path))}; "
-           f"echo $? > {shlex.quote(str(status))}; sleep 600")
+    cmd = f"{opened}; echo $? > {shlex.quote(str(status))}; sleep 600"
     tmux.run("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", cmd)
     tmux.run("set-option", "-g", "set-clipboard", "on")
     tmux.wait_for(r"Showing 5 of 5")
@@ -186,6 +172,23 @@ def test_y_puts_the_task_id_on_the_terminals_clipboard(tmux, tmp_path):
     tmux.keys("C-q")
     wait_until(lambda: status.exists() and status.read_text().strip() != "", "the console to quit", timeout=60)
     assert status.read_text().strip() == "0"
+
+
+def _open_command(path: Path, tasks: list[tuple[str, str, str, str]], env: str = "") -> str:
+    """Write pending tasks (id, created_at, updated_at, project) to ``path`` as NDJSON and
+    give the shell command that opens it with ``tasktui open``: its own data directory and
+    no config (beside ``path``), no API key, ``env`` added to its environment."""
+    import json
+
+    path.write_text("".join(json.dumps({
+        "task_id": tid, "created_at": created, "updated_at": updated, "status": "pending",
+        "type": "imageannotation", "project": project, "params": {}, "metadata": {}}) + "\n"
+        for tid, created, updated, project in tasks))
+    here = path.parent
+    return (f"env -u SCALE_API_KEY -u COLUMNS -u LINES {env} TERM=xterm-256color "
+            f"TASKTUI_DATA_DIR={shlex.quote(str(here / 'd'))} TASKTUI_CONFIG={shlex.quote(str(here / 'none.toml'))} "
+            f"PYTHONPATH={shlex.quote(str(ROOT))} {shlex.quote(sys.executable)} -m tasktui open "
+            f"{shlex.quote(str(path))}")
 
 
 def _running(pid: int) -> bool:
