@@ -1,5 +1,5 @@
 """Test helpers shipped with the package (importable by tests and benchmarks)."""
 
-from tasktui.testing.faultproxy import DEFAULT_MIX, KINDS, Fault, FaultProxy, ProxyStats, Seen
+from tasktui.testing.faultproxy import DEFAULT_MIX, KINDS, Fault, FaultProxy, Gate, ProxyStats, Seen
 
-__all__ = ["DEFAULT_MIX", "KINDS", "Fault", "FaultProxy", "ProxyStats", "Seen"]
+__all__ = ["DEFAULT_MIX", "KINDS", "Fault", "FaultProxy", "Gate", "ProxyStats", "Seen"]

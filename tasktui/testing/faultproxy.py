@@ -18,7 +18,11 @@ answers with a fault instead:
   envelope with a key missing;
 - ``indent``: the real answer, its JSON written again indented over many lines (with
   tabs and CRLF line ends), as a server that pretty-prints sends it — not a fault
-  but a legal answer a client must read the same.
+  but a legal answer a client must read the same;
+- ``hold``: the request is forwarded at once (the server answers as of that moment), and
+  the answer kept until the test opens the ``Gate`` (``gate.release()``), then written
+  as it was or replaced by the fault ``then`` — how a test makes an answer arrive late,
+  after whatever the client did meanwhile, with no timing to guess.
 
 With ``forward=True`` (always so for the kinds that need the real answer) the request
 reaches the server first: the action is applied, and only the answer is lost — the case
@@ -58,8 +62,41 @@ from tasktui.domain import EXTENSIONS_HEADER
 from tasktui.testing import public_contract
 
 KINDS = ("status", "rate_limit", "html", "delay", "drop_before", "drop_after_headers",
-         "drop_mid_body", "truncate", "garbage", "custom", "indent")
-_NEEDS_UPSTREAM = {"delay", "drop_after_headers", "drop_mid_body", "truncate", "indent"}
+         "drop_mid_body", "truncate", "garbage", "custom", "indent", "hold")
+_NEEDS_UPSTREAM = {"delay", "drop_after_headers", "drop_mid_body", "truncate", "indent", "hold"}
+
+
+class Gate:
+    """Where a ``hold`` fault keeps its answers: ``held`` counts the answers that reached
+    it, ``release()`` lets every one (held or still to come) through. Thread-safe: the
+    proxy may run in a thread of its own."""
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self._lock = threading.Lock()
+        self._held = 0
+
+    @property
+    def held(self) -> int:
+        with self._lock:
+            return self._held
+
+    def release(self) -> None:
+        self._open.set()
+
+    async def until_held(self, n: int = 1, timeout: float = 30.0) -> None:
+        """Wait until ``n`` answers are held (AssertionError after ``timeout`` seconds)."""
+        deadline = time.monotonic() + timeout
+        while self.held < n:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.held} answers held, not {n}, after {timeout:g} s")
+            await asyncio.sleep(0.005)
+
+    async def _keep(self) -> None:
+        with self._lock:
+            self._held += 1
+        while not self._open.is_set():
+            await asyncio.sleep(0.005)
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 408: "Request Timeout",
             429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
             503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -80,6 +117,8 @@ class Fault:
     body: bytes = b""
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()  # extra response headers of a ``custom`` answer
+    gate: Gate | None = field(default=None, compare=False)  # where a ``hold`` keeps its answer
+    then: "Fault | None" = None  # what a ``hold`` answers once released (None: the real answer)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -127,6 +166,14 @@ class Fault:
     @classmethod
     def indent(cls, *, match: str | None = None) -> "Fault":
         return cls("indent", match=match)
+
+    @classmethod
+    def hold(cls, gate: Gate, *, then: "Fault | None" = None, match: str | None = None) -> "Fault":
+        """The real answer (the request reaches the server at once), kept until
+        ``gate.release()``; then written, or replaced by ``then`` (e.g. ``Fault.error(503)``)."""
+        if then is not None and then.kind == "hold":
+            raise ValueError("a hold cannot be followed by another hold")
+        return cls("hold", gate=gate, then=then, match=match)
 
 
 #: The mix used by ``rate`` when no kinds are given: every fault a client must survive
@@ -543,6 +590,14 @@ class FaultProxy:
         elif k == "indent":
             body = _indented(resp.body)
             writer.write(_rebuild(resp.first_line, resp.headers, body) + body)
+        elif k == "hold":
+            assert fault.gate is not None, "Fault.hold needs a Gate"
+            await fault.gate._keep()
+            if fault.then is not None:
+                with self._lock:
+                    self.stats.injected[fault.then.kind] += 1
+                return await self._answer(writer, fault.then, resp)
+            writer.write(_rebuild(resp.first_line, resp.headers, resp.body) + resp.body)
         await writer.drain()
         return True
 

@@ -3,12 +3,14 @@ itself (transparent when quiet, counts what it does, usable from synchronous cod
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
 from tasktui.api import AttachmentTooLargeError, AuthError, InvalidRequestError, TaskClient, UnsupportedError
 from tasktui.domain import TaskQuery
-from tasktui.testing import Fault, FaultProxy
+from tasktui.testing import Fault, FaultProxy, Gate
 
 
 async def _with_attachment(client: TaskClient):
@@ -82,3 +84,38 @@ def test_proxy_runs_in_a_thread_for_synchronous_callers(shared_server):
             second = h.get(proxy.url + "/projects")
     assert first.status_code == 503 and second.status_code == 200
     assert proxy.stats.requests == 2 and proxy.stats.passed == 1
+
+
+async def test_a_held_answer_waits_for_its_gate_and_is_the_servers_answer_of_that_moment(
+        shared_server, proxy_for, fast_retry):
+    proxy = await proxy_for(shared_server)
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="/v1/projects"))
+    async with TaskClient(proxy.url, shared_server.api_key, retry=fast_retry) as c:
+        held = asyncio.ensure_future(c.projects())
+        await gate.until_held(1)
+        # the request reached the server; the answer waits while other requests pass
+        assert await c.list_tasks(TaskQuery(), limit=1)
+        await asyncio.sleep(0.05)
+        assert not held.done() and gate.held == 1
+        gate.release()
+        names = [p["name"] for p in await held]
+    async with httpx.AsyncClient(auth=(shared_server.api_key, "")) as h:
+        direct = (await h.get(shared_server.url + "/projects")).json()
+    assert names == [p["name"] for p in direct] and len(names) >= 2
+    assert proxy.stats.injected["hold"] == 1 and proxy.stats.forwarded == 2
+
+
+async def test_a_held_answer_can_be_replaced_by_a_fault_once_released(shared_server, proxy_for, fast_retry):
+    proxy = await proxy_for(shared_server)
+    gate = Gate()
+    gate.release()  # open before anything is held: nothing waits
+    proxy.script(Fault.hold(gate, then=Fault.error(503), match="/v1/projects"))
+    auth = (shared_server.api_key, "")
+    async with httpx.AsyncClient(auth=auth) as h:
+        r = await h.get(proxy.url + "/projects")
+    assert r.status_code == 503 and "injected fault" in r.text
+    assert proxy.stats.injected["hold"] == 1 and proxy.stats.injected["status"] == 1
+    assert proxy.stats.forwarded == 1  # the server saw the request all the same
+    with pytest.raises(ValueError):
+        Fault.hold(gate, then=Fault.hold(gate))
