@@ -96,7 +96,7 @@ async def test_a_held_answer_waits_for_its_gate_and_is_the_servers_answer_of_tha
         await gate.until_held(1)
         # the request reached the server; the answer waits while other requests pass
         assert await c.list_tasks(TaskQuery(), limit=1)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # deliberate: a window in which the held answer must not arrive
         assert not held.done() and gate.held == 1
         gate.release()
         names = [p["name"] for p in await held]
