@@ -1,0 +1,605 @@
+"""The store's stale-answer handling, pinned event by event over real HTTP (the mutants
+``make mutate`` plants in ``TaskStore._bump``, ``_wait``, ``_load_from``, ``_scan``,
+``_count_scan``, ``load_more``, ``_fetch_more``, ``load_previous`` and
+``_fetch_previous``; see RELIABILITY.md, "Mutation score").
+
+Every store reads the bundled server on 127.0.0.1, most through the ``FaultProxy``. An
+answer is made late on purpose with ``Fault.hold``: the request reaches the server at
+once and its answer waits for the test's ``Gate``, so "the operator changed the query
+while page 2 was on its way" happens in that order every time, with no timing to guess.
+Faults are the proxy's (a 400, a 503 once released). The oracles are the server's SQLite
+(``sql``, ``sql_oracle.expected_ids``), the requests the proxy saw, and literals; what
+the store told its subscribers is written down by ``Journal`` with the state it showed at
+that moment (is it loading? what total, exact or "at least"?).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from sql_oracle import expected_ids
+from waiting import eventually
+from tasktui.domain import OperatorStatus as S
+from tasktui.domain import SortOrder, TaskQuery
+from tasktui.store import TaskStore
+from tasktui.testing import Fault, Gate
+
+ALL = TaskQuery()
+COMPLETED = TaskQuery(statuses=frozenset({S.COMPLETED}))
+QUEUED = TaskQuery(statuses=frozenset({S.QUEUED}))
+#: the shared server's counts (tests/conftest.py's seed), read again from SQLite where it matters
+N_ALL, N_COMPLETED, N_PENDING, N_QUEUED = 1500, 1050, 283, 123
+
+
+class Journal:
+    """Every event a store emits, one line each, with what the store showed when it was
+    told: ``loading g1 L`` (L loading, M loading more, S scanning), ``total g1 123+``
+    (``+``: "at least"), ``rows_appended g1 rows=14 count=7 dropped=0``,
+    ``error g1 ok=False``. ``g1`` is the event's generation."""
+
+    def __init__(self, store: TaskStore):
+        self.store = store
+        self.lines: list[str] = []
+        store.subscribe(self._note)
+
+    def _note(self, e) -> None:
+        s = self.store
+        kind = e.kind.value
+        line = f"{kind} g{e.generation}"
+        if kind == "loading":
+            line += " " + "".join(c for c, on in (("L", s.loading), ("M", s.loading_more), ("S", s.scanning)) if on)
+        elif kind == "total":
+            line += f" {s.total}{'' if s.total_exact else '+'}"
+        elif kind.startswith("rows_"):
+            line += f" rows={len(s.rows)} count={e.count} dropped={e.dropped}"
+        elif kind in ("error", "poll"):
+            line += f" ok={e.ok}"
+        elif kind == "progress":
+            line += f" {e.message}"
+        self.lines.append(line.rstrip())
+
+    def clear(self) -> None:
+        self.lines.clear()
+
+    def kinds(self) -> list[str]:
+        return [line.split()[0] for line in self.lines]
+
+
+def ids(store: TaskStore) -> list[str]:
+    return [t.task_id for t in store.rows]
+
+
+def listing_requests(proxy, *, since: int = 0) -> list[dict[str, list[str]]]:
+    """The query strings of the ``GET /v1/tasks`` requests the proxy saw (from entry
+    ``since`` of its log), the extension probe (``limit=1`` alone) left out."""
+    out = []
+    for seen in proxy.log[since:]:
+        method, target, _ = seen.request_line.split(" ")
+        parts = urlsplit(target)
+        if method == "GET" and parts.path.endswith("/tasks"):
+            q = parse_qs(parts.query)
+            if q != {"limit": ["1"]}:
+                out.append(q)
+    return out
+
+
+async def journal_store(make_store, url: str, key: str, **kw) -> tuple[TaskStore, Journal]:
+    store, _ = await make_store(url, key, **kw)
+    return store, Journal(store)
+
+
+# -- loading a query (_load_from, _wait) -----------------------------------------------------
+async def test_a_first_page_is_shown_with_the_servers_total_in_this_order(shared_server, make_store, sql):
+    want = expected_ids(shared_server.db_path, COMPLETED)
+    assert len(want) == N_COMPLETED
+    store, j = await journal_store(make_store, shared_server.url, shared_server.api_key, page_size=7)
+    assert await store.set_query(COMPLETED) is None
+    assert j.lines == ["query g1", "loading g1 L", "rows_replaced g1 rows=7 count=0 dropped=0",
+                       f"total g1 {N_COMPLETED}", "loading g1"]
+    assert ids(store) == want[:7]
+    assert store.has_more and store.next_token and not store.has_before
+    assert store.loaded_once and not store.loading and store.error is None and store.progress is None
+    assert not store.is_empty and store.total_exact
+
+
+async def test_a_refresh_reads_again_as_many_rows_as_were_shown(shared_server, proxy_for, make_store):
+    want = expected_ids(shared_server.db_path, ALL)
+    proxy = await proxy_for(shared_server)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+    await store.set_query(ALL)
+    assert await store.load_more() == 7
+    assert await store.load_more() == 7
+    j.clear()
+    await store.refresh()
+    assert ids(store) == want[:21]
+    assert j.lines == ["loading g2 L", "rows_replaced g2 rows=21 count=0 dropped=0", "loading g2"]
+    # the task at the cursor on the second page: the refresh reads up to that page only
+    store.set_anchor(want[9])
+    await store.refresh()
+    assert ids(store) == want[:14]
+
+
+async def test_a_refresh_that_fails_after_its_first_page_keeps_that_page_and_says_why(
+        shared_server, proxy_for, make_store):
+    want = expected_ids(shared_server.db_path, ALL)
+    proxy = await proxy_for(shared_server)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+    await store.set_query(ALL)
+    await store.load_more()
+    j.clear()
+    proxy.script(Fault.error(400, match="next_token="))
+    await store.refresh()
+    assert ids(store) == want[:7]
+    assert "injected fault" in str(store.error) and not store.loading
+    assert j.lines == ["loading g2 L", "rows_replaced g2 rows=7 count=0 dropped=0", "error g2 ok=False",
+                       "loading g2"]
+    assert store.total == N_ALL and store.total_exact
+
+
+async def test_a_first_load_that_fails_shows_no_rows_and_the_error(shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+    await store.set_query(ALL)
+    j.clear()
+    proxy.script(Fault.error(400, match="status=completed"))
+    await store.set_query(COMPLETED)
+    assert ids(store) == [] and "injected fault" in str(store.error)
+    assert j.lines == ["query g2", "loading g2 L", "rows_replaced g2 rows=0 count=0 dropped=0", "error g2 ok=False",
+                       "loading g2"]
+    assert not store.loading
+
+
+async def test_a_refresh_that_fails_at_once_keeps_every_row(shared_server, proxy_for, make_store):
+    want = expected_ids(shared_server.db_path, ALL)
+    proxy = await proxy_for(shared_server)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+    await store.set_query(ALL)
+    await store.load_more()
+    j.clear()
+    proxy.script(Fault.error(400, match="GET /v1/tasks?"))
+    await store.refresh()
+    assert ids(store) == want[:14] and "injected fault" in str(store.error)
+    assert j.lines == ["loading g2 L", "error g2 ok=False", "loading g2"]
+
+
+async def test_a_query_superseded_while_its_first_page_is_held_leaves_no_trace(
+        shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+    await store.client.discover()
+    gate = Gate()
+    proxy.script(Fault.hold(gate, then=Fault.error(400), match="status=completed"))
+    first = asyncio.ensure_future(store.set_query(COMPLETED))
+    await gate.until_held(1)
+    assert store.loading
+    await store.set_query(QUEUED)
+    assert await first is None  # the superseded call returns quietly
+    gate.release()
+    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written")
+    assert j.lines == ["query g1", "loading g1 L", "query g2", "rows_replaced g2 rows=7 count=0 dropped=0",
+                       f"total g2 {N_QUEUED}", "loading g2"]
+    assert store.error is None and ids(store) == expected_ids(shared_server.db_path, QUEUED)[:7]
+
+
+async def test_a_caller_cancelled_while_waiting_leaves_the_load_to_finish(shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+    await store.client.discover()
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="status=completed"))
+    waiting = asyncio.ensure_future(store.set_query(COMPLETED))
+    await gate.until_held(1)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    gate.release()
+    await eventually(lambda: not store.loading, "the load to finish")
+    assert ids(store) == expected_ids(shared_server.db_path, COMPLETED)[:7] and store.total == N_COMPLETED
+    assert j.lines[-3:] == ["rows_replaced g1 rows=7 count=0 dropped=0", f"total g1 {N_COMPLETED}", "loading g1"]
+
+
+async def test_when_asking_whether_a_query_needs_a_scan_fails_it_is_loaded_page_by_page(
+        shared_server, proxy_for, make_store):
+    """Through the public contract Queued is filtered here; the probe that would tell
+    (``limit=1``) fails once: the listing is read plainly, one filtered page at a time,
+    and ten empty pages in a row end a read (none of these tasks match)."""
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=5,
+                                   client_kw={"max_scan_pages": 1})
+    proxy.script(Fault.error(400, match="/v1/tasks?limit=1 "))
+    nothing = QUEUED.replace(search="zz-no-such-task")
+    await store.set_query(nothing)
+    assert store.error is None and store.progress is None and ids(store) == []
+    assert "progress" not in j.kinds() and not any(line.endswith("S") for line in j.lines)
+    pages = listing_requests(proxy)
+    assert len(pages) == 10 and all(p["limit"] == ["5"] and p["status"] == ["pending"] for p in pages)
+    assert store.has_more and not store.is_empty and store.total == N_PENDING and not store.total_exact
+    # scrolling on reads ten more empty pages at most, then gives up for this call
+    seen = len(proxy.log)
+    j.clear()
+    assert await store.load_more() == 0
+    assert len(listing_requests(proxy, since=seen)) == 10
+    assert j.lines == ["loading g1 M", *["rows_appended g1 rows=0 count=0 dropped=0"] * 10, "loading g1"]
+
+
+# -- one more page (load_more, _fetch_more) --------------------------------------------------
+async def test_load_more_appends_the_next_page_and_asks_nothing_at_the_end(shared_server, proxy_for, make_store):
+    q = COMPLETED.replace(search="6a8d")  # a listing of three pages of 5
+    want = expected_ids(shared_server.db_path, q)
+    assert len(want) == 12
+    proxy = await proxy_for(shared_server)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=5)
+    await store.set_query(q)
+    j.clear()
+    assert await store.load_more() == 5
+    assert j.lines == ["loading g1 M", "rows_appended g1 rows=10 count=5 dropped=0", "loading g1"]
+    assert not store.loading_more and store.total == 12 and store.total_exact
+    assert await store.load_more() == 2
+    assert ids(store) == want and not store.has_more and store.next_token is None
+    seen = len(proxy.log)
+    assert await store.load_more() == 0  # the end: nothing is asked
+    assert len(proxy.log) == seen
+
+
+async def test_a_total_that_grew_while_scrolling_is_shown(server, make_store, sql):
+    store, j = await journal_store(make_store, server.url, server.api_key, page_size=7)
+    await store.set_query(ALL)
+    assert store.total == N_ALL
+    async with httpx.AsyncClient(base_url=server.url, auth=(server.api_key, "")) as other:
+        r = await other.post("task/imageannotation", json={"instruction": "new", "attachment": "https://example.com/a.png"})
+        assert r.status_code == 200, r.text
+    (n,), = sql(server, "SELECT count(*) FROM tasks")
+    assert n == N_ALL + 1
+    j.clear()
+    assert await store.load_more() == 7
+    assert j.lines == ["loading g1 M", "rows_appended g1 rows=14 count=7 dropped=0", f"total g1 {n}", "loading g1"]
+
+
+async def test_two_calls_while_one_page_is_on_its_way_share_it(shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server)
+    store, _ = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+    await store.set_query(ALL)
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="next_token="))
+    seen = len(proxy.log)
+    a = asyncio.ensure_future(store.load_more())
+    await gate.until_held(1)
+    b = asyncio.ensure_future(store.load_more())
+    gate.release()
+    assert await asyncio.gather(a, b) == [7, 7]
+    assert len(listing_requests(proxy, since=seen)) == 1
+    assert ids(store) == expected_ids(shared_server.db_path, ALL)[:14]
+
+
+async def test_a_shared_page_that_fails_gives_both_callers_nothing_and_says_why_once(
+        shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+    await store.set_query(ALL)
+    gate = Gate()
+    proxy.script(Fault.hold(gate, then=Fault.error(400), match="next_token="))
+    j.clear()
+    a = asyncio.ensure_future(store.load_more())
+    await gate.until_held(1)
+    b = asyncio.ensure_future(store.load_more())
+    gate.release()
+    assert await asyncio.gather(a, b) == [0, 0]
+    assert j.lines == ["loading g1 M", "error g1 ok=False", "loading g1"]
+    assert "injected fault" in str(store.error) and not store.loading_more and len(store.rows) == 7
+    j.clear()
+    assert await store.load_more() == 7  # the next try clears the error
+    assert store.error is None
+    assert j.lines == ["loading g1 M", "rows_appended g1 rows=14 count=7 dropped=0", "error g1 ok=True", "loading g1"]
+
+
+async def test_a_page_of_a_superseded_query_is_never_appended(shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+    await store.set_query(ALL)
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="next_token="))
+    more = asyncio.ensure_future(store.load_more())
+    await gate.until_held(1)
+    assert store.loading_more
+    j.clear()
+    await store.set_query(QUEUED)
+    assert not store.loading_more  # the new generation ends it, at once
+    gate.release()
+    assert await more == 0
+    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written")
+    assert j.lines == ["loading g2", "query g2", "loading g2 L", "rows_replaced g2 rows=7 count=0 dropped=0",
+                       f"total g2 {N_QUEUED}", "loading g2"]
+    assert ids(store) == expected_ids(shared_server.db_path, QUEUED)[:7]
+    # and scrolling the new query works at once (nothing of the old fetch is left)
+    assert await store.load_more() == 7
+    assert ids(store) == expected_ids(shared_server.db_path, QUEUED)[:14]
+
+
+async def test_a_failure_of_a_superseded_page_is_not_reported(shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+    await store.set_query(ALL)
+    gate = Gate()
+    proxy.script(Fault.hold(gate, then=Fault.error(400), match="next_token="))
+    more = asyncio.ensure_future(store.load_more())
+    await gate.until_held(1)
+    await store.set_query(QUEUED)
+    gate.release()
+    assert await more == 0
+    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written")
+    assert store.error is None and "error" not in j.kinds()
+
+
+async def test_load_more_before_any_load_loads_the_query(shared_server, make_store):
+    store, j = await journal_store(make_store, shared_server.url, shared_server.api_key, page_size=7)
+    assert await store.load_more() == 7
+    assert ids(store) == expected_ids(shared_server.db_path, ALL)[:7]
+    assert j.kinds()[:2] == ["query", "loading"] and store.query == ALL
+
+
+async def test_load_more_while_a_new_query_loads_asks_nothing(shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server)
+    store, _ = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+    await store.set_query(ALL)
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="status=queued"))
+    new = asyncio.ensure_future(store.set_query(QUEUED))
+    await gate.until_held(1)
+    seen = len(proxy.log)
+    assert await store.load_more() == 0
+    assert await store.load_previous() == 0
+    assert len(proxy.log) == seen
+    gate.release()
+    await new
+    assert ids(store) == expected_ids(shared_server.db_path, QUEUED)[:7]
+
+
+async def test_load_more_after_a_failed_first_load_loads_the_query_again(shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server)
+    store, _ = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+    proxy.script(Fault.error(400, match="GET /v1/tasks?"))
+    await store.set_query(COMPLETED)
+    assert store.error is not None and ids(store) == []
+    assert await store.load_more() == 7  # nothing shown, nothing loading: the query again
+    assert ids(store) == expected_ids(shared_server.db_path, COMPLETED)[:7] and store.error is None
+
+
+# -- the page before the window (load_previous, _fetch_previous) -------------------------------
+SMALL = COMPLETED.replace(search="6a8d")  # 12 tasks: four pages of 3, a window of 6 rows holds two
+
+
+async def scrolled(handle, proxy_for, make_store, query: TaskQuery = SMALL, **kw):
+    """A store of pages of 3 in a window of 6 rows, scrolled to the end of ``query``."""
+    proxy = await proxy_for(handle, **kw)
+    store, j = await journal_store(make_store, proxy.url, handle.api_key, page_size=3, max_rows=6)
+    await store.set_query(query)
+    while store.has_more:
+        await store.load_more()
+    assert store.has_before and store.offset == 6 and len(store.rows) == 6
+    j.clear()
+    return proxy, store, j
+
+
+async def test_load_previous_prepends_the_page_before_and_drops_one_at_the_end(shared_server, proxy_for, make_store):
+    want = expected_ids(shared_server.db_path, SMALL)
+    proxy, store, j = await scrolled(shared_server, proxy_for, make_store)
+    assert ids(store) == want[6:]
+    seen = len(proxy.log)
+    assert await store.load_previous() == 3
+    assert ids(store) == want[3:9] and store.offset == 3 and store.has_more
+    assert j.lines == ["rows_prepended g1 rows=6 count=3 dropped=3"]  # the total did not change: not told
+    assert len(listing_requests(proxy, since=seen)) == 1
+    assert await store.load_previous() == 3
+    assert ids(store) == want[:6] and not store.has_before
+    seen = len(proxy.log)
+    assert await store.load_previous() == 0  # at the top: nothing is asked
+    assert len(proxy.log) == seen
+    assert store.total == 12 and store.total_exact
+
+
+async def test_a_total_that_changed_is_shown_when_scrolling_back(server, proxy_for, make_store, sql):
+    tagged = TaskQuery(tags=("pinned-by-test",))
+    async with httpx.AsyncClient(base_url=server.url, auth=(server.api_key, "")) as other:
+        async def create(i: int) -> None:
+            r = await other.post("task/imageannotation", json={
+                "instruction": f"t{i}", "attachment": "https://example.com/a.png", "tags": ["pinned-by-test"]})
+            assert r.status_code == 200, r.text
+        for i in range(12):
+            await create(i)
+        _, store, j = await scrolled(server, proxy_for, make_store, tagged)
+        assert store.total == 12
+        await create(12)
+    (n,), = sql(server, "SELECT count(*) FROM task_tags WHERE tag = 'pinned-by-test'")
+    assert n == 13
+    assert await store.load_previous() == 3
+    assert j.lines == ["rows_prepended g1 rows=6 count=3 dropped=3", "total g1 13"]
+    assert store.total_exact
+
+
+async def test_a_previous_page_that_fails_is_reported_and_adds_nothing(shared_server, proxy_for, make_store):
+    want = expected_ids(shared_server.db_path, SMALL)
+    proxy, store, j = await scrolled(shared_server, proxy_for, make_store)
+    proxy.script(Fault.error(400, match="next_token="))
+    assert await store.load_previous() == 0
+    assert j.lines == ["error g1 ok=False"] and "injected fault" in str(store.error)
+    assert ids(store) == want[6:] and store.has_before
+
+
+async def test_a_previous_page_that_comes_after_the_window_moved_is_dropped(shared_server, proxy_for, make_store):
+    """Window of pages 2 and 3; page 1 is asked again and held; meanwhile page 4 is read,
+    which drops page 2: page 1 no longer borders the window when it comes."""
+    want = expected_ids(shared_server.db_path, SMALL)
+    proxy = await proxy_for(shared_server)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=3, max_rows=6)
+    await store.set_query(SMALL)
+    await store.load_more()
+    await store.load_more()
+    assert ids(store) == want[3:9]
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="limit=3 HTTP"))  # the first page: no token
+    prev = asyncio.ensure_future(store.load_previous())
+    await gate.until_held(1)
+    assert await store.load_more() == 3
+    j.clear()
+    gate.release()
+    assert await prev == 0
+    assert j.lines == [] and ids(store) == want[6:]
+
+
+async def test_a_previous_page_of_a_superseded_query_is_dropped(shared_server, proxy_for, make_store):
+    proxy, store, j = await scrolled(shared_server, proxy_for, make_store)
+    gate = Gate()
+    proxy.script(Fault.hold(gate, then=Fault.error(400), match="next_token="))
+    prev = asyncio.ensure_future(store.load_previous())
+    await gate.until_held(1)
+    await store.set_query(QUEUED)
+    gate.release()
+    assert await prev == 0
+    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written")
+    assert store.error is None and "rows_prepended" not in j.kinds() and "error" not in j.kinds()
+    assert ids(store) == expected_ids(shared_server.db_path, QUEUED)[:3]
+
+
+# -- scans (_scan, _count_scan) ----------------------------------------------------------------
+# Through the public contract Queued is "pending" on the wire, split here: 123 of the 283
+# pending tasks; read by one chain (``parallel=1``: the same pages every time), pages of 20
+# wire tasks hold 10, 13, 11, ... of them (newest first).
+PAINT = 0.3  # tasktui.store.store.FIRST_PAINT_AFTER: a scan shows what it found after this long
+
+
+async def scan_done(store) -> None:
+    await eventually(lambda: not store.scanning and not store.loading, "the scan to end")
+
+
+def progress(scanned: int, matched: int) -> str:
+    return f"progress g1 reading pending tasks: {scanned} of {N_PENDING} · {matched} match"
+
+
+async def test_a_scan_shows_its_first_rows_then_counts_on_to_an_exact_total(shared_server, proxy_for, make_store):
+    want = expected_ids(shared_server.db_path, QUEUED)
+    assert len(want) == N_QUEUED
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20,
+                                   client_kw={"parallel": 1})
+    await store.set_query(QUEUED)  # returns once rows are shown
+    assert not store.loading and ids(store) and ids(store) == want[:len(store.rows)]
+    await scan_done(store)
+    assert ids(store) == want[:23]  # the first pages, up to 20 rows or more
+    assert j.lines[:3] == ["query g1", "loading g1 L", "loading g1 LS"]
+    assert j.lines[-3:] == ["loading g1", f"total g1 {N_QUEUED}", f"progress g1 read all {N_PENDING} pending tasks · "
+                                                                 f"{N_QUEUED} match"]
+    # while it reads: every page told as progress, the total "at least" what matched so far
+    reading = j.lines[3:-3]
+    shown = [line for line in reading if not line.startswith(("progress", "total"))]
+    assert shown[0] == "rows_replaced g1 rows=10 count=0 dropped=0" or shown[0].startswith("rows_replaced g1 rows=23")
+    assert "loading g1 S" in shown  # shown: no longer loading, still scanning
+    counts = [line for line in reading if line.startswith(("progress", "total"))]
+    scanned = [int(line.split(": ")[1].split(" of")[0]) for line in counts if line.startswith("progress")]
+    assert scanned == sorted(set(scanned)) and scanned[-1] == N_PENDING
+    for told, total in zip(counts[::2], counts[1::2]):
+        matched = int(told.rsplit("· ", 1)[1].split()[0])
+        assert told == progress(int(told.split(": ")[1].split(" of")[0]), matched)
+        assert total == f"total g1 {matched}+"
+    assert store.total == N_QUEUED and store.total_exact and store.has_more
+    assert store.progress.done and not store.progress.stopped
+    assert (store.progress.scanned, store.progress.wire_total, store.progress.matched) == (N_PENDING, N_PENDING, N_QUEUED)
+    assert proxy.refused == []
+
+
+async def test_a_scan_that_shows_rows_early_fills_the_window_page_by_page(shared_server, proxy_for, make_store):
+    """The first page is held past the first-paint delay: its 10 rows are shown at once,
+    the next page's 13 appended; the window holds 20 rows, so the first page is dropped."""
+    want = expected_ids(shared_server.db_path, QUEUED)
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20, max_rows=20,
+                                   client_kw={"parallel": 1})
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="status=pending&limit=20 HTTP"))
+    loading = asyncio.ensure_future(store.set_query(QUEUED))
+    await gate.until_held(1)
+    await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay, not a wait for a result
+    gate.release()
+    await loading
+    await scan_done(store)
+    assert j.lines[:10] == [
+        "query g1", "loading g1 L", "loading g1 LS",
+        progress(20, 10), "total g1 10+",
+        "rows_replaced g1 rows=10 count=0 dropped=0", "loading g1 S",
+        progress(40, 23), "total g1 23+",
+        "rows_appended g1 rows=13 count=13 dropped=10",
+    ]
+    assert ids(store) == want[10:23] and store.offset == 10
+    assert "rows_appended" not in j.kinds()[10:]  # the window had its rows: the rest is only counted
+    assert j.lines[-3:] == ["loading g1", f"total g1 {N_QUEUED}",
+                            f"progress g1 read all {N_PENDING} pending tasks · {N_QUEUED} match"]
+
+
+async def test_load_more_adds_nothing_while_a_scan_still_fills_the_window(shared_server, proxy_for, make_store):
+    want = expected_ids(shared_server.db_path, QUEUED)
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, _ = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20,
+                                   client_kw={"parallel": 1})
+    first, second = Gate(), Gate()
+    proxy.script(Fault.hold(first, match="status=pending&limit=20 HTTP"), Fault.hold(second, match="next_token="))
+    loading = asyncio.ensure_future(store.set_query(QUEUED))
+    await first.until_held(1)
+    await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay
+    first.release()
+    await loading  # shown: 10 rows, the second page held
+    await second.until_held(1)
+    assert ids(store) == want[:10] and store.has_more and store.scanning
+    seen = len(proxy.log)
+    assert await store.load_more() == 0  # the scan brings the rows
+    assert len(proxy.log) == seen
+    second.release()
+    await scan_done(store)
+    assert ids(store) == want[:23]
+
+
+async def test_a_scan_that_fails_at_once_shows_no_rows_and_the_error(shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20,
+                                   client_kw={"parallel": 1})
+    proxy.script(Fault.error(400, match="status=pending"))
+    await store.set_query(QUEUED)
+    assert j.lines == ["query g1", "loading g1 L", "loading g1 LS", "loading g1 L",
+                       "rows_replaced g1 rows=0 count=0 dropped=0", "error g1 ok=False", "loading g1"]
+    assert ids(store) == [] and "injected fault" in str(store.error) and store.progress is None
+    assert not store.loading and not store.scanning
+
+
+async def test_a_refresh_of_a_scan_that_fails_at_once_keeps_the_rows(shared_server, proxy_for, make_store):
+    want = expected_ids(shared_server.db_path, QUEUED)
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20,
+                                   client_kw={"parallel": 1})
+    await store.set_query(QUEUED)
+    await scan_done(store)
+    j.clear()
+    proxy.script(Fault.error(400, match="status=pending"))
+    await store.refresh()
+    await scan_done(store)
+    assert j.lines == ["progress g2", "loading g2 L", "loading g2 LS", "loading g2 L", "error g2 ok=False",
+                       "loading g2"]
+    assert ids(store) == want[:23] and "injected fault" in str(store.error)
+
+
+async def test_a_scan_that_fails_after_rows_keeps_them_and_the_total_stays_at_least(
+        shared_server, proxy_for, make_store):
+    want = expected_ids(shared_server.db_path, QUEUED)
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20,
+                                   client_kw={"parallel": 1})
+    # pages 1 and 2 pass (23 rows: shown), page 3 fails
+    proxy.script(Fault.slow(0, match="next_token="), Fault.error(400, match="next_token="))
+    await store.set_query(QUEUED)
+    await scan_done(store)
+    assert ids(store) == want[:23] and "injected fault" in str(store.error)
+    assert store.total == 23 and not store.total_exact
+    assert store.progress.describe() == f"reading pending tasks: 40 of {N_PENDING} · 23 match"
+    assert j.lines[-4:] == ["rows_replaced g1 rows=23 count=0 dropped=0", "loading g1 S", "loading g1",
+                            "error g1 ok=False"]
