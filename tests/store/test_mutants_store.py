@@ -603,3 +603,81 @@ async def test_a_scan_that_fails_after_rows_keeps_them_and_the_total_stays_at_le
     assert store.progress.describe() == f"reading pending tasks: 40 of {N_PENDING} · 23 match"
     assert j.lines[-4:] == ["rows_replaced g1 rows=23 count=0 dropped=0", "loading g1 S", "loading g1",
                             "error g1 ok=False"]
+
+
+async def refreshed_from_the_middle(handle, proxy_for, make_store, then: Fault | None = None):
+    """A Queued view (one chain, pages of 20, a window of 40 rows) scanned, scrolled to
+    its end and refreshed from the window's first page: the rows from there are read
+    again, then the whole listing is counted again in the background, in pages of 100
+    — held here (``then``: what they answer once the gate opens)."""
+    proxy = await proxy_for(handle, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, handle.api_key, page_size=20, max_rows=40,
+                                   client_kw={"parallel": 1})
+    await store.set_query(QUEUED)
+    await scan_done(store)
+    while store.has_more:
+        await store.load_more()
+    assert store.has_before and store.offset == N_QUEUED - len(store.rows)
+    gate = Gate()
+    proxy.script(Fault.hold(gate, then=then, match="limit=100"))
+    j.clear()
+    await store.refresh()
+    await gate.until_held(1)
+    return proxy, store, j, gate
+
+
+async def test_a_refresh_from_the_middle_of_a_scan_counts_again_and_says_at_least_meanwhile(
+        shared_server, proxy_for, make_store):
+    want = expected_ids(shared_server.db_path, QUEUED)
+    proxy, store, j, gate = await refreshed_from_the_middle(shared_server, proxy_for, make_store)
+    assert ids(store) == want[91:] and store.offset == 91
+    # the rows are shown; the count runs: the total is "at least" until it is done
+    assert store.scanning and not store.loading
+    assert store.total == N_QUEUED and not store.total_exact
+    assert j.lines[-5:] == ["rows_replaced g2 rows=32 count=0 dropped=0", "loading g2 S", "loading g2",
+                            f"total g2 {N_QUEUED}+", "loading g2 S"]
+    j.clear()
+    gate.release()
+    await scan_done(store)
+    assert j.lines == [
+        f"progress g2 reading pending tasks: 100 of {N_PENDING} · 51 match",
+        f"progress g2 reading pending tasks: 200 of {N_PENDING} · 91 match",
+        f"progress g2 reading pending tasks: {N_PENDING} of {N_PENDING} · {N_QUEUED} match",
+        "loading g2", f"total g2 {N_QUEUED}", f"progress g2 read all {N_PENDING} pending tasks · {N_QUEUED} match"]
+    assert store.total == N_QUEUED and store.total_exact
+    p = store.progress
+    assert (p.scanned, p.wire_total, p.matched, p.done, p.stopped) == (N_PENDING, N_PENDING, N_QUEUED, True, False)
+    assert proxy.refused == []
+
+
+async def test_a_count_that_fails_is_told_as_a_failed_poll_and_the_total_stays_at_least(
+        shared_server, proxy_for, make_store):
+    _, store, j, gate = await refreshed_from_the_middle(shared_server, proxy_for, make_store, then=Fault.error(400))
+    j.clear()
+    gate.release()
+    await scan_done(store)
+    assert j.lines == ["poll g2 ok=False", "loading g2"]
+    assert store.total == N_QUEUED and not store.total_exact and store.error is None
+
+
+async def test_a_count_stopped_by_the_operator_ends_quietly(shared_server, proxy_for, make_store):
+    proxy, store, j, gate = await refreshed_from_the_middle(shared_server, proxy_for, make_store)
+    j.clear()
+    assert store.stop_scan() is True
+    await scan_done(store)
+    gate.release()
+    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written")
+    assert j.lines == ["loading g2"]
+    assert store.total == N_QUEUED and not store.total_exact and store.error is None
+    assert store.stop_scan() is False  # nothing left to stop
+
+
+async def test_a_count_of_a_superseded_query_tells_nothing(shared_server, proxy_for, make_store):
+    proxy, store, j, gate = await refreshed_from_the_middle(shared_server, proxy_for, make_store)
+    j.clear()
+    await store.set_query(COMPLETED)
+    gate.release()
+    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written")
+    assert j.lines == ["loading g3", "query g3", "progress g3", "loading g3 L",
+                       "rows_replaced g3 rows=20 count=0 dropped=0", f"total g3 {N_COMPLETED}", "loading g3"]
+    assert store.progress is None and not store.scanning and store.total_exact
