@@ -197,7 +197,7 @@ async def test_a_caller_cancelled_while_waiting_leaves_the_load_to_finish(shared
     with pytest.raises(asyncio.CancelledError):
         await waiting
     gate.release()
-    await eventually(lambda: not store.loading, "the load to finish")
+    await eventually(lambda: not store.loading, "the load to finish", timeout=5)
     assert ids(store) == expected_ids(shared_server.db_path, COMPLETED)[:7] and store.total == N_COMPLETED
     assert j.lines[-3:] == ["rows_replaced g1 rows=7 count=0 dropped=0", f"total g1 {N_COMPLETED}", "loading g1"]
 
@@ -681,3 +681,115 @@ async def test_a_count_of_a_superseded_query_tells_nothing(shared_server, proxy_
     assert j.lines == ["loading g3", "query g3", "progress g3", "loading g3 L",
                        "rows_replaced g3 rows=20 count=0 dropped=0", f"total g3 {N_COMPLETED}", "loading g3"]
     assert store.progress is None and not store.scanning and store.total_exact
+
+
+# -- where the live refresh starts after a load, and when it counts again ------------------------
+LONG_AGO = "Tue, 01 Dec 2026 08:00:00 GMT"  # the Date the test's answers carry (a real one is "now")
+
+
+async def answer_dated(handle, proxy, match: str, **params: str) -> None:
+    """Script the proxy to answer the next request matching ``match`` with the server's
+    own answer to ``params`` — read from it just now — dated ``LONG_AGO``."""
+    async with httpx.AsyncClient(auth=(handle.api_key, "")) as h:
+        real = await h.get(handle.url + "/tasks", params=params)
+    assert real.status_code == 200
+    proxy.script(Fault.custom(real.content, headers={"date": LONG_AGO}, match=match))
+
+
+def polled_since(proxy, since: int) -> list[str]:
+    return [q["updated_after"][0] for q in listing_requests(proxy, since=since) if "updated_after" in q]
+
+
+async def test_the_live_refresh_starts_from_the_first_answer_of_a_load(shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server)
+    store, _ = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+    await store.client.discover()
+    await answer_dated(shared_server, proxy, "status=completed", status="completed", limit="7")
+    await store.set_query(COMPLETED)
+    assert ids(store) == expected_ids(shared_server.db_path, COMPLETED)[:7]
+    seen = len(proxy.log)
+    await store.poll_once()
+    assert polled_since(proxy, seen) == ["2026-12-01T07:59:58.000Z"]  # that answer's Date, less 2 s
+
+
+async def test_the_live_refresh_starts_from_the_first_answer_of_a_scan(shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, _ = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20,
+                                   client_kw={"parallel": 1})
+    await store.client.discover()
+    await answer_dated(shared_server, proxy, "status=pending&limit=20 HTTP", status="pending", limit="20")
+    await store.set_query(QUEUED)
+    await scan_done(store)
+    seen = len(proxy.log)
+    await store.poll_once()
+    assert polled_since(proxy, seen) == ["2026-12-01T07:59:58.000Z"]
+
+
+async def cancel_one_queued(handle, sql) -> str:
+    (tid,), = sql(handle, "SELECT task_id FROM tasks WHERE ostatus = 'queued' ORDER BY created_at DESC LIMIT 1")
+    async with httpx.AsyncClient(base_url=handle.url, auth=(handle.api_key, "")) as other:
+        r = await other.post(f"task/{tid}/cancel")
+        assert r.status_code == 200, r.text
+    return tid
+
+
+async def test_a_poll_soon_after_a_complete_scan_does_not_count_again(server, proxy_for, make_store, sql):
+    proxy = await proxy_for(server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, server.api_key, page_size=20, client_kw={"parallel": 1})
+    await store.set_query(QUEUED)
+    await scan_done(store)
+    tid = await cancel_one_queued(server, sql)
+    seen = len(proxy.log)
+    j.clear()
+    assert await store.poll_once() == 1  # the canceled task leaves the view
+    assert tid not in ids(store)
+    assert store.total == N_QUEUED and store.total_exact and not store.scanning  # counted moments ago
+    asked = listing_requests(proxy, since=seen)
+    assert len(asked) == 1 and "updated_after" in asked[0]  # the poll only: no count
+    assert "total" not in j.kinds()
+
+
+async def test_a_poll_soon_after_a_recount_does_not_count_again(server, proxy_for, make_store, sql):
+    proxy, store, j, gate = await refreshed_from_the_middle(server, proxy_for, make_store)
+    gate.release()
+    await scan_done(store)
+    assert store.total_exact
+    await cancel_one_queued(server, sql)
+    seen = len(proxy.log)
+    j.clear()
+    assert await store.poll_once() == 0  # that task is not in the window (it is scrolled far down)
+    assert store.total == N_QUEUED and store.total_exact and not store.scanning
+    assert "total" not in j.kinds()
+    asked = listing_requests(proxy, since=seen)
+    assert len(asked) == 1 and "updated_after" in asked[0]  # the poll only: no count
+
+
+async def test_load_more_once_an_index_covers_the_view_reads_it_again_from_the_index(
+        shared_server, proxy_for, make_store, tmp_path):
+    from tasktui.index.db import open_index, put_tasks
+    from tasktui.index.reader import IndexReader
+
+    async with httpx.AsyncClient(auth=(shared_server.api_key, "")) as h:
+        docs = (await h.get(shared_server.url + "/tasks", params={"status": "completed", "limit": "30"})).json()["docs"]
+    conn = open_index(tmp_path / "tasks.sqlite")
+    try:
+        put_tasks(conn, docs)
+    finally:
+        conn.close()
+    reader = IndexReader(tmp_path / "tasks.sqlite")  # an opened file: it answers every view
+    try:
+        proxy = await proxy_for(shared_server)
+        store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=7)
+        await store.set_query(QUEUED)
+        assert store.total == N_QUEUED and not store.from_index
+        store.attach_index(reader)
+        seen = len(proxy.log)
+        j.clear()
+        assert await store.load_more() == 0  # no Queued task among those 30: the view, from the index
+        assert store.from_index and store.query == QUEUED and ids(store) == [] and store.total == 0
+        assert j.kinds()[:2] == ["query", "loading"]
+        await store.set_query(COMPLETED)
+        assert ids(store) == [d["task_id"] for d in docs[:7]] and store.total == 30
+        assert len(proxy.log) == seen  # nothing more was asked of the API
+    finally:
+        await reader.aclose()
