@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from sql_oracle import expected_ids
+from sql_oracle import WIRE_OSTATUS, expected_ids
 from waiting import eventually
 from tasktui.domain import OperatorStatus as S
 from tasktui.domain import SortOrder, TaskQuery
@@ -225,6 +225,28 @@ async def test_when_asking_whether_a_query_needs_a_scan_fails_it_is_loaded_page_
     assert len(listing_requests(proxy, since=seen)) == 10
     assert j.lines == ["loading g1 M", *["rows_appended g1 rows=0 count=0 dropped=0"] * 10, "loading g1"]
 
+
+
+async def test_ten_empty_pages_after_the_last_row_end_a_plain_read(shared_server, proxy_for, make_store, sql):
+    """As above (the probe fails, the listing is read plainly, one wire page of 5 at a
+    time): one Queued task matches, on the third page or later; after the page that holds
+    it, ten empty pages in a row end the read — the count starts again after a row."""
+    pending = sql(shared_server, f"SELECT task_id, {WIRE_OSTATUS} FROM tasks "
+                                 f"WHERE {WIRE_OSTATUS} IN ('queued', 'in_progress', 'redo') "
+                                 "ORDER BY created_at DESC, task_id DESC")
+    assert len(pending) == N_PENDING
+    at = next(i for i, (_, o) in enumerate(pending) if i >= 10 and o == "queued")
+    one = pending[at][0]
+    prefix = one[:20]
+    assert sql(shared_server, "SELECT count(*) FROM tasks WHERE task_id LIKE ?", prefix + "%") == [(1,)]
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, _ = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=5,
+                                   client_kw={"max_scan_pages": 1})
+    proxy.script(Fault.error(400, match="/v1/tasks?limit=1 "))
+    await store.set_query(QUEUED.replace(search=prefix))
+    assert ids(store) == [one] and store.error is None and store.progress is None
+    assert len(listing_requests(proxy)) == at // 5 + 1 + 10
+    assert store.has_more and store.total == N_PENDING and not store.total_exact
 
 # -- one more page (load_more, _fetch_more) --------------------------------------------------
 async def test_load_more_appends_the_next_page_and_asks_nothing_at_the_end(shared_server, proxy_for, make_store):
@@ -792,4 +814,75 @@ async def test_load_more_once_an_index_covers_the_view_reads_it_again_from_the_i
         assert ids(store) == [d["task_id"] for d in docs[:7]] and store.total == 30
         assert len(proxy.log) == seen  # nothing more was asked of the API
     finally:
+        await reader.aclose()
+
+
+# -- an error that is not the API's: a local index damaged while the console reads it ------------
+async def index_of_thirty(handle, path):
+    """An index file (the product's IndexReader over it) holding the newest 30 tasks of
+    ``handle``, read from it over HTTP; returns the reader and those tasks' ids."""
+    from tasktui.index.db import open_index, put_tasks
+    from tasktui.index.reader import IndexReader
+
+    async with httpx.AsyncClient(auth=(handle.api_key, "")) as h:
+        docs = (await h.get(handle.url + "/tasks", params={"limit": "30"})).json()["docs"]
+    conn = open_index(path)
+    try:
+        put_tasks(conn, docs)
+    finally:
+        conn.close()
+    return IndexReader(path), [d["task_id"] for d in docs]
+
+
+def damage(path) -> None:
+    """What a disk full of surprises, or another program, can do to the file."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("DROP TABLE docs")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+async def test_a_load_that_meets_an_unexpected_error_says_so_and_is_not_left_loading(
+        shared_server, tmp_path, caplog):
+    reader, thirty = await index_of_thirty(shared_server, tmp_path / "tasks.sqlite")
+    store = TaskStore(reader.client(), offline=True, page_size=5)
+    j = Journal(store)
+    try:
+        await store.set_query(ALL)
+        assert ids(store) == thirty[:5] and store.total == 30
+        damage(tmp_path / "tasks.sqlite")
+        j.clear()
+        with caplog.at_level("ERROR", logger="tasktui.store"):
+            await store.set_query(COMPLETED)
+        assert str(store.error) == "Could not load tasks: unexpected error (OperationalError: no such table: docs)."
+        assert [r.getMessage() for r in caplog.records] == ["loading tasks failed"]
+        assert j.lines == ["query g2", "loading g2 L", "rows_replaced g2 rows=0 count=0 dropped=0",
+                           "error g2 ok=False", "loading g2"]
+    finally:
+        await store.close()
+        await reader.aclose()
+
+
+async def test_load_more_that_meets_an_unexpected_error_says_so_and_is_not_left_loading(
+        shared_server, tmp_path, caplog):
+    reader, thirty = await index_of_thirty(shared_server, tmp_path / "tasks.sqlite")
+    store = TaskStore(reader.client(), offline=True, page_size=5)
+    j = Journal(store)
+    try:
+        await store.set_query(ALL)
+        damage(tmp_path / "tasks.sqlite")
+        j.clear()
+        with caplog.at_level("ERROR", logger="tasktui.store"):
+            assert await store.load_more() == 0
+        assert str(store.error) == ("Could not load more tasks: unexpected error "
+                                    "(OperationalError: no such table: docs).")
+        assert [r.getMessage() for r in caplog.records] == ["loading more tasks failed"]
+        assert j.lines == ["loading g1 M", "error g1 ok=False", "loading g1"]
+        assert ids(store) == thirty[:5] and not store.loading_more
+    finally:
+        await store.close()
         await reader.aclose()
