@@ -28,6 +28,9 @@ from tasktui.domain import SortOrder, TaskQuery
 from tasktui.store import TaskStore
 from tasktui.testing import Fault, Gate
 
+#: Seconds to wait for something that takes milliseconds (an answer on 127.0.0.1): short, so
+#: that a mutant which stops the store from ever getting there fails fast.
+WAIT = 5.0
 ALL = TaskQuery()
 COMPLETED = TaskQuery(statuses=frozenset({S.COMPLETED}))
 QUEUED = TaskQuery(statuses=frozenset({S.QUEUED}))
@@ -174,12 +177,12 @@ async def test_a_query_superseded_while_its_first_page_is_held_leaves_no_trace(
     gate = Gate()
     proxy.script(Fault.hold(gate, then=Fault.error(400), match="status=completed"))
     first = asyncio.ensure_future(store.set_query(COMPLETED))
-    await gate.until_held(1)
+    await gate.until_held(1, timeout=WAIT)
     assert store.loading
     await store.set_query(QUEUED)
     assert await first is None  # the superseded call returns quietly
     gate.release()
-    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written")
+    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written", timeout=WAIT)
     assert j.lines == ["query g1", "loading g1 L", "query g2", "rows_replaced g2 rows=7 count=0 dropped=0",
                        f"total g2 {N_QUEUED}", "loading g2"]
     assert store.error is None and ids(store) == expected_ids(shared_server.db_path, QUEUED)[:7]
@@ -192,12 +195,12 @@ async def test_a_caller_cancelled_while_waiting_leaves_the_load_to_finish(shared
     gate = Gate()
     proxy.script(Fault.hold(gate, match="status=completed"))
     waiting = asyncio.ensure_future(store.set_query(COMPLETED))
-    await gate.until_held(1)
+    await gate.until_held(1, timeout=WAIT)
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
     gate.release()
-    await eventually(lambda: not store.loading, "the load to finish", timeout=5)
+    await eventually(lambda: not store.loading, "the load to finish", timeout=WAIT)
     assert ids(store) == expected_ids(shared_server.db_path, COMPLETED)[:7] and store.total == N_COMPLETED
     assert j.lines[-3:] == ["rows_replaced g1 rows=7 count=0 dropped=0", f"total g1 {N_COMPLETED}", "loading g1"]
 
@@ -289,7 +292,7 @@ async def test_two_calls_while_one_page_is_on_its_way_share_it(shared_server, pr
     proxy.script(Fault.hold(gate, match="next_token="))
     seen = len(proxy.log)
     a = asyncio.ensure_future(store.load_more())
-    await gate.until_held(1)
+    await gate.until_held(1, timeout=WAIT)
     b = asyncio.ensure_future(store.load_more())
     gate.release()
     assert await asyncio.gather(a, b) == [7, 7]
@@ -306,7 +309,7 @@ async def test_a_shared_page_that_fails_gives_both_callers_nothing_and_says_why_
     proxy.script(Fault.hold(gate, then=Fault.error(400), match="next_token="))
     j.clear()
     a = asyncio.ensure_future(store.load_more())
-    await gate.until_held(1)
+    await gate.until_held(1, timeout=WAIT)
     b = asyncio.ensure_future(store.load_more())
     gate.release()
     assert await asyncio.gather(a, b) == [0, 0]
@@ -325,14 +328,14 @@ async def test_a_page_of_a_superseded_query_is_never_appended(shared_server, pro
     gate = Gate()
     proxy.script(Fault.hold(gate, match="next_token="))
     more = asyncio.ensure_future(store.load_more())
-    await gate.until_held(1)
+    await gate.until_held(1, timeout=WAIT)
     assert store.loading_more
     j.clear()
     await store.set_query(QUEUED)
     assert not store.loading_more  # the new generation ends it, at once
     gate.release()
     assert await more == 0
-    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written")
+    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written", timeout=WAIT)
     assert j.lines == ["loading g2", "query g2", "loading g2 L", "rows_replaced g2 rows=7 count=0 dropped=0",
                        f"total g2 {N_QUEUED}", "loading g2"]
     assert ids(store) == expected_ids(shared_server.db_path, QUEUED)[:7]
@@ -348,11 +351,11 @@ async def test_a_failure_of_a_superseded_page_is_not_reported(shared_server, pro
     gate = Gate()
     proxy.script(Fault.hold(gate, then=Fault.error(400), match="next_token="))
     more = asyncio.ensure_future(store.load_more())
-    await gate.until_held(1)
+    await gate.until_held(1, timeout=WAIT)
     await store.set_query(QUEUED)
     gate.release()
     assert await more == 0
-    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written")
+    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written", timeout=WAIT)
     assert store.error is None and "error" not in j.kinds()
 
 
@@ -370,7 +373,7 @@ async def test_load_more_while_a_new_query_loads_asks_nothing(shared_server, pro
     gate = Gate()
     proxy.script(Fault.hold(gate, match="status=queued"))
     new = asyncio.ensure_future(store.set_query(QUEUED))
-    await gate.until_held(1)
+    await gate.until_held(1, timeout=WAIT)
     seen = len(proxy.log)
     assert await store.load_more() == 0
     assert await store.load_previous() == 0
@@ -464,7 +467,7 @@ async def test_a_previous_page_that_comes_after_the_window_moved_is_dropped(shar
     gate = Gate()
     proxy.script(Fault.hold(gate, match="limit=3 HTTP"))  # the first page: no token
     prev = asyncio.ensure_future(store.load_previous())
-    await gate.until_held(1)
+    await gate.until_held(1, timeout=WAIT)
     assert await store.load_more() == 3
     j.clear()
     gate.release()
@@ -477,11 +480,11 @@ async def test_a_previous_page_of_a_superseded_query_is_dropped(shared_server, p
     gate = Gate()
     proxy.script(Fault.hold(gate, then=Fault.error(400), match="next_token="))
     prev = asyncio.ensure_future(store.load_previous())
-    await gate.until_held(1)
+    await gate.until_held(1, timeout=WAIT)
     await store.set_query(QUEUED)
     gate.release()
     assert await prev == 0
-    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written")
+    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written", timeout=WAIT)
     assert store.error is None and "rows_prepended" not in j.kinds() and "error" not in j.kinds()
     assert ids(store) == expected_ids(shared_server.db_path, QUEUED)[:3]
 
@@ -494,7 +497,7 @@ PAINT = 0.3  # tasktui.store.store.FIRST_PAINT_AFTER: a scan shows what it found
 
 
 async def scan_done(store) -> None:
-    await eventually(lambda: not store.scanning and not store.loading, "the scan to end")
+    await eventually(lambda: not store.scanning and not store.loading, "the scan to end", timeout=WAIT)
 
 
 def progress(scanned: int, matched: int) -> str:
@@ -542,7 +545,7 @@ async def test_a_scan_that_shows_rows_early_fills_the_window_page_by_page(shared
     gate = Gate()
     proxy.script(Fault.hold(gate, match="status=pending&limit=20 HTTP"))
     loading = asyncio.ensure_future(store.set_query(QUEUED))
-    await gate.until_held(1)
+    await gate.until_held(1, timeout=WAIT)
     await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay, not a wait for a result
     gate.release()
     await loading
@@ -568,11 +571,11 @@ async def test_load_more_adds_nothing_while_a_scan_still_fills_the_window(shared
     first, second = Gate(), Gate()
     proxy.script(Fault.hold(first, match="status=pending&limit=20 HTTP"), Fault.hold(second, match="next_token="))
     loading = asyncio.ensure_future(store.set_query(QUEUED))
-    await first.until_held(1)
+    await first.until_held(1, timeout=WAIT)
     await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay
     first.release()
     await loading  # shown: 10 rows, the second page held
-    await second.until_held(1)
+    await second.until_held(1, timeout=WAIT)
     assert ids(store) == want[:10] and store.has_more and store.scanning
     seen = len(proxy.log)
     assert await store.load_more() == 0  # the scan brings the rows
@@ -644,7 +647,7 @@ async def refreshed_from_the_middle(handle, proxy_for, make_store, then: Fault |
     proxy.script(Fault.hold(gate, then=then, match="limit=100"))
     j.clear()
     await store.refresh()
-    await gate.until_held(1)
+    await gate.until_held(1, timeout=WAIT)
     return proxy, store, j, gate
 
 
@@ -688,7 +691,7 @@ async def test_a_count_stopped_by_the_operator_ends_quietly(shared_server, proxy
     assert store.stop_scan() is True
     await scan_done(store)
     gate.release()
-    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written")
+    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written", timeout=WAIT)
     assert j.lines == ["loading g2"]
     assert store.total == N_QUEUED and not store.total_exact and store.error is None
     assert store.stop_scan() is False  # nothing left to stop
@@ -699,7 +702,7 @@ async def test_a_count_of_a_superseded_query_tells_nothing(shared_server, proxy_
     j.clear()
     await store.set_query(COMPLETED)
     gate.release()
-    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written")
+    await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written", timeout=WAIT)
     assert j.lines == ["loading g3", "query g3", "progress g3", "loading g3 L",
                        "rows_replaced g3 rows=20 count=0 dropped=0", f"total g3 {N_COMPLETED}", "loading g3"]
     assert store.progress is None and not store.scanning and store.total_exact
