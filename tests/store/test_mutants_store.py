@@ -47,6 +47,7 @@ class Journal:
     def __init__(self, store: TaskStore):
         self.store = store
         self.lines: list[str] = []
+        self.events: list = []  # the events themselves (their task_ids)
         store.subscribe(self._note)
 
     def _note(self, e) -> None:
@@ -64,9 +65,14 @@ class Journal:
         elif kind == "progress":
             line += f" {e.message}"
         self.lines.append(line.rstrip())
+        self.events.append(e)
 
     def clear(self) -> None:
         self.lines.clear()
+        self.events.clear()
+
+    def task_ids(self, kind: str) -> list[tuple[str, ...]]:
+        return [e.task_ids for e in self.events if e.kind.value == kind]
 
     def kinds(self) -> list[str]:
         return [line.split()[0] for line in self.lines]
@@ -262,7 +268,8 @@ async def test_load_more_appends_the_next_page_and_asks_nothing_at_the_end(share
     j.clear()
     assert await store.load_more() == 5
     assert j.lines == ["loading g1 M", "rows_appended g1 rows=10 count=5 dropped=0", "loading g1"]
-    assert not store.loading_more and store.total == 12 and store.total_exact
+    assert j.task_ids("rows_appended") == [tuple(want[5:10])]
+    assert store.loading_more is False and store.total == 12 and store.total_exact
     assert await store.load_more() == 2
     assert ids(store) == want and not store.has_more and store.next_token is None
     seen = len(proxy.log)
@@ -332,7 +339,7 @@ async def test_a_page_of_a_superseded_query_is_never_appended(shared_server, pro
     assert store.loading_more
     j.clear()
     await store.set_query(QUEUED)
-    assert not store.loading_more  # the new generation ends it, at once
+    assert store.loading_more is False  # the new generation ends it, at once
     gate.release()
     assert await more == 0
     await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written", timeout=WAIT)
@@ -417,7 +424,14 @@ async def test_load_previous_prepends_the_page_before_and_drops_one_at_the_end(s
     assert await store.load_previous() == 3
     assert ids(store) == want[3:9] and store.offset == 3 and store.has_more
     assert j.lines == ["rows_prepended g1 rows=6 count=3 dropped=3"]  # the total did not change: not told
-    assert len(listing_requests(proxy, since=seen)) == 1
+    assert j.task_ids("rows_prepended") == [tuple(want[3:6])]
+    asked = listing_requests(proxy, since=seen)
+    assert len(asked) == 1 and asked[0]["next_token"]
+    # down again (page 4 read again, page 2 dropped), then up: page 2 is asked with its own token again
+    assert await store.load_more() == 3 and ids(store) == want[6:]
+    seen = len(proxy.log)
+    assert await store.load_previous() == 3 and ids(store) == want[3:9]
+    assert listing_requests(proxy, since=seen) == asked
     assert await store.load_previous() == 3
     assert ids(store) == want[:6] and not store.has_before
     seen = len(proxy.log)
@@ -489,6 +503,50 @@ async def test_a_previous_page_of_a_superseded_query_is_dropped(shared_server, p
     assert ids(store) == expected_ids(shared_server.db_path, QUEUED)[:3]
 
 
+async def test_scrolling_back_while_a_new_query_loads_asks_nothing(shared_server, proxy_for, make_store):
+    """The window still holds the old query's pages (and the token of the one before):
+    they are not the new query's."""
+    proxy, store, j = await scrolled(shared_server, proxy_for, make_store)
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="status=queued"))
+    new = asyncio.ensure_future(store.set_query(QUEUED))
+    await gate.until_held(1, timeout=WAIT)
+    assert store.has_before  # the old window, until the new page comes
+    seen = len(proxy.log)
+    assert await store.load_previous() == 0
+    assert await store.load_more() == 0
+    assert len(proxy.log) == seen
+    gate.release()
+    await new
+    assert ids(store) == expected_ids(shared_server.db_path, QUEUED)[:3] and not store.has_before
+
+
+async def test_a_new_query_that_fails_forgets_the_pages_before_the_old_window(shared_server, proxy_for, make_store):
+    proxy, store, j = await scrolled(shared_server, proxy_for, make_store)
+    proxy.script(Fault.error(400, match="status=queued"))
+    await store.set_query(QUEUED)
+    assert store.error is not None and ids(store) == [] and not store.has_before
+    seen = len(proxy.log)
+    assert await store.load_previous() == 0  # no token of the old query is used for the new one
+    assert len(proxy.log) == seen
+
+
+async def test_a_total_read_here_stays_at_least_when_scrolling_back(shared_server, proxy_for, make_store):
+    """The plainly read, locally filtered listing (see the first tests): each page's total
+    is the wire's, "at least" what matches, and stays so when a page before is read again."""
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=5, max_rows=10,
+                                   client_kw={"max_scan_pages": 1})
+    proxy.script(Fault.error(400, match="/v1/tasks?limit=1 "))
+    await store.set_query(QUEUED)
+    assert store.progress is None and store.total == N_PENDING and not store.total_exact
+    while not store.has_before:
+        await store.load_more()
+    j.clear()
+    assert await store.load_previous() > 0
+    assert "total" not in j.kinds() and store.total == N_PENDING and not store.total_exact
+
+
 # -- scans (_scan, _count_scan) ----------------------------------------------------------------
 # Through the public contract Queued is "pending" on the wire, split here: 123 of the 283
 # pending tasks; read by one chain (``parallel=1``: the same pages every time), pages of 20
@@ -558,6 +616,7 @@ async def test_a_scan_that_shows_rows_early_fills_the_window_page_by_page(shared
         "rows_appended g1 rows=13 count=13 dropped=10",
     ]
     assert ids(store) == want[10:23] and store.offset == 10
+    assert j.task_ids("rows_appended") == [tuple(want[10:23])]
     assert "rows_appended" not in j.kinds()[10:]  # the window had its rows: the rest is only counted
     assert j.lines[-3:] == ["loading g1", f"total g1 {N_QUEUED}",
                             f"progress g1 read all {N_PENDING} pending tasks · {N_QUEUED} match"]
@@ -574,7 +633,7 @@ async def test_load_more_adds_nothing_while_a_scan_still_fills_the_window(shared
     await first.until_held(1, timeout=WAIT)
     await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay
     first.release()
-    await loading  # shown: 10 rows, the second page held
+    await asyncio.wait_for(loading, WAIT)  # shown: 10 rows, the second page held
     await second.until_held(1, timeout=WAIT)
     assert ids(store) == want[:10] and store.has_more and store.scanning
     seen = len(proxy.log)
@@ -629,6 +688,71 @@ async def test_a_scan_that_fails_after_rows_keeps_them_and_the_total_stays_at_le
     assert j.lines[-4:] == ["rows_replaced g1 rows=23 count=0 dropped=0", "loading g1 S", "loading g1",
                             "error g1 ok=False"]
 
+
+
+async def test_a_refresh_of_a_scan_stops_at_the_page_of_the_task_at_the_cursor(shared_server, proxy_for, make_store):
+    want = expected_ids(shared_server.db_path, QUEUED)
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20,
+                                   client_kw={"parallel": 1})
+    await store.set_query(QUEUED)
+    await scan_done(store)
+    assert ids(store) == want[:23]
+    store.set_anchor(want[4])  # on the first page (10 rows)
+    j.clear()
+    await store.refresh()
+    assert ids(store) == want[:10]  # shown at that page, and no more rows are added
+    await scan_done(store)
+    assert ids(store) == want[:10] and "rows_appended" not in j.kinds()
+    assert j.lines[-2:] == [f"total g2 {N_QUEUED}", f"progress g2 read all {N_PENDING} pending tasks · {N_QUEUED} match"]
+    assert store.total_exact  # from the top: counted on to the end all the same
+
+
+async def test_a_scan_whose_first_page_is_a_whole_page_of_rows_shows_just_that_page(
+        shared_server, proxy_for, make_store):
+    """Oldest first from a server that lists newest first only (the public contract) is
+    a scan in which every task matches: its first page holds exactly the 50 rows wanted,
+    which are shown, and no page is added to them; the scan counts on."""
+    q = COMPLETED.replace(order=SortOrder.OLDEST)
+    want = expected_ids(shared_server.db_path, q)
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=50,
+                                   client_kw={"parallel": 1})
+    await store.set_query(q)
+    assert ids(store) == want[:50]
+    await scan_done(store)
+    assert ids(store) == want[:50] and store.has_more
+    assert [line for line in j.lines if line.startswith("rows_")] == ["rows_replaced g1 rows=50 count=0 dropped=0"]
+    assert j.lines[3:7] == ["progress g1 reading tasks: 86 of 1,050 · 50 match", "total g1 50+",
+                            "rows_replaced g1 rows=50 count=0 dropped=0", "loading g1 S"]
+    assert j.lines[-2:] == [f"total g1 {N_COMPLETED}", "progress g1 read all 1,050 tasks · 1,050 match"]
+    assert proxy.refused == []
+
+
+async def test_a_scan_that_has_found_nothing_yet_shows_nothing_however_long_it_takes(
+        shared_server, proxy_for, make_store, sql):
+    """One Queued task matches, on the second page of 20 or later; the first page is held
+    past the first-paint delay: it has no row, so nothing is shown until the row is found."""
+    pending = sql(shared_server, f"SELECT task_id, {WIRE_OSTATUS} FROM tasks "
+                                 f"WHERE {WIRE_OSTATUS} IN ('queued', 'in_progress', 'redo') "
+                                 "ORDER BY created_at DESC, task_id DESC")
+    at = next(i for i, (_, o) in enumerate(pending) if i >= 25 and o == "queued")
+    one = pending[at][0]
+    assert sql(shared_server, "SELECT count(*) FROM tasks WHERE task_id LIKE ?", one[:20] + "%") == [(1,)]
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20,
+                                   client_kw={"parallel": 1})
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="status=pending&limit=20 HTTP"))
+    loading = asyncio.ensure_future(store.set_query(QUEUED.replace(search=one[:20])))
+    await gate.until_held(1, timeout=WAIT)
+    await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay
+    gate.release()
+    await asyncio.wait_for(loading, WAIT)
+    await scan_done(store)
+    shown = [line for line in j.lines if line.startswith("rows_")]
+    assert shown == ["rows_replaced g1 rows=1 count=0 dropped=0"]
+    assert ids(store) == [one] and store.total == 1 and store.total_exact
 
 async def refreshed_from_the_middle(handle, proxy_for, make_store, then: Fault | None = None):
     """A Queued view (one chain, pages of 20, a window of 40 rows) scanned, scrolled to
@@ -705,7 +829,7 @@ async def test_a_count_of_a_superseded_query_tells_nothing(shared_server, proxy_
     await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written", timeout=WAIT)
     assert j.lines == ["loading g3", "query g3", "progress g3", "loading g3 L",
                        "rows_replaced g3 rows=20 count=0 dropped=0", f"total g3 {N_COMPLETED}", "loading g3"]
-    assert store.progress is None and not store.scanning and store.total_exact
+    assert store.progress is None and store.scanning is False and store.total_exact
 
 
 # -- where the live refresh starts after a load, and when it counts again ------------------------
@@ -889,3 +1013,46 @@ async def test_load_more_that_meets_an_unexpected_error_says_so_and_is_not_left_
     finally:
         await store.close()
         await reader.aclose()
+
+
+# -- rows listed again are fresher than the copies in the cache ------------------------------------
+async def set_note(handle, task_id: str, note: str) -> None:
+    """Another operator changes the task's metadata (the API's setMetadata)."""
+    async with httpx.AsyncClient(base_url=handle.url, auth=(handle.api_key, "")) as other:
+        r = await other.post(f"task/{task_id}/setMetadata", json={"note": note})
+        assert r.status_code == 200, r.text
+
+
+async def test_pages_read_again_replace_the_cached_copies_of_their_tasks(server, make_store):
+    want = expected_ids(server.db_path, SMALL)
+    store, _ = await journal_store(make_store, server.url, server.api_key, page_size=3, max_rows=6)
+    await store.set_query(SMALL)
+    assert (await store.get_task(want[4])).raw.get("metadata", {}).get("note") is None  # now in the cache
+    await set_note(server, want[4], "changed")
+    assert await store.load_more() == 3  # lists it
+    assert store.cached(want[4]).raw["metadata"]["note"] == "changed"
+    while store.has_more:
+        await store.load_more()
+    assert ids(store) == want[6:]
+    await store.get_task(want[3], refresh=True)
+    await set_note(server, want[3], "changed again")
+    assert await store.load_previous() == 3  # lists it again
+    assert store.cached(want[3]).raw["metadata"]["note"] == "changed again"
+
+
+async def test_rows_a_scan_adds_replace_the_cached_copies_of_their_tasks(server, proxy_for, make_store):
+    want = expected_ids(server.db_path, QUEUED)
+    proxy = await proxy_for(server, public_contract=True)
+    store, _ = await journal_store(make_store, proxy.url, server.api_key, page_size=20, client_kw={"parallel": 1})
+    await store.get_task(want[15])  # on the second page of the scan
+    await set_note(server, want[15], "changed")
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="status=pending&limit=20 HTTP"))
+    loading = asyncio.ensure_future(store.set_query(QUEUED))
+    await gate.until_held(1, timeout=WAIT)
+    await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay (the second page is added)
+    gate.release()
+    await asyncio.wait_for(loading, WAIT)
+    await scan_done(store)
+    assert ids(store) == want[:23]
+    assert store.cached(want[15]).raw["metadata"]["note"] == "changed"
