@@ -23,6 +23,7 @@ import pytest
 
 from sql_oracle import WIRE_OSTATUS, expected_ids
 from waiting import eventually
+from tasktui.api import TaskClient
 from tasktui.domain import OperatorStatus as S
 from tasktui.domain import SortOrder, TaskQuery
 from tasktui.store import TaskStore
@@ -806,7 +807,10 @@ async def test_a_count_that_fails_is_told_as_a_failed_poll_and_the_total_stays_a
     gate.release()
     await scan_done(store)
     assert j.lines == ["poll g2 ok=False", "loading g2"]
+    told = j.events[0]
+    assert "injected fault" in told.message and told.error is not None and told.message == str(told.error)
     assert store.total == N_QUEUED and not store.total_exact and store.error is None
+    assert store.scanning is False
 
 
 async def test_a_count_stopped_by_the_operator_ends_quietly(shared_server, proxy_for, make_store):
@@ -818,6 +822,7 @@ async def test_a_count_stopped_by_the_operator_ends_quietly(shared_server, proxy
     await eventually(lambda: proxy.stats.in_flight == 0, "the held answer to be written", timeout=WAIT)
     assert j.lines == ["loading g2"]
     assert store.total == N_QUEUED and not store.total_exact and store.error is None
+    assert store.scanning is False
     assert store.stop_scan() is False  # nothing left to stop
 
 
@@ -1056,3 +1061,43 @@ async def test_rows_a_scan_adds_replace_the_cached_copies_of_their_tasks(server,
     await scan_done(store)
     assert ids(store) == want[:23]
     assert store.cached(want[15]).raw["metadata"]["note"] == "changed"
+
+
+async def test_the_live_refresh_of_a_view_read_from_an_index_starts_where_its_sync_ended(
+        server_factory, proxy_for, make_store, tmp_path):
+    """The index's last complete sync reached the API's clock at 2026-12-01 08:00 (written
+    in its file, as an index synced then holds it): the view is read from the index, and
+    the poll asks the API for what changed since then, less 2 s — not since the answer."""
+    import sqlite3
+
+    from tasktui.index.db import open_index
+    from tasktui.index.reader import IndexReader
+    from tasktui.index.scope import SyncScope
+    from tasktui.index.sync import sync_index
+
+    handle = server_factory(n=12)
+    path = tmp_path / "index.sqlite"
+    conn = open_index(path)
+    try:
+        async with TaskClient(handle.url, handle.api_key) as c:
+            await sync_index(c, conn, SyncScope(), origin=handle.url)
+    finally:
+        conn.close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("UPDATE sync_state SET high_water = ? WHERE complete = 1",
+                            (1796112000000,)).rowcount >= 1  # 2026-12-01T08:00:00Z in ms
+        conn.commit()
+    finally:
+        conn.close()
+    reader = IndexReader.for_index(path)
+    try:
+        proxy = await proxy_for(handle)
+        store, _ = await journal_store(make_store, proxy.url, handle.api_key, page_size=5, index=reader)
+        await store.set_query(ALL)
+        assert store.from_index and len(store.rows) == 5 and store.total == 12
+        assert proxy.log == []  # read from the index only
+        await store.poll_once()
+        assert polled_since(proxy, 0) == ["2026-12-01T07:59:58.000Z"]
+    finally:
+        await reader.aclose()
