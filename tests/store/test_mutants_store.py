@@ -16,6 +16,7 @@ that moment (is it loading? what total, exact or "at least"?).
 from __future__ import annotations
 
 import asyncio
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -1101,3 +1102,29 @@ async def test_the_live_refresh_of_a_view_read_from_an_index_starts_where_its_sy
         assert polled_since(proxy, 0) == ["2026-12-01T07:59:58.000Z"]
     finally:
         await reader.aclose()
+
+
+async def test_a_scan_that_meets_an_unexpected_error_says_so_and_is_not_left_loading(
+        shared_server, proxy_for, make_store, caplog):
+    """The first page of the scan comes with a next token that begins like tasktui's own
+    slice cursors ("tasktui-slices."): the client takes it for one and fails to decode it,
+    with a ValueError, not an ApiError (a hostile server or a garbling proxy can send
+    anything). The rows found are shown, the error told and logged once."""
+    want = expected_ids(shared_server.db_path, QUEUED)
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20,
+                                   client_kw={"parallel": 1})
+    await store.client.discover()
+    async with httpx.AsyncClient(auth=(shared_server.api_key, "")) as h:
+        first = (await h.get(shared_server.url + "/tasks", params={"status": "pending", "limit": "20"})).json()
+    first["next_token"] = "tasktui-slices.not-ours"
+    proxy.script(Fault.custom(json.dumps(first), match="status=pending&limit=20 HTTP"))
+    with caplog.at_level("ERROR", logger="tasktui.store"):
+        await store.set_query(QUEUED)
+        await scan_done(store)
+    assert str(store.error) == ("Could not load tasks: unexpected error "
+                                "(ValueError: the saved export position (cursor) is damaged).")
+    assert [r.getMessage() for r in caplog.records] == ["scanning tasks failed"]
+    assert ids(store) == want[:10] and store.total == 10 and not store.total_exact
+    assert j.lines[-4:] == ["loading g1 L", "rows_replaced g1 rows=10 count=0 dropped=0", "loading g1",
+                            "error g1 ok=False"]
