@@ -590,6 +590,7 @@ async def test_a_scan_shows_its_first_rows_then_counts_on_to_an_exact_total(shar
         assert told == progress(int(told.split(": ")[1].split(" of")[0]), matched)
         assert total == f"total g1 {matched}+"
     assert store.total == N_QUEUED and store.total_exact and store.has_more
+    assert store.scanning is False and store.loading is False
     assert store.progress.done and not store.progress.stopped
     assert (store.progress.scanned, store.progress.wire_total, store.progress.matched) == (N_PENDING, N_PENDING, N_QUEUED)
     assert proxy.refused == []
@@ -623,6 +624,26 @@ async def test_a_scan_that_shows_rows_early_fills_the_window_page_by_page(shared
     assert j.lines[-3:] == ["loading g1", f"total g1 {N_QUEUED}",
                             f"progress g1 read all {N_PENDING} pending tasks · {N_QUEUED} match"]
 
+
+
+async def test_filling_stops_when_the_window_has_exactly_the_rows_wanted(shared_server, proxy_for, make_store):
+    """Pages of 10 wire tasks hold 5 and 5 Queued tasks: shown early with 5, the window
+    is filled by the next page to exactly 10 rows, and no third page is added."""
+    want = expected_ids(shared_server.db_path, QUEUED)
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=10,
+                                   client_kw={"parallel": 1})
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="status=pending&limit=10 HTTP"))
+    loading = asyncio.ensure_future(store.set_query(QUEUED))
+    await gate.until_held(1, timeout=WAIT)
+    await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay
+    gate.release()
+    await asyncio.wait_for(loading, WAIT)
+    await scan_done(store)
+    assert [line for line in j.lines if line.startswith("rows_")] == [
+        "rows_replaced g1 rows=5 count=0 dropped=0", "rows_appended g1 rows=10 count=5 dropped=0"]
+    assert ids(store) == want[:10] and store.has_more
 
 async def test_load_more_adds_nothing_while_a_scan_still_fills_the_window(shared_server, proxy_for, make_store):
     want = expected_ids(shared_server.db_path, QUEUED)
@@ -755,6 +776,25 @@ async def test_a_scan_that_has_found_nothing_yet_shows_nothing_however_long_it_t
     shown = [line for line in j.lines if line.startswith("rows_")]
     assert shown == ["rows_replaced g1 rows=1 count=0 dropped=0"]
     assert ids(store) == [one] and store.total == 1 and store.total_exact
+
+
+async def test_a_new_scanned_query_that_fails_forgets_the_pages_before_the_old_window(
+        shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, _ = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20, max_rows=40,
+                                   client_kw={"parallel": 1})
+    await store.set_query(QUEUED)
+    await scan_done(store)
+    while store.has_more:
+        await store.load_more()
+    assert store.has_before
+    proxy.script(Fault.error(400, match="status=pending"))
+    await store.set_query(TaskQuery(statuses=frozenset({S.IN_PROGRESS})))
+    await scan_done(store)
+    assert store.error is not None and ids(store) == [] and not store.has_before
+    seen = len(proxy.log)
+    assert await store.load_previous() == 0
+    assert len(proxy.log) == seen
 
 async def refreshed_from_the_middle(handle, proxy_for, make_store, then: Fault | None = None):
     """A Queued view (one chain, pages of 20, a window of 40 rows) scanned, scrolled to
@@ -1128,3 +1168,25 @@ async def test_a_scan_that_meets_an_unexpected_error_says_so_and_is_not_left_loa
     assert ids(store) == want[:10] and store.total == 10 and not store.total_exact
     assert j.lines[-4:] == ["loading g1 L", "rows_replaced g1 rows=10 count=0 dropped=0", "loading g1",
                             "error g1 ok=False"]
+
+
+
+async def test_a_refresh_from_the_middle_that_fails_part_way_does_not_count_again(
+        shared_server, proxy_for, make_store):
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20, max_rows=40,
+                                   client_kw={"parallel": 1})
+    await store.set_query(QUEUED)
+    await scan_done(store)
+    while store.has_more:
+        await store.load_more()
+    # the refresh's first page passes, its second fails
+    proxy.script(Fault.slow(0, match="status=pending"), Fault.error(400, match="status=pending"))
+    seen = len(proxy.log)
+    j.clear()
+    await store.refresh()
+    await scan_done(store)
+    assert "injected fault" in str(store.error) and store.rows
+    assert store.total == N_QUEUED and store.total_exact  # as counted before: no count was started
+    assert not [q for q in listing_requests(proxy, since=seen) if q["limit"] == ["100"]]
+    assert "total" not in j.kinds()
