@@ -232,7 +232,7 @@ async def test_when_asking_whether_a_query_needs_a_scan_fails_it_is_loaded_page_
     # scrolling on reads ten more empty pages at most, then gives up for this call
     seen = len(proxy.log)
     j.clear()
-    assert await store.load_more() == 0
+    assert await asyncio.wait_for(store.load_more(), WAIT) == 0
     assert len(listing_requests(proxy, since=seen)) == 10
     assert j.lines == ["loading g1 M", *["rows_appended g1 rows=0 count=0 dropped=0"] * 10, "loading g1"]
 
@@ -275,7 +275,7 @@ async def test_load_more_appends_the_next_page_and_asks_nothing_at_the_end(share
     assert await store.load_more() == 2
     assert ids(store) == want and not store.has_more and store.next_token is None
     seen = len(proxy.log)
-    assert await store.load_more() == 0  # the end: nothing is asked
+    assert await asyncio.wait_for(store.load_more(), WAIT) == 0  # the end: nothing is asked
     assert len(proxy.log) == seen
 
 
@@ -384,8 +384,8 @@ async def test_load_more_while_a_new_query_loads_asks_nothing(shared_server, pro
     new = asyncio.ensure_future(store.set_query(QUEUED))
     await gate.until_held(1, timeout=WAIT)
     seen = len(proxy.log)
-    assert await store.load_more() == 0
-    assert await store.load_previous() == 0
+    assert await asyncio.wait_for(store.load_more(), WAIT) == 0
+    assert await asyncio.wait_for(store.load_previous(), WAIT) == 0
     assert len(proxy.log) == seen
     gate.release()
     await new
@@ -437,7 +437,7 @@ async def test_load_previous_prepends_the_page_before_and_drops_one_at_the_end(s
     assert await store.load_previous() == 3
     assert ids(store) == want[:6] and not store.has_before
     seen = len(proxy.log)
-    assert await store.load_previous() == 0  # at the top: nothing is asked
+    assert await asyncio.wait_for(store.load_previous(), WAIT) == 0  # at the top: nothing is asked
     assert len(proxy.log) == seen
     assert store.total == 12 and store.total_exact
 
@@ -465,7 +465,7 @@ async def test_a_previous_page_that_fails_is_reported_and_adds_nothing(shared_se
     want = expected_ids(shared_server.db_path, SMALL)
     proxy, store, j = await scrolled(shared_server, proxy_for, make_store)
     proxy.script(Fault.error(400, match="next_token="))
-    assert await store.load_previous() == 0
+    assert await asyncio.wait_for(store.load_previous(), WAIT) == 0
     assert j.lines == ["error g1 ok=False"] and "injected fault" in str(store.error)
     assert ids(store) == want[6:] and store.has_before
 
@@ -515,8 +515,8 @@ async def test_scrolling_back_while_a_new_query_loads_asks_nothing(shared_server
     await gate.until_held(1, timeout=WAIT)
     assert store.has_before  # the old window, until the new page comes
     seen = len(proxy.log)
-    assert await store.load_previous() == 0
-    assert await store.load_more() == 0
+    assert await asyncio.wait_for(store.load_previous(), WAIT) == 0
+    assert await asyncio.wait_for(store.load_more(), WAIT) == 0
     assert len(proxy.log) == seen
     gate.release()
     await new
@@ -529,7 +529,7 @@ async def test_a_new_query_that_fails_forgets_the_pages_before_the_old_window(sh
     await store.set_query(QUEUED)
     assert store.error is not None and ids(store) == [] and not store.has_before
     seen = len(proxy.log)
-    assert await store.load_previous() == 0  # no token of the old query is used for the new one
+    assert await asyncio.wait_for(store.load_previous(), WAIT) == 0  # no token of the old query is used for the new one
     assert len(proxy.log) == seen
 
 
@@ -660,12 +660,33 @@ async def test_load_more_adds_nothing_while_a_scan_still_fills_the_window(shared
     await second.until_held(1, timeout=WAIT)
     assert ids(store) == want[:10] and store.has_more and store.scanning
     seen = len(proxy.log)
-    assert await store.load_more() == 0  # the scan brings the rows
+    assert await asyncio.wait_for(store.load_more(), WAIT) == 0  # the scan brings the rows
     assert len(proxy.log) == seen
     second.release()
     await scan_done(store)
     assert ids(store) == want[:23]
 
+
+
+async def test_load_more_during_the_refresh_of_a_scan_waits_for_its_rows(shared_server, proxy_for, make_store):
+    want = expected_ids(shared_server.db_path, QUEUED)
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, _ = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20,
+                                   client_kw={"parallel": 1})
+    await store.set_query(QUEUED)
+    await scan_done(store)
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="status=pending&limit=20 HTTP"))
+    refreshing = asyncio.ensure_future(store.refresh())
+    await gate.until_held(1, timeout=WAIT)
+    seen = len(proxy.log)
+    # the refresh brings the rows: the old window's token is not used (nor waited on)
+    assert await asyncio.wait_for(store.load_more(), WAIT) == 0
+    assert len(proxy.log) == seen
+    gate.release()
+    await asyncio.wait_for(refreshing, WAIT)
+    await scan_done(store)
+    assert ids(store) == want[:23]
 
 async def test_a_scan_that_fails_at_once_shows_no_rows_and_the_error(shared_server, proxy_for, make_store):
     proxy = await proxy_for(shared_server, public_contract=True)
@@ -793,7 +814,7 @@ async def test_a_new_scanned_query_that_fails_forgets_the_pages_before_the_old_w
     await scan_done(store)
     assert store.error is not None and ids(store) == [] and not store.has_before
     seen = len(proxy.log)
-    assert await store.load_previous() == 0
+    assert await asyncio.wait_for(store.load_previous(), WAIT) == 0
     assert len(proxy.log) == seen
 
 async def refreshed_from_the_middle(handle, proxy_for, make_store, then: Fault | None = None):
@@ -980,7 +1001,7 @@ async def test_load_more_once_an_index_covers_the_view_reads_it_again_from_the_i
         store.attach_index(reader)
         seen = len(proxy.log)
         j.clear()
-        assert await store.load_more() == 0  # no Queued task among those 30: the view, from the index
+        assert await asyncio.wait_for(store.load_more(), WAIT) == 0  # no Queued task among those 30: the view, from the index
         assert store.from_index and store.query == QUEUED and ids(store) == [] and store.total == 0
         assert j.kinds()[:2] == ["query", "loading"]
         await store.set_query(COMPLETED)
@@ -1050,7 +1071,7 @@ async def test_load_more_that_meets_an_unexpected_error_says_so_and_is_not_left_
         damage(tmp_path / "tasks.sqlite")
         j.clear()
         with caplog.at_level("ERROR", logger="tasktui.store"):
-            assert await store.load_more() == 0
+            assert await asyncio.wait_for(store.load_more(), WAIT) == 0
         assert str(store.error) == ("Could not load more tasks: unexpected error "
                                     "(OperationalError: no such table: docs).")
         assert [r.getMessage() for r in caplog.records] == ["loading more tasks failed"]
