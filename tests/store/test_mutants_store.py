@@ -269,6 +269,19 @@ async def test_ten_empty_pages_after_the_last_row_end_a_plain_read(shared_server
     assert len(listing_requests(proxy)) == at // 5 + 1 + 10
     assert store.has_more and store.total == N_PENDING and not store.total_exact
 
+
+async def test_a_plain_read_goes_on_until_it_has_the_rows_wanted(shared_server, proxy_for, make_store):
+    """As above, with pages of 3 wire tasks: the first holds 2 Queued tasks, one short of
+    the 3 wanted, so the second is read too (2 more): 4 rows, two requests."""
+    want = expected_ids(shared_server.db_path, QUEUED)
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, _ = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=3,
+                                   client_kw={"max_scan_pages": 1})
+    proxy.script(Fault.error(400, match="/v1/tasks?limit=1 "))
+    await store.set_query(QUEUED)
+    assert ids(store) == want[:4] and store.progress is None
+    assert len(listing_requests(proxy)) == 2
+
 # -- one more page (load_more, _fetch_more) --------------------------------------------------
 async def test_load_more_appends_the_next_page_and_asks_nothing_at_the_end(shared_server, proxy_for, make_store):
     q = COMPLETED.replace(search="6a8d")  # a listing of three pages of 5
@@ -411,6 +424,31 @@ async def test_load_more_after_a_failed_first_load_loads_the_query_again(shared_
     assert await store.load_more() == 7  # nothing shown, nothing loading: the query again
     assert ids(store) == expected_ids(shared_server.db_path, COMPLETED)[:7] and store.error is None
 
+
+
+@pytest.mark.parametrize("scan", [False, True], ids=["plain", "scan"])
+async def test_load_more_during_a_reload_after_a_failed_load_asks_nothing(
+        shared_server, proxy_for, make_store, scan):
+    """The first load failed (no rows); the same query is loaded again and its first page
+    held: load_more leaves that load alone (it asks nothing and starts nothing)."""
+    proxy = await proxy_for(shared_server, public_contract=scan)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20,
+                                   client_kw={"parallel": 1})
+    await store.client.discover()
+    match = "status=pending" if scan else "status=queued"
+    proxy.script(Fault.error(400, match=match))
+    await store.set_query(QUEUED)
+    assert store.error is not None and ids(store) == []
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match=match))
+    reloading = asyncio.ensure_future(store.reload())
+    await gate.until_held(1, timeout=WAIT)
+    seen, generation = len(proxy.log), store.generation
+    assert await asyncio.wait_for(store.load_more(), WAIT) == 0
+    assert len(proxy.log) == seen and store.generation == generation
+    gate.release()
+    await asyncio.wait_for(reloading, WAIT)
+    assert ids(store) == expected_ids(shared_server.db_path, QUEUED)[:len(store.rows)] and store.rows
 
 # -- the page before the window (load_previous, _fetch_previous) -------------------------------
 SMALL = COMPLETED.replace(search="6a8d")  # 12 tasks: four pages of 3, a window of 6 rows holds two
