@@ -830,6 +830,62 @@ async def test_a_refresh_of_a_scan_stops_at_the_page_of_the_task_at_the_cursor(s
     assert store.total_exact  # from the top: counted on to the end all the same
 
 
+
+async def test_a_refresh_of_a_scan_shows_nothing_before_the_page_of_the_task_at_the_cursor(
+        shared_server, proxy_for, make_store):
+    """More rows than a page are shown, the cursor is on the second page of 20 wire tasks:
+    the refresh's first page (10 rows, not the one at the cursor) is not shown alone, the
+    second (the cursor's) ends the refresh. Within the first-paint delay, measured by the
+    test from before the refresh (skipped on a machine too slow to stay inside it)."""
+    want = expected_ids(shared_server.db_path, QUEUED)
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20,
+                                   client_kw={"parallel": 1})
+    await store.set_query(QUEUED)
+    await scan_done(store)
+    await store.load_more()
+    assert len(store.rows) > 23
+    store.set_anchor(want[15])  # on the second page
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="next_token="))
+    j.clear()
+    began = time.monotonic()
+    refreshing = asyncio.ensure_future(store.refresh())
+    await eventually(lambda: store.progress is not None and store.progress.scanned == 20, "the first page",
+                     timeout=WAIT)
+    took = time.monotonic() - began
+    shown_at_once = "rows_replaced" in j.kinds()
+    gate.release()
+    await asyncio.wait_for(refreshing, WAIT)
+    await scan_done(store)
+    if took >= PAINT:
+        pytest.skip(f"the first page took {took:.2f} s, not less than the first-paint delay")
+    assert not shown_at_once
+    assert ids(store) == want[:23] and "rows_appended" not in j.kinds()
+
+
+async def test_filling_goes_on_until_the_window_has_the_rows_wanted(shared_server, proxy_for, make_store):
+    """In Progress, pages of 3 wire tasks hold 1, 1, 2 of them: shown early with 1 row
+    (the first page held past the delay), the window is filled with the next page (2 rows,
+    still fewer than 3) and the one after (4)."""
+    ip = TaskQuery(statuses=frozenset({S.IN_PROGRESS}))
+    want = expected_ids(shared_server.db_path, ip)
+    proxy = await proxy_for(shared_server, public_contract=True)
+    store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=3,
+                                   client_kw={"parallel": 1})
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match="status=pending&limit=3 HTTP"))
+    loading = asyncio.ensure_future(store.set_query(ip))
+    await gate.until_held(1, timeout=WAIT)
+    await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay
+    gate.release()
+    await asyncio.wait_for(loading, WAIT)
+    await scan_done(store)
+    assert [line for line in j.lines if line.startswith("rows_")] == [
+        "rows_replaced g1 rows=1 count=0 dropped=0", "rows_appended g1 rows=2 count=1 dropped=0",
+        "rows_appended g1 rows=4 count=2 dropped=0"]
+    assert ids(store) == want[:4]
+
 async def test_a_scan_whose_first_page_is_a_whole_page_of_rows_shows_just_that_page(
         shared_server, proxy_for, make_store):
     """Oldest first from a server that lists newest first only (the public contract) is
