@@ -775,7 +775,7 @@ async def test_a_scan_that_fails_at_once_shows_no_rows_and_the_error(shared_serv
     assert j.lines == ["query g1", "loading g1 L", "loading g1 LS", "loading g1 L",
                        "rows_replaced g1 rows=0 count=0 dropped=0", "error g1 ok=False", "loading g1"]
     assert ids(store) == [] and "injected fault" in str(store.error) and store.progress is None
-    assert not store.loading and not store.scanning
+    assert store.loading is False and store.scanning is False
 
 
 async def test_a_refresh_of_a_scan_that_fails_at_once_keeps_the_rows(shared_server, proxy_for, make_store):
@@ -792,6 +792,7 @@ async def test_a_refresh_of_a_scan_that_fails_at_once_keeps_the_rows(shared_serv
     assert j.lines == ["progress g2", "loading g2 L", "loading g2 LS", "loading g2 L", "error g2 ok=False",
                        "loading g2"]
     assert ids(store) == want[:23] and "injected fault" in str(store.error)
+    assert store.loading is False and store.scanning is False
 
 
 async def test_a_scan_that_fails_after_rows_keeps_them_and_the_total_stays_at_least(
@@ -805,6 +806,7 @@ async def test_a_scan_that_fails_after_rows_keeps_them_and_the_total_stays_at_le
     await store.set_query(QUEUED)
     await scan_done(store)
     assert ids(store) == want[:23] and "injected fault" in str(store.error)
+    assert store.loading is False and store.scanning is False
     assert store.total == 23 and not store.total_exact
     assert store.progress.describe() == f"reading pending tasks: 40 of {N_PENDING} · 23 match"
     assert j.lines[-4:] == ["rows_replaced g1 rows=23 count=0 dropped=0", "loading g1 S", "loading g1",
