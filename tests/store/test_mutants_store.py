@@ -124,7 +124,7 @@ async def test_a_first_page_is_shown_with_the_servers_total_in_this_order(shared
                        f"total g1 {N_COMPLETED}", "loading g1"]
     assert ids(store) == want[:7]
     assert store.has_more and store.next_token and not store.has_before
-    assert store.loaded_once and not store.loading and store.error is None and store.progress is None
+    assert store.loaded_once and store.loading is False and store.error is None and store.progress is None
     assert not store.is_empty and store.total_exact
 
 
@@ -172,7 +172,7 @@ async def test_a_first_load_that_fails_shows_no_rows_and_the_error(shared_server
     assert ids(store) == [] and "injected fault" in str(store.error)
     assert j.lines == ["query g2", "loading g2 L", "rows_replaced g2 rows=0 count=0 dropped=0", "error g2 ok=False",
                        "loading g2"]
-    assert not store.loading
+    assert store.loading is False
 
 
 async def test_a_refresh_that_fails_at_once_keeps_every_row(shared_server, proxy_for, make_store):
@@ -186,6 +186,7 @@ async def test_a_refresh_that_fails_at_once_keeps_every_row(shared_server, proxy
     await store.refresh()
     assert ids(store) == want[:14] and "injected fault" in str(store.error)
     assert j.lines == ["loading g2 L", "error g2 ok=False", "loading g2"]
+    assert store.loading is False
 
 
 async def test_a_query_superseded_while_its_first_page_is_held_leaves_no_trace(
