@@ -7,10 +7,18 @@ Every store reads the bundled server on 127.0.0.1, most through the ``FaultProxy
 answer is made late on purpose with ``Fault.hold``: the request reaches the server at
 once and its answer waits for the test's ``Gate``, so "the operator changed the query
 while page 2 was on its way" happens in that order every time, with no timing to guess.
-Faults are the proxy's (a 400, a 503 once released). The oracles are the server's SQLite
-(``sql``, ``sql_oracle.expected_ids``), the requests the proxy saw, and literals; what
-the store told its subscribers is written down by ``Journal`` with the state it showed at
-that moment (is it loading? what total, exact or "at least"?).
+Faults are the proxy's: a 400 (at once, or in place of a held answer once released), a
+custom answer (the server's own answer re-dated, or with a foreign next token); and a
+local index file damaged under the product's IndexReader. The oracles are the server's
+SQLite (``sql``, ``sql_oracle.expected_ids``), the requests the proxy saw, and literals;
+what the store told its subscribers is written down by ``Journal`` with the state it
+showed at that moment (is it loading? what total, exact or "at least"?). Nothing of
+tasktui is patched.
+
+The clock matters in two places, each said where it is: a scan shows what it found after
+``FIRST_PAINT_AFTER``, so a few tests hold its first page just past that delay (a
+deliberate wait, not evidence); two tests check that nothing is shown *within* it,
+measure how long the first page took, and skip on a machine too slow to stay inside it.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from tasktui.api import TaskClient
 from tasktui.domain import OperatorStatus as S
 from tasktui.domain import SortOrder, TaskQuery
 from tasktui.store import TaskStore
+from tasktui.store.store import FIRST_PAINT_AFTER
 from tasktui.testing import Fault, Gate
 
 #: Seconds to wait for something that takes milliseconds (an answer on 127.0.0.1): short, so
@@ -605,7 +614,7 @@ async def test_a_total_read_here_stays_at_least_when_scrolling_back(shared_serve
 # Through the public contract Queued is "pending" on the wire, split here: 123 of the 283
 # pending tasks; read by one chain (``parallel=1``: the same pages every time), pages of 20
 # wire tasks hold 10, 13, 11, ... of them (newest first).
-PAINT = 0.3  # tasktui.store.store.FIRST_PAINT_AFTER: a scan shows what it found after this long
+PAINT = FIRST_PAINT_AFTER  # a scan shows what it has found after this long (0.3 s)
 
 
 async def scan_done(store) -> None:
