@@ -667,6 +667,7 @@ class TaskStore:
         from the middle, or a poll that saw changes); the total is "at least" meanwhile."""
         if self._recount_task is not None and not self._recount_task.done():
             return
+        self._set_total(self.total, False)  # "at least" until counted (a refresh kept it exact)
         self._recount_task = self._spawn(self._count_scan(gen))
 
     async def _count_scan(self, gen: int) -> None:
