@@ -790,7 +790,10 @@ class TaskStore:
         idx, token = self._window.previous_page()
         try:
             page = await self._window_client.list_tasks(self.query, token, limit=self.page_size)
-        except ApiError as e:
+        except Exception as e:  # ApiError, or a bug (a damaged index): reported, never raised
+            if not isinstance(e, ApiError):
+                log.exception("loading earlier tasks failed")
+                e = _unexpected("load earlier tasks", e)
             if gen == self.generation:
                 self._set_error(e)
             return 0

@@ -1353,3 +1353,26 @@ async def test_a_refresh_from_the_middle_that_fails_part_way_does_not_count_agai
     assert store.total == N_QUEUED and store.total_exact  # as counted before: no count was started
     assert not [q for q in listing_requests(proxy, since=seen) if q["limit"] == ["100"]]
     assert "total" not in j.kinds()
+
+
+async def test_load_previous_that_meets_an_unexpected_error_says_so_and_keeps_the_rows(
+        shared_server, tmp_path, caplog):
+    """Scrolling back up re-reads a dropped page; an error that is not the API's (the local
+    index damaged meanwhile) is reported like load_more's, never raised at the caller."""
+    reader, thirty = await index_of_thirty(shared_server, tmp_path / "tasks.sqlite")
+    store = TaskStore(reader.client(), offline=True, page_size=5, max_rows=10)
+    try:
+        await store.set_query(ALL)
+        for _ in range(3):
+            await asyncio.wait_for(store.load_more(), WAIT)
+        assert ids(store) == thirty[10:20] and store.has_before
+        damage(tmp_path / "tasks.sqlite")
+        with caplog.at_level("ERROR", logger="tasktui.store"):
+            assert await asyncio.wait_for(store.load_previous(), WAIT) == 0
+        assert str(store.error) == ("Could not load earlier tasks: unexpected error "
+                                    "(OperationalError: no such table: docs).")
+        assert [r.getMessage() for r in caplog.records] == ["loading earlier tasks failed"]
+        assert ids(store) == thirty[10:20] and store.has_before
+    finally:
+        await store.close()
+        await reader.aclose()
