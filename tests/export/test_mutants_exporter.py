@@ -20,6 +20,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tasktui.api import ApiError, RetryPolicy, TaskClient
@@ -570,3 +571,55 @@ async def test_a_partial_file_that_cannot_be_cut_back_is_said_so_and_removed(pro
         await ex.run()
     assert str(e.value) == f"cannot write {partial_path(out)}: Invalid argument"
     assert files(tmp_path) == [] and tokens_sent(proxy) == []
+
+
+async def test_tasks_the_server_sends_again_are_written_once_and_a_page_of_repeats_saves_nothing(
+        shared_server, sql, proxy, client, tmp_path):
+    """A server sending tasks again (the proxy answers for it, with the server's own
+    documents and tokens): after the first page, a page holding only one of its tasks
+    again, then its last task again at the start of the next page, which also holds a
+    task twice, and that task once more at the start of the page after. Each task is
+    written once, in order, and the page that adds nothing writes no checkpoint.
+
+    (The exporter compared each page with the tasks the page before had added: after a
+    page of repeats with none of them, so the last task's third copy was written; and
+    not with the repeated ones, so its fourth copy was too.)"""
+    want = batch_ids(sql, shared_server)
+    async with httpx.AsyncClient(base_url=shared_server.url, auth=(shared_server.api_key, "")) as http:
+        async def page(limit: int, token: str | None = None) -> dict:
+            r = await http.get("/tasks", params={"batch": BATCH, "limit": limit, "end_time": SNAP_WIRE,
+                                                 **({"next_token": token} if token else {})})
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        first, after_8 = await page(9), await page(8)
+        second = await page(9, first["next_token"])
+        third = await page(9, second["next_token"])
+    assert [d["task_id"] for d in first["docs"] + second["docs"] + third["docs"]] == want[:27]
+
+    t8, t9 = after_8["next_token"], first["next_token"]
+    last = first["docs"][8]
+    proxy.script(
+        # the first page, whose token points one task back
+        Fault.custom(json.dumps({**first, "next_token": t8}), match=f"{PAGE_REQUEST} HTTP"),
+        # a page holding only the task before it again
+        Fault.custom(json.dumps({**first, "docs": [first["docs"][7]], "next_token": t9}), match=f"next_token={t8}"),
+        # the next page with it once more and a task twice, and the page after with it again
+        Fault.custom(json.dumps({**second, "docs": [last, second["docs"][0], *second["docs"]]}),
+                     match=f"next_token={t9}"),
+        Fault.custom(json.dumps({**third, "docs": [last, *third["docs"]]}), match=f"next_token={second['next_token']}"))
+    out = tmp_path / "out.json"
+    seen = []
+
+    def on_progress(p):
+        if not p.done:  # (once done the checkpoint is gone)
+            seen.append((p.pages, p.written, stamp(checkpoint_path(out))))
+
+    ex = exporter(client, out, on_progress=on_progress)
+    ex.checkpoint_interval = 0
+    result = await ex.run()
+    assert proxy.stats.injected["custom"] == 4
+    assert records(out.read_bytes(), JSON, closed=True) == want and result.written == 37
+    assert [(pages, written) for pages, written, _ in seen[:4]] == [(0, 0), (1, 9), (2, 9), (3, 18)]
+    stamps = [s for _, _, s in seen[:4]]
+    assert stamps[1] != stamps[0] and stamps[2] == stamps[1] and stamps[3] != stamps[2]
