@@ -182,6 +182,8 @@ async def test_a_failed_run_leaves_the_pages_written_and_a_checkpoint_that_count
         "format": fmt.value, "output": str(out), "spec": SPEC}
     assert cp["query"] == {**SPEC, "end": SNAP_WIRE}
     assert all(SNAP_PARAM in line for line in batch_requests(proxy))  # the bound: the start instant
+    when = datetime.strptime(cp["updated_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    assert abs((datetime.now(timezone.utc) - when).total_seconds()) < 60  # when it was written: now
 
 
 @pytest.mark.parametrize("fmt", [JSON, NDJSON])
@@ -226,8 +228,10 @@ async def test_a_complete_checkpoint_only_closes_the_file(shared_server, sql, pr
         if p.pages == 5 and not out.exists():
             out.mkdir()  # the rename fails: every page written, the checkpoint says complete
 
+    ex = exporter(client, out, fmt, on_progress=block_the_rename)
+    ex.checkpoint_interval = 0  # the last page is checkpointed too: and then again as complete
     with pytest.raises(ExportIOError) as e:
-        await exporter(client, out, fmt, on_progress=block_the_rename).run()
+        await ex.run()
     assert str(e.value) == (f"cannot finish {out} (Is a directory). 37 tasks are saved in "
                             f"{partial_path(out)}: fix the cause and run the same command with --resume")
     cp = checkpoint(out)
@@ -354,6 +358,36 @@ async def test_checkpoints_while_pages_stream_in_follow_the_interval(
         assert (cp["written"], cp["offset"], cp["pages"], cp["next_token"]) == (27, len(data), 3, tokens_sent(proxy)[3])
     gate.release()
     assert (await run).written == 37
+
+
+async def test_the_default_interval_counts_from_the_last_checkpoint(shared_server, sql, proxy, client, tmp_path):
+    """CHECKPOINT_INTERVAL (0.5 s): the first page arrives once 0.5 s have passed since
+    the checkpoint at the start, and is checkpointed; the next comes at once (its answer
+    is let through as soon as the first is written) and is not."""
+    out = tmp_path / "out.json"
+    first, second = Gate(), Gate()
+    proxy.script(Fault.hold(first, match=PAGE_REQUEST), Fault.hold(second, match=PAGE_REQUEST))
+    seen = []
+
+    def on_progress(p):
+        if not p.done:
+            seen.append((p.pages, stamp(checkpoint_path(out))))
+        if p.pages == 1:
+            second.release()
+
+    ex = exporter(client, out, on_progress=on_progress)
+    assert ex.checkpoint_interval == 0.5
+    run = asyncio.ensure_future(ex.run())
+    await first.until_held(1)
+    assert checkpoint_path(out).exists()  # the checkpoint at the start is written: wait 0.5 s from now
+    t = asyncio.get_running_loop().time()
+    while asyncio.get_running_loop().time() - t < 0.55:
+        await asyncio.sleep(0.05)
+    first.release()
+    assert (await run).written == 37
+    assert [pages for pages, _ in seen[:3]] == [0, 1, 2]
+    assert seen[1][1] != seen[0][1], "the first page, 0.5 s after the start, is checkpointed"
+    assert seen[2][1] == seen[1][1], "the second, right after it, is not"
 
 
 async def test_a_checkpoint_that_cannot_be_written_at_the_start_stops_the_export_and_leaves_nothing(
@@ -623,3 +657,100 @@ async def test_tasks_the_server_sends_again_are_written_once_and_a_page_of_repea
     assert [(pages, written) for pages, written, _ in seen[:4]] == [(0, 0), (1, 9), (2, 9), (3, 18)]
     stamps = [s for _, _, s in seen[:4]]
     assert stamps[1] != stamps[0] and stamps[2] == stamps[1] and stamps[3] != stamps[2]
+
+
+# -- a disk that takes no more: a real file-size limit in a child process -----------------
+#: Exports the batch under a file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored: a write past
+#: it comes back short, then fails with EFBIG, as on a full disk). Prints the
+#: ExportIOError's text, then whether the checkpoint file is still the one written at the
+#: start of the run (its inode and mtime), and exits 1.
+LIMITED_EXPORT = """
+import asyncio, os, resource, signal, sys
+from datetime import datetime
+from tasktui.api import TaskClient
+from tasktui.domain import TaskQuery
+from tasktui.export import ExportFormat, ExportIOError, Exporter
+
+url, key, out, fmt, limit, resume, batch, page, now = sys.argv[1:]
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(limit), int(limit)))
+cp = out + ".checkpoint.json"
+stamps = []
+
+def stamp():
+    try:
+        st = os.stat(cp)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+def on_progress(p):
+    if p.pages == 0 and not stamps:
+        stamps.append(stamp())  # right after the checkpoint at the start
+
+async def main():
+    async with TaskClient(url, key) as client:
+        await Exporter(client, TaskQuery(batches=(batch,)), path=out, format=ExportFormat(fmt),
+                       resume=resume == "resume", page_size=int(page), server_url=url, on_progress=on_progress,
+                       now=lambda: datetime.fromisoformat(now)).run()
+
+try:
+    asyncio.run(main())
+except ExportIOError as e:
+    print(e)
+    last = stamp()
+    print("checkpoint gone" if last is None else "checkpoint kept" if last == stamps[0] else "checkpoint rewritten")
+    sys.exit(1)
+"""
+
+
+def export_with_a_size_limit(server, out: Path, fmt: ExportFormat, limit: int, *,
+                             resume: bool = False) -> tuple[str, str]:
+    """What the export in a child process, under ``limit`` bytes a file, told, and what
+    became of the checkpoint written at its start; the child runs the tasktui this test
+    imported."""
+    import subprocess
+    import sys
+
+    import tasktui
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCALE_", "TASKTUI_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(tasktui.__file__).parent.parent), env.get("PYTHONPATH", "")])
+    r = subprocess.run([sys.executable, "-c", LIMITED_EXPORT, server.url, server.api_key, str(out), fmt.value,
+                        str(limit), "resume" if resume else "new", BATCH, str(PAGE), SNAP.isoformat()],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, (r.stdout, r.stderr[-2000:])
+    told, checkpoint = r.stdout.strip().split("\n")
+    return told, checkpoint
+
+
+@pytest.mark.parametrize("fmt", [JSON, NDJSON])
+async def test_when_not_even_the_first_page_fits_nothing_is_kept_and_the_same_command_then_works(
+        shared_server, sql, tmp_path, fmt):
+    out = tmp_path / f"out{fmt.suffix}"
+    told = export_with_a_size_limit(shared_server, out, fmt, 4000)  # a checkpoint fits, 9 tasks do not
+    assert told == ("cannot write the export (File too large); nothing was kept: "
+                    "fix the cause and run the same command again", "checkpoint gone")
+    assert files(tmp_path) == []
+    async with TaskClient(shared_server.url, shared_server.api_key) as client:  # room again
+        result = await Exporter(client, QUERY, path=out, format=fmt, page_size=PAGE).run()
+    assert result.written == 37 and records(out.read_bytes(), fmt, closed=True) == batch_ids(sql, shared_server)
+
+
+@pytest.mark.parametrize("fmt", [JSON, NDJSON])
+async def test_a_resume_whose_first_page_does_not_fit_says_what_is_saved(shared_server, sql, proxy, client,
+                                                                         tmp_path, fmt):
+    want = batch_ids(sql, shared_server)
+    out = tmp_path / f"out{fmt.suffix}"
+    await unfinished(proxy, client, out, fmt)
+    saved = partial_path(out).read_bytes()
+    told = export_with_a_size_limit(shared_server, out, fmt, len(saved) + 100, resume=True)
+    assert told == (f"cannot write the export (File too large). 18 tasks are saved in {partial_path(out)}: "
+                    "fix the cause and run the same command with --resume",
+                    "checkpoint kept")  # it already says what the file holds: not written again
+    cp = checkpoint(out)
+    assert (cp["written"], cp["offset"], cp["sessions"]) == (18, len(saved), 2)
+    assert partial_path(out).read_bytes()[:len(saved)] == saved
+    result = await exporter(client, out, fmt, resume=True).run()  # room again
+    assert (result.written, result.resumed_from) == (37, 18)
+    assert records(out.read_bytes(), fmt, closed=True) == want
