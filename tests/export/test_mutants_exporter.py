@@ -146,7 +146,8 @@ def hold_after(proxy: FaultProxy, pages: int, *, then: Fault | None = None) -> G
 def exporter(client, out: Path, fmt: ExportFormat = JSON, **kw) -> Exporter:
     kw.setdefault("now", lambda: SNAP)
     kw.setdefault("server_url", client.base_url)  # as the command line passes it
-    return Exporter(client, QUERY, path=out, format=fmt, page_size=PAGE, **kw)
+    kw.setdefault("page_size", PAGE)
+    return Exporter(client, QUERY, path=out, format=fmt, **kw)
 
 
 @pytest.fixture
@@ -240,7 +241,7 @@ async def test_a_complete_checkpoint_only_closes_the_file(shared_server, sql, pr
     proxy.reset_stats()
     result = await exporter(client, out, fmt, resume=True).run()
     assert proxy.stats.requests == 0  # nothing left to read
-    assert (result.written, result.resumed_from) == (37, 37)
+    assert (result.written, result.resumed_from, result.total) == (37, 37, 37)
     assert records(out.read_bytes(), fmt, closed=True) == want
     assert files(tmp_path) == [out.name]
 
@@ -420,6 +421,61 @@ async def test_a_checkpoint_that_cannot_be_written_mid_way_says_what_the_last_on
     assert str(e.value) == (f"cannot write the export (No such file or directory). 18 tasks are saved in "
                             f"{partial_path(out)}: fix the cause and run the same command with --resume")
     assert records(partial_path(out).read_bytes(), fmt, closed=False) == want[:27]
+
+
+async def test_a_json_array_resumed_after_one_task_goes_on_after_a_separator(shared_server, sql, proxy, client,
+                                                                             tmp_path):
+    want = batch_ids(sql, shared_server)
+    out = tmp_path / "out.json"
+    proxy.script(Fault.error(503, match="&limit=1&"))  # pages of one task: the second fails
+    ex = exporter(client, out, page_size=1)
+    ex.parallel_min_tasks = 1_000_000  # one chain (pages of one task would make 37 tasks a long export)
+    with pytest.raises(ApiError):
+        await ex.run()
+    assert partial_path(out).read_bytes().startswith(b"[\n{") and checkpoint(out)["written"] == 1
+    await exporter(client, out, resume=True).run()
+    assert records(out.read_bytes(), JSON, closed=True) == want
+
+
+# -- _pages: where the pages come from ----------------------------------------------------
+async def test_a_resume_learns_the_servers_extensions_before_it_sizes_its_pages(shared_server, sql, proxy,
+                                                                               client, tmp_path):
+    """A fresh run learns them from the listing's first page; a resume asks for no such
+    page, so it asks first: against the bundled server its pages are of 1,000 (the
+    page-size extension), not the wire contract's 100."""
+    out = tmp_path / "out.json"
+    await unfinished(proxy, client, out)
+    token = checkpoint(out)["next_token"]
+    proxy.reset_stats()
+    async with TaskClient(proxy.url, shared_server.api_key) as fresh:  # as a new process would
+        ex = Exporter(fresh, QUERY, path=out, resume=True, server_url=fresh.base_url)
+        result = await ex.run()
+    lines = batch_requests(proxy)
+    assert len(lines) == 1 and "&page_size=1000&" in lines[0] and f"&next_token={token} " in lines[0], lines
+    assert result.written == 37 and records(out.read_bytes(), JSON, closed=True) == batch_ids(sql, shared_server)
+
+
+async def test_the_listings_first_page_read_for_the_start_instant_sizes_the_slices(
+        shared_server, sql, proxy_for, tmp_path):
+    """Against a server that lists newest first only (the public contract), a long export
+    is read in creation-time slices sized from the listing's first page: the one read
+    for the start instant (the server's Date), not asked for a second time."""
+    proxy = await proxy_for(shared_server, public_contract=True)
+    out = tmp_path / "out.ndjson"
+    async with TaskClient(proxy.url, shared_server.api_key) as client:
+        ex = Exporter(client, QUERY, path=out, format=NDJSON, page_size=PAGE)  # the start instant: the server's
+        ex.parallel_min_tasks = 1_000  # of pages of 1,000: with pages of 9, 9 tasks make a long export
+        result = await ex.run()
+    assert records(out.read_bytes(), NDJSON, closed=True) == batch_ids(sql, shared_server)
+    snap = result.snapshot
+    assert snap is not None and snap.microsecond == 0  # the Date header: whole seconds
+    bound = "end_time=" + f"{snap:%Y-%m-%dT%H:%M:%S}.000Z".replace(":", "%3A")
+    lines = batch_requests(proxy)
+    assert "end_time=" not in lines[0] and "&limit=100" in lines[0]  # the first page, read for the start instant
+    assert any("start_time=" in line for line in lines[1:]), "read in slices"
+    whole = [line for line in lines[1:] if bound in line and "start_time=" not in line]
+    assert whole == [], "the listing's first page was asked for again"
+    assert proxy.refused == []
 
 
 # -- prepare, _check_resumable: which run it will be ------------------------------------------
