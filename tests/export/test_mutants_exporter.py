@@ -402,6 +402,23 @@ async def test_a_checkpoint_that_cannot_be_written_at_the_start_stops_the_export
     assert tokens_sent(proxy) == []  # not a page was asked for
 
 
+async def test_a_failure_whose_checkpoint_cannot_be_written_either_is_still_the_failure(
+        shared_server, sql, proxy, client, tmp_path):
+    out = tmp_path / "out.json"
+    gate = hold_after(proxy, 2, then=Fault.error(503))
+    ex = exporter(client, out)
+    ex.checkpoint_interval = 3600  # the pages written since the start are not checkpointed yet
+    run = asyncio.ensure_future(ex.run())
+    await gate.until_held(1)
+    checkpoint_path(out).unlink()
+    checkpoint_path(out).symlink_to(tmp_path / "gone" / "cp.json")
+    gate.release()
+    with pytest.raises(ApiError) as e:  # what stopped the export, not the checkpoint's own trouble
+        await run
+    assert e.value.status_code == 503
+    assert records(partial_path(out).read_bytes(), JSON, closed=False) == batch_ids(sql, shared_server)[:18]
+
+
 @pytest.mark.parametrize("fmt", [JSON, NDJSON])
 async def test_a_checkpoint_that_cannot_be_written_mid_way_says_what_the_last_one_holds(
         shared_server, sql, proxy, client, tmp_path, fmt):
@@ -668,8 +685,9 @@ async def test_tasks_the_server_sends_again_are_written_once_and_a_page_of_repea
     """A server sending tasks again (the proxy answers for it, with the server's own
     documents and tokens): after the first page, a page holding only one of its tasks
     again, then its last task again at the start of the next page, which also holds a
-    task twice, and that task once more at the start of the page after. Each task is
-    written once, in order, and the page that adds nothing writes no checkpoint.
+    task twice, and that task once more at the start of the page after; then a page
+    holding one of its own tasks twice. Each task is written once, in order, and the page
+    that adds nothing writes no checkpoint.
 
     (The exporter compared each page with the tasks the page before had added: after a
     page of repeats with none of them, so the last task's third copy was written; and
@@ -685,7 +703,8 @@ async def test_tasks_the_server_sends_again_are_written_once_and_a_page_of_repea
         first, after_8 = await page(9), await page(8)
         second = await page(9, first["next_token"])
         third = await page(9, second["next_token"])
-    assert [d["task_id"] for d in first["docs"] + second["docs"] + third["docs"]] == want[:27]
+        fourth = await page(9, third["next_token"])
+    assert [d["task_id"] for d in first["docs"] + second["docs"] + third["docs"] + fourth["docs"]] == want[:36]
 
     t8, t9 = after_8["next_token"], first["next_token"]
     last = first["docs"][8]
@@ -697,7 +716,10 @@ async def test_tasks_the_server_sends_again_are_written_once_and_a_page_of_repea
         # the next page with it once more and a task twice, and the page after with it again
         Fault.custom(json.dumps({**second, "docs": [last, second["docs"][0], *second["docs"]]}),
                      match=f"next_token={t9}"),
-        Fault.custom(json.dumps({**third, "docs": [last, *third["docs"]]}), match=f"next_token={second['next_token']}"))
+        Fault.custom(json.dumps({**third, "docs": [last, *third["docs"]]}), match=f"next_token={second['next_token']}"),
+        # and a page holding a task twice, none of the page before
+        Fault.custom(json.dumps({**fourth, "docs": [fourth["docs"][0], *fourth["docs"]]}),
+                     match=f"next_token={third['next_token']}"))
     out = tmp_path / "out.json"
     seen = []
 
@@ -708,7 +730,7 @@ async def test_tasks_the_server_sends_again_are_written_once_and_a_page_of_repea
     ex = exporter(client, out, on_progress=on_progress)
     ex.checkpoint_interval = 0
     result = await ex.run()
-    assert proxy.stats.injected["custom"] == 4
+    assert proxy.stats.injected["custom"] == 5
     assert records(out.read_bytes(), JSON, closed=True) == want and result.written == 37
     assert [(pages, written) for pages, written, _ in seen[:4]] == [(0, 0), (1, 9), (2, 9), (3, 18)]
     stamps = [s for _, _, s in seen[:4]]
