@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -209,7 +210,10 @@ async def test_each_resume_goes_on_from_the_checkpoint_and_counts_its_session(
             cp["query"]["end"]) == (27, 2, sent[4], 2, SNAP_WIRE, SNAP_WIRE, SNAP_WIRE)
     assert records(partial_path(out).read_bytes(), fmt, closed=False) == want[:27]
     seen = []
+    began = time.monotonic()
     result = await exporter(client, out, fmt, resume=True, on_progress=seen.append).run()
+    took = time.monotonic() - began
+    assert result.format is fmt and 0 < result.elapsed <= took  # this run's time, not the first's
     assert tokens_sent(proxy)[5] == sent[4]
     assert all(SNAP_PARAM in line for line in batch_requests(proxy))
     assert records(out.read_bytes(), fmt, closed=True) == want
