@@ -146,7 +146,7 @@ def hold_after(proxy: FaultProxy, pages: int, *, then: Fault | None = None) -> G
 
 def exporter(client, out: Path, fmt: ExportFormat = JSON, **kw) -> Exporter:
     kw.setdefault("now", lambda: SNAP)
-    kw.setdefault("server_url", client.base_url)  # as the command line passes it
+    kw.setdefault("server_url", client.base_url)  # as the app passes it
     kw.setdefault("page_size", PAGE)
     return Exporter(client, QUERY, path=out, format=fmt, **kw)
 
