@@ -368,13 +368,15 @@ class Exporter:
         ids = set(ids_list)
         if len(ids) != len(ids_list) or not ids.isdisjoint(seen):
             # a page (or a page boundary) repeated by the server: each task once
-            keep, ids = [], set()
+            keep, kept = [], set()
             for t, tid in zip(records, ids_list):
-                if tid not in seen and tid not in ids:
-                    ids.add(tid)
+                if tid not in seen and tid not in kept:
+                    kept.add(tid)
                     keep.append(t)
             records = keep
-        return self.format.frame(records, after_records=st.written > 0), len(records), ids
+        # the next page is compared with this one's tasks as the server sent them; a page
+        # that adds none (only repeats, or no task) leaves the comparison as it was
+        return self.format.frame(records, after_records=st.written > 0), len(records), ids if records else seen
 
     def _take_page(self, page: Any, st: _State, seen: set[str]) -> tuple[bytes, int, set[str]]:
         if st.total is None:
