@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Mapping
 
+from tasktui.api import TaskClient
 from tasktui.api.throttle import BULK_READ_PARALLEL
 from tasktui.domain import (
     EXT_PAGE_SIZE,
@@ -121,8 +122,8 @@ class _State:
 
 
 class Exporter:
-    """Export every task of ``query`` through ``client`` (a :class:`tasktui.api.TaskClient`
-    or anything with ``iter_pages(query, start_token=...)`` and ``extensions``).
+    """Export every task of ``query`` through ``client`` (a :class:`tasktui.api.TaskClient`:
+    its sliced page reader, its listing head and the server's clock).
 
     Either ``path`` (a file: temporary name, checkpoint, atomic rename, resumable) or
     ``stream`` (a binary file object such as ``sys.stdout.buffer``: written as it comes,
@@ -139,7 +140,7 @@ class Exporter:
 
     def __init__(
         self,
-        client: Any,
+        client: TaskClient,
         query: TaskQuery,
         *,
         path: str | os.PathLike[str] | None = None,
@@ -317,8 +318,7 @@ class Exporter:
         requests: the bundled server spends most of a small page on the request itself),
         else the standard 100. The keyset token does not depend on the page size, so a
         resume may use either."""
-        exts = getattr(self.client, "extensions", frozenset())
-        cap = PAGE_SIZE_EXT_MAX if EXT_PAGE_SIZE in exts else PAGE_LIMIT_MAX
+        cap = PAGE_SIZE_EXT_MAX if EXT_PAGE_SIZE in self.client.extensions else PAGE_LIMIT_MAX
         return min(cap, self.page_size or cap)
 
     async def _start_instant(self) -> datetime:
@@ -329,13 +329,8 @@ class Exporter:
         instant costs no round trip of its own."""
         if self._fixed_now is not None:
             return self._fixed_now()
-        head = getattr(self.client, "head", None)
-        list_tasks = getattr(self.client, "list_tasks", None)
-        if head is not None:
-            self._head = await head(self.user_query)
-        elif list_tasks is not None:  # one cheap request for a fresh Date header
-            await list_tasks(TaskQuery(), limit=1)
-        server = getattr(self.client, "server_time", None)
+        self._head = await self.client.head(self.user_query)
+        server = self.client.server_time
         if isinstance(server, datetime):
             return server.astimezone(timezone.utc).replace(microsecond=0)
         return datetime.now(timezone.utc)
@@ -345,16 +340,11 @@ class Exporter:
         express the whole query, so every task it yields matches."""
         if st.complete:
             return
-        discover = getattr(self.client, "discover", None)
-        if discover is not None:  # learn the extensions first (a resume has not asked yet)
-            await discover()
-        sliced = getattr(self.client, "iter_pages_sliced", None)
-        if sliced is not None:  # several page chains over creation-time slices where it helps
-            extra = {"head": self._head} if self._head is not None else {}
-            pages = sliced(self.query, start_cursor=st.next_token, limit=self._page_size(),
-                           min_tasks=self.parallel_min_tasks, **extra)
-        else:
-            pages = self.client.iter_pages(self.query, start_token=st.next_token, limit=self._page_size())
+        await self.client.discover()  # learn the extensions first (a resume has not asked yet)
+        # several page chains over creation-time slices where it helps
+        extra = {"head": self._head} if self._head is not None else {}
+        pages = self.client.iter_pages_sliced(self.query, start_cursor=st.next_token, limit=self._page_size(),
+                                              min_tasks=self.parallel_min_tasks, **extra)
         try:
             async for page in pages:
                 yield page
@@ -380,8 +370,8 @@ class Exporter:
 
     def _take_page(self, page: Any, st: _State, seen: set[str]) -> tuple[bytes, int, set[str]]:
         if st.total is None:
-            st.total = getattr(page, "total", None)
-            st.total_exact = bool(getattr(page, "total_exact", True))
+            st.total = page.total
+            st.total_exact = page.total_exact
         return self._encode_page(page.tasks, st, seen)
 
     async def _run_stream(self, st: _State, t0: float) -> ExportResult:
@@ -489,7 +479,7 @@ class Exporter:
                             st.written += n
                             st.pages += 1
                             st.next_token = page.next_token
-                            st.complete = not getattr(page, "has_more", bool(page.next_token))
+                            st.complete = not page.has_more
                             save_checkpoint(force=False)
                         except OSError as e:
                             # the last complete page is recorded if the disk still allows it;
