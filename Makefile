@@ -38,7 +38,7 @@ clean:
 # configuration in pyproject.toml [tool.mutmut], scope and report in bench/mutate.py).
 # Writes the scores to RELIABILITY.md. The whole scope takes about an hour on 2 cores: 51.5 min
 # for the 2,610 mutants before the store's stale-answer handling and the export's resume were
-# added, and those 965 took 18.4 min more with one worker. One part at a time, e.g.:
+# added, and those 944 took 17.8 min more with two workers. One part at a time, e.g.:
 #   make mutate ARGS="--groups store export --modules store.store export.exporter --max-children 1"
 # (the groups and modules are bench/mutate.py's SCOPE; the other rows of RELIABILITY.md stay).
 mutate: $(STAMP)

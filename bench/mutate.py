@@ -319,7 +319,8 @@ def main() -> int:
                   "`text._utf8_leads` run only at import and are not mutated\n"
                 + f"- Target: at least {TARGET:.0%} killed per group\n\n"
                 + table + "\n\n"
-                + ("Surviving mutants, each equivalent to the original (why after the dash):\n\n"
+                + ("Surviving mutants, each equivalent to the original (why after the dash), except any marked "
+                   "NOT equivalent: no test with real parts can reach them (bench/mutants_equivalent.toml says why):\n\n"
                    + "\n".join(surv_lines) if surv_lines else "No surviving mutant.") + "\n")
         update_reliability("mutation", body)
     print("OK" if ok else f"NOT OK: a group under {TARGET:.0%} or {len(unexplained)} survivor(s) unexplained")
