@@ -621,6 +621,19 @@ async def scan_done(store) -> None:
     await eventually(lambda: not store.scanning and not store.loading, "the scan to end", timeout=WAIT)
 
 
+async def scanned_with_the_first_page_late(proxy, store, query, *, limit: int) -> None:
+    """Set ``query`` (a scanned view: pending tasks, pages of ``limit``) with its first page
+    held at the proxy until past the first-paint delay, then let the scan run to its end."""
+    gate = Gate()
+    proxy.script(Fault.hold(gate, match=f"status=pending&limit={limit} HTTP"))
+    loading = asyncio.ensure_future(store.set_query(query))
+    await gate.until_held(1, timeout=WAIT)
+    await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay, not a wait for a result
+    gate.release()
+    await asyncio.wait_for(loading, WAIT)
+    await scan_done(store)
+
+
 def progress(scanned: int, matched: int) -> str:
     return f"progress g1 reading pending tasks: {scanned} of {N_PENDING} · {matched} match"
 
@@ -691,14 +704,7 @@ async def test_a_scan_that_shows_rows_early_fills_the_window_page_by_page(shared
     proxy = await proxy_for(shared_server, public_contract=True)
     store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20, max_rows=20,
                                    client_kw={"parallel": 1})
-    gate = Gate()
-    proxy.script(Fault.hold(gate, match="status=pending&limit=20 HTTP"))
-    loading = asyncio.ensure_future(store.set_query(QUEUED))
-    await gate.until_held(1, timeout=WAIT)
-    await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay, not a wait for a result
-    gate.release()
-    await loading
-    await scan_done(store)
+    await scanned_with_the_first_page_late(proxy, store, QUEUED, limit=20)
     assert j.lines[:10] == [
         "query g1", "loading g1 L", "loading g1 LS",
         progress(20, 10), "total g1 10+",
@@ -721,14 +727,7 @@ async def test_filling_stops_when_the_window_has_exactly_the_rows_wanted(shared_
     proxy = await proxy_for(shared_server, public_contract=True)
     store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=10,
                                    client_kw={"parallel": 1})
-    gate = Gate()
-    proxy.script(Fault.hold(gate, match="status=pending&limit=10 HTTP"))
-    loading = asyncio.ensure_future(store.set_query(QUEUED))
-    await gate.until_held(1, timeout=WAIT)
-    await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay
-    gate.release()
-    await asyncio.wait_for(loading, WAIT)
-    await scan_done(store)
+    await scanned_with_the_first_page_late(proxy, store, QUEUED, limit=10)
     assert [line for line in j.lines if line.startswith("rows_")] == [
         "rows_replaced g1 rows=5 count=0 dropped=0", "rows_appended g1 rows=10 count=5 dropped=0"]
     assert ids(store) == want[:10] and store.has_more
@@ -885,14 +884,7 @@ async def test_filling_goes_on_until_the_window_has_the_rows_wanted(shared_serve
     proxy = await proxy_for(shared_server, public_contract=True)
     store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=3,
                                    client_kw={"parallel": 1})
-    gate = Gate()
-    proxy.script(Fault.hold(gate, match="status=pending&limit=3 HTTP"))
-    loading = asyncio.ensure_future(store.set_query(ip))
-    await gate.until_held(1, timeout=WAIT)
-    await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay
-    gate.release()
-    await asyncio.wait_for(loading, WAIT)
-    await scan_done(store)
+    await scanned_with_the_first_page_late(proxy, store, ip, limit=3)
     assert [line for line in j.lines if line.startswith("rows_")] == [
         "rows_replaced g1 rows=1 count=0 dropped=0", "rows_appended g1 rows=2 count=1 dropped=0",
         "rows_appended g1 rows=4 count=2 dropped=0"]
@@ -932,14 +924,7 @@ async def test_a_scan_that_has_found_nothing_yet_shows_nothing_however_long_it_t
     proxy = await proxy_for(shared_server, public_contract=True)
     store, j = await journal_store(make_store, proxy.url, shared_server.api_key, page_size=20,
                                    client_kw={"parallel": 1})
-    gate = Gate()
-    proxy.script(Fault.hold(gate, match="status=pending&limit=20 HTTP"))
-    loading = asyncio.ensure_future(store.set_query(QUEUED.replace(search=one[:20])))
-    await gate.until_held(1, timeout=WAIT)
-    await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay
-    gate.release()
-    await asyncio.wait_for(loading, WAIT)
-    await scan_done(store)
+    await scanned_with_the_first_page_late(proxy, store, QUEUED.replace(search=one[:20]), limit=20)
     shown = [line for line in j.lines if line.startswith("rows_")]
     assert shown == ["rows_replaced g1 rows=1 count=0 dropped=0"]
     assert ids(store) == [one] and store.total == 1 and store.total_exact
@@ -1256,14 +1241,7 @@ async def test_rows_a_scan_adds_replace_the_cached_copies_of_their_tasks(server,
     store, _ = await journal_store(make_store, proxy.url, server.api_key, page_size=20, client_kw={"parallel": 1})
     await store.get_task(want[15])  # on the second page of the scan
     await set_note(server, want[15], "changed")
-    gate = Gate()
-    proxy.script(Fault.hold(gate, match="status=pending&limit=20 HTTP"))
-    loading = asyncio.ensure_future(store.set_query(QUEUED))
-    await gate.until_held(1, timeout=WAIT)
-    await asyncio.sleep(PAINT + 0.05)  # deliberate: past the first-paint delay (the second page is added)
-    gate.release()
-    await asyncio.wait_for(loading, WAIT)
-    await scan_done(store)
+    await scanned_with_the_first_page_late(proxy, store, QUEUED, limit=20)
     assert ids(store) == want[:23]
     assert store.cached(want[15]).raw["metadata"]["note"] == "changed"
 
