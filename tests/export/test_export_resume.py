@@ -26,15 +26,9 @@ from tasktui.export import (
     read_checkpoint,
 )
 
+from .exported import records
+
 PROJECT = "Receipts OCR"
-
-
-def parse_ids(data: bytes, fmt: ExportFormat) -> list[str]:
-    if fmt is ExportFormat.JSON:
-        return [d["task_id"] for d in json.loads(data)]
-    lines = data.split(b"\n")
-    assert lines[-1] == b"", "an NDJSON file ends with a newline"
-    return [json.loads(line)["task_id"] for line in lines[:-1]]
 
 
 @pytest.mark.parametrize("fmt", list(ExportFormat))
@@ -71,7 +65,7 @@ async def test_a_torn_tail_after_a_complete_checkpoint_is_cut_off_on_resume(shar
     async with TaskClient(shared_server.url, shared_server.api_key) as client:
         result = await Exporter(client, query, path=out, format=fmt, resume=True).run()
     assert result.written == len(want)
-    assert parse_ids(out.read_bytes(), fmt) == want
+    assert records(out.read_bytes(), fmt) == want
     assert b"torn-record" not in out.read_bytes()
 
 

@@ -40,6 +40,8 @@ from tasktui.export import (
 from tasktui.export.errors import ExportBusyError
 from tasktui.testing import Fault, FaultProxy, Gate
 
+from .exported import records
+
 JSON, NDJSON = ExportFormat.JSON, ExportFormat.NDJSON
 BATCH = "cafe-batch-02"  # 37 tasks of the seed data: pages of 9, 9, 9, 9, 1
 PAGE = 9
@@ -58,34 +60,6 @@ def batch_ids(sql, server) -> list[str]:
     ids = [r[0] for r in sql(server, "SELECT task_id FROM tasks WHERE batch = ? "
                                      "ORDER BY created_at DESC, task_id DESC", BATCH)]
     assert len(ids) == 37
-    return ids
-
-
-def records(data: bytes, fmt: ExportFormat, *, closed: bool) -> list[str]:
-    """The task ids of an export's bytes, its framing checked line by line: a JSON array
-    is ``[``, one record per line each but the last followed by ``,``, then ``]`` and a
-    newline (``closed``: else it stops after a record, with no separator after it);
-    NDJSON is one record per line, each ended by a newline."""
-    lines = data.split(b"\n")
-    if fmt is NDJSON:
-        assert lines[-1] == b"", f"each NDJSON record ends with a newline: {data[-40:]!r}"
-        body = lines[:-1]
-    else:
-        assert lines[0] == b"[", data[:40]
-        if closed:
-            assert lines[-2:] == [b"]", b""], data[-40:]
-            body = lines[1:-2]
-        else:
-            assert lines[-1].endswith(b"}"), f"an open array ends with a record: {data[-40:]!r}"
-            body = lines[1:]
-        for line in body[:-1]:
-            assert line.endswith(b"},"), line[-40:]
-        if body:
-            assert body[-1].endswith(b"}"), body[-1][-40:]
-        body = [line.removesuffix(b",") for line in body]
-    ids = [json.loads(line)["task_id"] for line in body]
-    if fmt is JSON and closed:
-        assert [d["task_id"] for d in json.loads(data)] == ids  # the whole array parses too
     return ids
 
 
