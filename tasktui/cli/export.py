@@ -260,7 +260,7 @@ def _run(args: argparse.Namespace) -> int:
         where = "standard output" if result.path is None else str(result.path)
         extra = f", continuing from {result.resumed_from:,}" if result.resumed_from else ""
         rate = (result.written - result.resumed_from) / result.elapsed if result.elapsed > 0 else 0
-        print(f"{PROG}: {result.written:,} tasks written to {where} ({fmt.value}{extra}) "
+        print(f"{PROG}: {result.written_words} to {where} ({fmt.value}{extra}) "
               f"in {result.elapsed:.1f} s, {rate:,.0f} tasks/s", file=sys.stderr)
         note = backend.attachment_note() if result.written else None
         if note:

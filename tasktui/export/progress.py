@@ -53,6 +53,11 @@ class ExportResult:
     resumed_from: int = 0
     snapshot: datetime | None = None
 
+    @property
+    def written_words(self) -> str:
+        """``1 task written`` / ``1,500 tasks written``: how both the CLI and the console say it."""
+        return f"{self.written:,} {'task' if self.written == 1 else 'tasks'} written"
+
 
 ProgressCallback = Callable[[ExportProgress], None]
 

@@ -84,6 +84,15 @@ def test_filtered_export_to_a_file_matches_the_database(shared_server, sql, tmp_
     assert shared_server.api_key.encode() not in out.read_bytes() + r.stderr
 
 
+def test_an_export_of_one_task_says_one_task(shared_server, sql, tmp_path, clean_env):
+    (one,), = sql(shared_server, "SELECT task_id FROM tasks ORDER BY created_at LIMIT 1")
+    out = tmp_path / "one.ndjson"
+    r = tasktui(clean_env, "export", "--search", one, "-o", str(out), *conn(shared_server))
+    assert r.returncode == 0, r.stderr
+    assert ndjson_ids(out.read_bytes()) == [one]
+    assert f"1 task written to {out} (ndjson)".encode() in r.stderr  # not "1 tasks"
+
+
 def test_stdout_for_jq_in_both_formats_and_no_progress_bar_when_not_a_terminal(
         shared_server, sql, clean_env):
     want = expected_ids(sql, shared_server, TaskQuery(

@@ -414,7 +414,7 @@ class ExportScreen(Dialog):
         if state == "done" and job.result is not None:
             r = job.result
             bar.update(total=max(1, r.written), progress=max(1, r.written))
-            stats = f"Done: {r.written:,} tasks written to {job.path} in {r.elapsed:.1f} s."
+            stats = f"Done: {r.written_words} to {job.path} in {r.elapsed:.1f} s."
             if self.note and r.written:
                 stats += " " + self.note
             title = "Export finished"
